@@ -1,0 +1,109 @@
+"""The dev stack (cloud ``local``): kind + MinIO + Prometheus operator + CPU Triton.
+
+Everything runs on the machine that runs ``pulumi up``: the kind node publishes Triton's and
+MinIO's NodePorts on 127.0.0.1, the publisher uploads to MinIO through that port with MinIO's
+root credentials read from the cluster Secret (never a resource input), and Triton reads the
+bucket in-cluster through a Secret in its namespace.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pulumi
+
+from components.kind_cluster import KindCluster, KindClusterArgs
+from components.minio import ROOT_SECRET, Minio, MinioArgs
+from stacks.common import ClusterBinding, StorageBinding, deploy_workloads
+from stacks.config import NodePorts, PlatformConfig
+from triton_platform.kind import PortMapping
+from triton_platform.versions import KIND_NODE_IMAGE
+
+DEFAULT_BUCKET = "triton-models"
+MINIO_NODE_PORT = 30900
+MINIO_HOST_PORT = 9000
+REGION = "us-east-1"  # MinIO ignores it; the AWS SDKs in Triton and boto3 need one.
+
+
+def build(cfg: PlatformConfig, base_dir: Path) -> dict[str, Any]:
+    stack = pulumi.get_stack()
+    svc = cfg.triton.service
+    node_ports = svc.node_ports or NodePorts()
+    kubeconfig_path = str((base_dir / ".state" / f"kind-{cfg.cluster.name}.kubeconfig").resolve())
+    host_dir = cfg.cluster.kind.host_model_dir
+    cluster = KindCluster(
+        cfg.cluster.name,
+        KindClusterArgs(
+            cluster_name=cfg.cluster.name,
+            node_image=cfg.cluster.kind.node_image or KIND_NODE_IMAGE,
+            kubeconfig_path=kubeconfig_path,
+            host_model_dir=str((base_dir / host_dir).resolve()) if host_dir else None,
+            port_mappings=[
+                PortMapping("triton-http", node_ports.http, svc.http_port),
+                PortMapping("triton-grpc", node_ports.grpc, svc.grpc_port),
+                PortMapping("triton-metrics", node_ports.metrics, svc.metrics_port),
+                PortMapping("minio", MINIO_NODE_PORT, MINIO_HOST_PORT),
+            ],
+        ),
+    )
+    bucket = cfg.model_repository.bucket or DEFAULT_BUCKET
+    prefix = cfg.model_repository.prefix
+    minio = Minio(
+        f"{stack}-minio",
+        MinioArgs(k8s_provider=cluster.provider, bucket=bucket, node_port=MINIO_NODE_PORT, host_port=MINIO_HOST_PORT),
+    )
+    storage = StorageBinding(
+        repository_uri=minio.namespace.apply(lambda ns: f"s3://http://minio.{ns}.svc.cluster.local:9000/{bucket}/{prefix}"),
+        publisher_store=minio.namespace.apply(
+            lambda ns: {
+                "kind": "s3",
+                "bucket": bucket,
+                "prefix": prefix,
+                "cache_prefix": cfg.publisher.cache_prefix,
+                "endpoint_url": f"http://127.0.0.1:{MINIO_HOST_PORT}",
+                "region": REGION,
+                # Where the publisher finds MinIO's keys at apply time: never the keys themselves.
+                "credentials": {
+                    "source": "kubernetes-secret",
+                    "kubeconfig_path": kubeconfig_path,
+                    "namespace": ns,
+                    "name": ROOT_SECRET,
+                    "access_key_field": "rootUser",
+                    "secret_key_field": "rootPassword",
+                },
+            }
+        ),
+        env={"AWS_DEFAULT_REGION": REGION},
+        credentials_env={"AWS_ACCESS_KEY_ID": minio.root_user, "AWS_SECRET_ACCESS_KEY": minio.root_password},
+        ready=[minio.release],
+    )
+    workloads = deploy_workloads(
+        stack,
+        cfg,
+        cluster=ClusterBinding(
+            name=cluster.cluster_name,
+            provider=cluster.provider,
+            kubeconfig=cluster.kubeconfig,
+            kubeconfig_path=kubeconfig_path,
+        ),
+        storage=storage,
+        base_dir=base_dir,
+    )
+    outputs: dict[str, Any] = {
+        "cloud": "local",
+        "clusterName": cluster.cluster_name,
+        "kubeconfig": cluster.kubeconfig,
+        "kubeconfigPath": kubeconfig_path,
+        "bucket": bucket,
+        "modelRepository": storage.repository_uri,
+        "tritonHttp": f"http://127.0.0.1:{svc.http_port}",
+        "tritonGrpc": f"127.0.0.1:{svc.grpc_port}",
+        "tritonMetrics": f"http://127.0.0.1:{svc.metrics_port}/metrics",
+        "minioEndpoint": minio.host_endpoint,
+        "tritonInClusterHttp": workloads.http_endpoint,
+        "publishedModels": workloads.published_versions,
+    }
+    if workloads.grafana_admin_password is not None:
+        outputs["grafanaAdminPassword"] = workloads.grafana_admin_password
+    return outputs

@@ -1,0 +1,30 @@
+"""Shared fixtures: the Pulumi mock runtime with a recorder, and the generated sample models."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pulumi
+import pytest
+
+from tests.support.pulumi_mocks import RecordingMocks
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def mocks() -> Iterator[RecordingMocks]:
+    """Fresh Pulumi mocks for one test; resources registered under it are recorded."""
+    m = RecordingMocks()
+    pulumi.runtime.set_mocks(m, project="triton-platform", stack="test", preview=False)
+    yield m
+
+
+@pytest.fixture(scope="session")
+def samples_built() -> Path:
+    """Generate the sample models (deterministic, no downloads) the example stacks point at."""
+    subprocess.run([sys.executable, "-m", "samples.make_samples"], cwd=REPO, check=True, timeout=120)
+    return REPO / "samples"
