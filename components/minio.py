@@ -14,7 +14,7 @@ import pulumi_random as random
 from components.base import ComponentArgs
 from triton_platform.versions import MINIO, ChartPin
 
-ROOT_SECRET = "minio-root"
+ROOT_SECRET = "minio-root"  # noqa: S105 - the Secret's name, not a password
 
 
 class MinioArgs(ComponentArgs):
@@ -43,11 +43,17 @@ class Minio(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self, provider=args.k8s_provider)
         ns = k8s.core.v1.Namespace(
             f"{name}-ns",
-            metadata=k8s.meta.v1.ObjectMetaArgs(name=args.namespace, labels={"app.kubernetes.io/part-of": "triton-platform"}),
+            metadata=k8s.meta.v1.ObjectMetaArgs(
+                name=args.namespace, labels={"app.kubernetes.io/part-of": "triton-platform"}
+            ),
             opts=child,
         )
-        user = random.RandomString(f"{name}-root-user", length=16, special=False, upper=False, opts=pulumi.ResourceOptions(parent=self))
-        password = random.RandomPassword(f"{name}-root-password", length=32, special=False, opts=pulumi.ResourceOptions(parent=self))
+        user = random.RandomString(
+            f"{name}-root-user", length=16, special=False, upper=False, opts=pulumi.ResourceOptions(parent=self)
+        )
+        password = random.RandomPassword(
+            f"{name}-root-password", length=32, special=False, opts=pulumi.ResourceOptions(parent=self)
+        )
         self.root_user = pulumi.Output.secret(user.result)
         self.root_password = pulumi.Output.secret(password.result)
         secret = k8s.core.v1.Secret(
@@ -85,9 +91,15 @@ class Minio(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, provider=args.k8s_provider, depends_on=[secret]),
         )
         self.namespace = ns.metadata.name
-        self.bucket = self.release.status.apply(lambda _: args.bucket)
+        # The bucket exists once the release (and its bucket job) is done.
+        self.bucket = self.release.name.apply(lambda _: args.bucket)
         self.cluster_endpoint = ns.metadata.name.apply(lambda n: f"http://minio.{n}.svc.cluster.local:9000")
         self.host_endpoint = pulumi.Output.from_input(f"http://127.0.0.1:{args.host_port}")
         self.register_outputs(
-            {"namespace": self.namespace, "bucket": self.bucket, "clusterEndpoint": self.cluster_endpoint, "hostEndpoint": self.host_endpoint}
+            {
+                "namespace": self.namespace,
+                "bucket": self.bucket,
+                "clusterEndpoint": self.cluster_endpoint,
+                "hostEndpoint": self.host_endpoint,
+            }
         )

@@ -52,8 +52,9 @@ class TritonServer(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, provider=args.k8s_provider),
         )
         ports = args.values.get("ports", {"http": 8000, "grpc": 8001, "metrics": 8002})
-        self.namespace = self.release.status.namespace.apply(lambda n: n or "")
-        self.service_name = self.release.status.apply(lambda _: args.release_name)
+        self.namespace = pulumi.Output.from_input(args.namespace)
+        # The chart's fullnameOverride makes the Service name the release name.
+        self.service_name = self.release.name.apply(lambda n: n or args.release_name)
         host = pulumi.Output.concat(args.release_name, ".", self.namespace, ".svc.cluster.local")
         self.http_endpoint = pulumi.Output.concat("http://", host, f":{ports['http']}")
         self.grpc_endpoint = pulumi.Output.concat(host, f":{ports['grpc']}")

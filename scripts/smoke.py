@@ -33,7 +33,10 @@ def main(argv: list[str] | None = None) -> int:
         else:
             last = None
         if time.monotonic() > deadline:
-            print(f"Triton at {args.url} has no ready model {args.model!r} after {args.wait:.0f}s: {last}", file=sys.stderr)
+            print(
+                f"Triton at {args.url} has no ready model {args.model!r} after {args.wait:.0f}s: {last}",
+                file=sys.stderr,
+            )
             return 1
         time.sleep(2)
     meta = client.get_model_metadata(args.model)

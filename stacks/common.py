@@ -54,6 +54,9 @@ class StorageBinding:
     builder_pod_labels: Mapping[str, str] = field(default_factory=dict)
     # Resources that must exist before anything reads the bucket (bucket policy, IAM bindings).
     ready: Sequence[pulumi.Resource] = ()
+    # Extra chart values this storage needs (e.g. Azure's model-sync sidecar), deep-merged
+    # over the values computed from the config.
+    chart_values: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -113,10 +116,13 @@ def deploy_workloads(
     secret_name: pulumi.Output[str] | None = None
     triton_deps: list[pulumi.Resource] = [ns, *cluster.ready, *storage.ready]
     if storage.credentials_env:
+        credentials: dict[str, pulumi.Output[str]] = {
+            key: pulumi.Output.secret(value) for key, value in storage.credentials_env.items()
+        }
         secret = k8s.core.v1.Secret(
             f"{name}-model-repository-credentials",
             metadata=k8s.meta.v1.ObjectMetaArgs(name="triton-model-repository", namespace=namespace),
-            string_data={k: pulumi.Output.secret(v) for k, v in storage.credentials_env.items()},
+            string_data=credentials,
             type="Opaque",
             opts=pulumi.ResourceOptions(provider=cluster.provider, additional_secret_outputs=["data", "stringData"]),
         )
@@ -168,6 +174,7 @@ def deploy_workloads(
         service_annotations=service_annotations,
         gke=cluster.gke,
     )
+    values = deep_merge(values, storage.chart_values)
     triton = TritonServer(
         f"{name}-triton",
         TritonServerArgs(k8s_provider=cluster.provider, namespace=namespace, values=values),
@@ -221,3 +228,14 @@ def _builder_settings(
         "pod_labels": dict(storage.builder_pod_labels),
         "timeout_seconds": timeout,
     }
+
+
+def deep_merge(base: Mapping[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
+    """``extra`` over ``base``, recursing into nested mappings (lists and scalars replace)."""
+    out = dict(base)
+    for key, value in extra.items():
+        if isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
+            out[key] = deep_merge(out[key], value)
+        else:
+            out[key] = value
+    return out

@@ -36,9 +36,7 @@ DNS_LABEL = r"^[a-z]([-a-z0-9]{0,38}[a-z0-9])?$"
 
 
 class _Cfg(BaseModel):
-    model_config = ConfigDict(
-        frozen=True, extra="forbid", alias_generator=to_camel, populate_by_name=True
-    )
+    model_config = ConfigDict(frozen=True, extra="forbid", alias_generator=to_camel, populate_by_name=True)
 
 
 class GpuNodePool(_Cfg):
@@ -103,7 +101,9 @@ class GpuConfig(_Cfg):
 
 
 class ModelRepositoryConfig(_Cfg):
-    bucket: str | None = Field(default=None, pattern=r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", examples=["acme-triton-models"])
+    bucket: str | None = Field(
+        default=None, pattern=r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", examples=["acme-triton-models"]
+    )
     prefix: str = Field(default="models", pattern=r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$", examples=["models"])
     # Static keys in a Kubernetes Secret on a cloud: explicit opt-in only (keyless by default).
     static_keys: bool = False
@@ -321,17 +321,29 @@ def _semantic_issues(cfg: PlatformConfig, base_dir: Path) -> list[Issue]:
 
     if cfg.triton.version not in NGC_RELEASES:
         issues.append(
-            Issue(k("triton.version"), f"unknown NGC release {cfg.triton.version!r}; known: {', '.join(NGC_RELEASES)}", repr(DEFAULT_NGC_RELEASE))
+            Issue(
+                k("triton.version"),
+                f"unknown NGC release {cfg.triton.version!r}; known: {', '.join(NGC_RELEASES)}",
+                repr(DEFAULT_NGC_RELEASE),
+            )
         )
     # Where the cluster lives.
     if cfg.cloud == "aws" and not cfg.cluster.region:
         issues.append(Issue(k("cluster.region"), "required for cloud 'aws'", "'us-east-1'"))
     if cfg.cloud in ("gcp", "azure") and not cfg.cluster.location:
-        issues.append(Issue(k("cluster.location"), f"required for cloud {cfg.cloud!r}", "'us-central1'" if cfg.cloud == "gcp" else "'westeurope'"))
+        issues.append(
+            Issue(
+                k("cluster.location"),
+                f"required for cloud {cfg.cloud!r}",
+                "'us-central1'" if cfg.cloud == "gcp" else "'westeurope'",
+            )
+        )
     if cfg.cloud == "gcp" and not cfg.cluster.project:
         issues.append(Issue(k("cluster.project"), "required for cloud 'gcp' (the GCP project id)", "'my-gcp-project'"))
     if cfg.cloud != "aws" and cfg.cluster.region:
-        issues.append(Issue(k("cluster.region"), f"applies to cloud 'aws' only; use cluster.location for {cfg.cloud!r}", None))
+        issues.append(
+            Issue(k("cluster.region"), f"applies to cloud 'aws' only; use cluster.location for {cfg.cloud!r}", None)
+        )
     if cfg.cloud in ("local", "aws") and cfg.cluster.location:
         issues.append(Issue(k("cluster.location"), "applies to clouds 'gcp' and 'azure' only", None))
     if cfg.cloud != "local" and (cfg.cluster.kind.node_image or cfg.cluster.kind.host_model_dir):
@@ -343,61 +355,103 @@ def _semantic_issues(cfg: PlatformConfig, base_dir: Path) -> list[Issue]:
     product = gpu.find_product(pool.gpu_product) if pool else None
     if pool and product is None:
         issues.append(
-            Issue(k("cluster.gpuNodePool.gpuProduct"), f"unknown GPU product {pool.gpu_product!r}; known: {', '.join(gpu.known_products())}", "'A100-SXM4-40GB'")
+            Issue(
+                k("cluster.gpuNodePool.gpuProduct"),
+                f"unknown GPU product {pool.gpu_product!r}; known: {', '.join(gpu.known_products())}",
+                "'A100-SXM4-40GB'",
+            )
         )
     if pool and cfg.cloud == "local":
-        issues.append(Issue(k("cluster.gpuNodePool"), "kind clusters have no GPU node pool; remove it for cloud 'local'", None))
+        issues.append(
+            Issue(k("cluster.gpuNodePool"), "kind clusters have no GPU node pool; remove it for cloud 'local'", None)
+        )
     if pool and product and cfg.cloud in ("aws", "gcp", "azure"):
         machine = gpu.find_machine_type(cfg.cloud, pool.machine_type)
         choices = ", ".join(gpu.machine_types_for(cfg.cloud, product.product)) or "none in the catalogue"
         if machine is None:
             issues.append(
-                Issue(k("cluster.gpuNodePool.machineType"), f"{pool.machine_type!r} is not a known {cfg.cloud} GPU machine type; for {product.product}: {choices}", repr(choices.split(", ")[0]))
+                Issue(
+                    k("cluster.gpuNodePool.machineType"),
+                    f"{pool.machine_type!r} is not a known {cfg.cloud} GPU machine type; "
+                    f"for {product.product}: {choices}",
+                    repr(choices.split(", ")[0]),
+                )
             )
         elif machine.gpu_product != product.product:
             issues.append(
                 Issue(
                     k("cluster.gpuNodePool.machineType"),
-                    f"{pool.machine_type!r} carries {machine.gpu_product}, not the configured gpuProduct {product.product}; machine types with {product.product}: {choices}",
+                    f"{pool.machine_type!r} carries {machine.gpu_product}, not the configured gpuProduct "
+                    f"{product.product}; machine types with {product.product}: {choices}",
                     repr(choices.split(", ")[0]),
                 )
             )
         elif pool.gpu_count != machine.gpu_count:
             issues.append(
-                Issue(k("cluster.gpuNodePool.gpuCount"), f"{pool.machine_type!r} has {machine.gpu_count} GPU(s), not {pool.gpu_count}", str(machine.gpu_count))
+                Issue(
+                    k("cluster.gpuNodePool.gpuCount"),
+                    f"{pool.machine_type!r} has {machine.gpu_count} GPU(s), not {pool.gpu_count}",
+                    str(machine.gpu_count),
+                )
             )
     g = cfg.gpu
-    if g.mig_strategy != "none" or g.time_slicing_replicas or g.gpus_per_replica != 1:
-        if pool is None:
-            issues.append(Issue(k("gpu"), "GPU settings need cluster.gpuNodePool (a pool with GPUs)", None))
+    wants_gpu = g.mig_strategy != "none" or g.time_slicing_replicas or g.gpus_per_replica != 1
+    if wants_gpu and pool is None:
+        issues.append(Issue(k("gpu"), "GPU settings need cluster.gpuNodePool (a pool with GPUs)", None))
     if g.mig_strategy != "none" and product is not None and g.mig_profile:
         if not product.supports_mig:
             issues.append(
-                Issue(k("gpu.migProfile"), f"{product.product} has no MIG; use migStrategy 'none' (optionally timeSlicingReplicas)", None)
+                Issue(
+                    k("gpu.migProfile"),
+                    f"{product.product} has no MIG; use migStrategy 'none' (optionally timeSlicingReplicas)",
+                    None,
+                )
             )
         elif g.mig_profile not in product.mig_profiles:
             issues.append(
-                Issue(k("gpu.migProfile"), f"{product.product} has no MIG profile {g.mig_profile!r}; it has: {', '.join(product.mig_profiles)}", repr(product.mig_profiles[0]))
+                Issue(
+                    k("gpu.migProfile"),
+                    f"{product.product} has no MIG profile {g.mig_profile!r}; "
+                    f"it has: {', '.join(product.mig_profiles)}",
+                    repr(product.mig_profiles[0]),
+                )
             )
         elif cfg.cloud == "gcp" and g.mig_profile not in product.gke_partition_sizes:
             issues.append(
                 Issue(
                     k("gpu.migProfile"),
-                    f"GKE cannot partition {product.product} as {g.mig_profile!r}; GKE partition sizes: {', '.join(product.gke_partition_sizes) or 'none'}",
+                    f"GKE cannot partition {product.product} as {g.mig_profile!r}; "
+                    f"GKE partition sizes: {', '.join(product.gke_partition_sizes) or 'none'}",
                     repr(product.gke_partition_sizes[0]) if product.gke_partition_sizes else None,
                 )
             )
         if cfg.cloud == "gcp" and g.mig_strategy == "mixed":
-            issues.append(Issue(k("gpu.migStrategy"), "GKE partitions whole node pools; use 'single' on cloud 'gcp'", "'single'"))
+            issues.append(
+                Issue(k("gpu.migStrategy"), "GKE partitions whole node pools; use 'single' on cloud 'gcp'", "'single'")
+            )
     if pool and g.gpus_per_replica > pool.gpu_count:
-        issues.append(Issue(k("gpu.gpusPerReplica"), f"{g.gpus_per_replica} exceeds the {pool.gpu_count} GPU(s) of one node", str(pool.gpu_count)))
+        issues.append(
+            Issue(
+                k("gpu.gpusPerReplica"),
+                f"{g.gpus_per_replica} exceeds the {pool.gpu_count} GPU(s) of one node",
+                str(pool.gpu_count),
+            )
+        )
 
     # Bucket names differ per cloud: Azure containers allow no dots.
     bucket = cfg.model_repository.bucket
     if bucket and cfg.cloud == "azure" and "." in bucket:
-        issues.append(Issue(k("modelRepository.bucket"), "Azure container names allow lowercase letters, digits and '-' only", "'triton-models'"))
+        issues.append(
+            Issue(
+                k("modelRepository.bucket"),
+                "Azure container names allow lowercase letters, digits and '-' only",
+                "'triton-models'",
+            )
+        )
     if cfg.model_repository.static_keys and cfg.cloud == "local":
-        issues.append(Issue(k("modelRepository.staticKeys"), "MinIO always uses a Secret; staticKeys is the cloud opt-in", None))
+        issues.append(
+            Issue(k("modelRepository.staticKeys"), "MinIO always uses a Secret; staticKeys is the cloud opt-in", None)
+        )
 
     # Service.
     svc = cfg.triton.service
@@ -406,7 +460,9 @@ def _semantic_issues(cfg: PlatformConfig, base_dir: Path) -> list[Issue]:
     if len({svc.http_port, svc.grpc_port, svc.metrics_port}) != 3:
         issues.append(Issue(k("triton.service"), "httpPort, grpcPort and metricsPort must differ", "8000/8001/8002"))
     if svc.node_ports and len({svc.node_ports.http, svc.node_ports.grpc, svc.node_ports.metrics}) != 3:
-        issues.append(Issue(k("triton.service.nodePorts"), "http, grpc and metrics node ports must differ", "30800/30801/30802"))
+        issues.append(
+            Issue(k("triton.service.nodePorts"), "http, grpc and metrics node ports must differ", "30800/30801/30802")
+        )
     auto = cfg.triton.autoscaling
     if auto.enabled and auto.min_replicas > auto.max_replicas:
         issues.append(Issue(k("triton.autoscaling.minReplicas"), "must be <= maxReplicas", "1"))
@@ -418,18 +474,36 @@ def _semantic_issues(cfg: PlatformConfig, base_dir: Path) -> list[Issue]:
     for i, m in enumerate(cfg.models):
         mk = f"models[{i}]"
         if m.name in seen:
-            issues.append(Issue(k(f"{mk}.name"), f"duplicate model name {m.name!r} (also models[{seen[m.name]}])", repr(m.name + "-v2")))
+            issues.append(
+                Issue(
+                    k(f"{mk}.name"),
+                    f"duplicate model name {m.name!r} (also models[{seen[m.name]}])",
+                    repr(m.name + "-v2"),
+                )
+            )
         seen.setdefault(m.name, i)
         issues += _source_issues(k(f"{mk}.source"), m, base_dir)
         if m.format == "tensorrt" and pool is None:
-            issues.append(Issue(k(f"{mk}.format"), "TensorRT engines need a GPU node pool (cluster.gpuNodePool); use 'onnx' for CPU", "'onnx'"))
+            issues.append(
+                Issue(
+                    k(f"{mk}.format"),
+                    "TensorRT engines need a GPU node pool (cluster.gpuNodePool); use 'onnx' for CPU",
+                    "'onnx'",
+                )
+            )
         if m.instance_kind == "gpu" and pool is None:
             issues.append(Issue(k(f"{mk}.instanceKind"), "'gpu' needs cluster.gpuNodePool", "'cpu'"))
         if m.format == "tensorrt" and cfg.builder == "local" and cfg.cloud != "local":
             pass  # allowed: engines built here must match the pool's compute capability (checked by the builder)
     cache, served = cfg.publisher.cache_prefix, cfg.model_repository.prefix
     if cache == served or cache.startswith(served + "/") or served.startswith(cache + "/"):
-        issues.append(Issue(k("publisher.cachePrefix"), f"must lie outside modelRepository.prefix {served!r} so Triton never loads it", "'_cache'"))
+        issues.append(
+            Issue(
+                k("publisher.cachePrefix"),
+                f"must lie outside modelRepository.prefix {served!r} so Triton never loads it",
+                "'_cache'",
+            )
+        )
     for cc in cfg.publisher.compute_capabilities:
         if not re.fullmatch(r"\d{1,2}\.\d", cc):
             issues.append(Issue(k("publisher.computeCapabilities"), f"{cc!r} is not a compute capability", "'8.0'"))
@@ -443,7 +517,11 @@ def _source_issues(key: str, m: ModelSpec, base_dir: Path) -> list[Issue]:
     if re.match(r"^(s3|gs|az)://[^/]+/.+", src):
         return []
     if "://" in src:
-        return [Issue(key, f"unsupported URI {src!r}; use a local path or s3://, gs://, az:// URIs", "'models/resnet50.onnx'")]
+        return [
+            Issue(
+                key, f"unsupported URI {src!r}; use a local path or s3://, gs://, az:// URIs", "'models/resnet50.onnx'"
+            )
+        ]
     path = (base_dir / src) if not Path(src).is_absolute() else Path(src)
     if m.format in ("tensorrt", "onnx"):
         if not path.is_file():
@@ -455,7 +533,13 @@ def _source_issues(key: str, m: ModelSpec, base_dir: Path) -> list[Issue]:
         return [Issue(key, f"python models need a directory with model.py; {src!r} is not one", "'models/preprocess'")]
     sig = m.signature or "model.onnx"
     if not (path / sig).is_file():
-        return [Issue(key, f"python model {src!r} has no {sig!r} to read its inputs/outputs from (set signature)", "'model.onnx'")]
+        return [
+            Issue(
+                key,
+                f"python model {src!r} has no {sig!r} to read its inputs/outputs from (set signature)",
+                "'model.onnx'",
+            )
+        ]
     return []
 
 
@@ -482,7 +566,6 @@ def load_config(base_dir: Path | str = ".") -> PlatformConfig:
     import json
 
     import pulumi
-
     from pulumi.runtime import config as runtime_config
 
     # Enumerate every key of our namespace (pulumi.Config only answers for known keys,

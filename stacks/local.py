@@ -54,7 +54,9 @@ def build(cfg: PlatformConfig, base_dir: Path) -> dict[str, Any]:
         MinioArgs(k8s_provider=cluster.provider, bucket=bucket, node_port=MINIO_NODE_PORT, host_port=MINIO_HOST_PORT),
     )
     storage = StorageBinding(
-        repository_uri=minio.namespace.apply(lambda ns: f"s3://http://minio.{ns}.svc.cluster.local:9000/{bucket}/{prefix}"),
+        repository_uri=minio.namespace.apply(
+            lambda ns: f"s3://http://minio.{ns}.svc.cluster.local:9000/{bucket}/{prefix}"
+        ),
         publisher_store=minio.namespace.apply(
             lambda ns: {
                 "kind": "s3",

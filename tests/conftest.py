@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pulumi
@@ -16,11 +15,11 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture
-def mocks() -> Iterator[RecordingMocks]:
+def mocks() -> RecordingMocks:
     """Fresh Pulumi mocks for one test; resources registered under it are recorded."""
     m = RecordingMocks()
     pulumi.runtime.set_mocks(m, project="triton-platform", stack="test", preview=False)
-    yield m
+    return m
 
 
 @pytest.fixture(scope="session")

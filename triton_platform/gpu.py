@@ -163,11 +163,7 @@ def find_machine_type(cloud: str, name: str) -> MachineType | None:
 
 def machine_types_for(cloud: str, product: str | None = None) -> list[str]:
     p = find_product(product) if product else None
-    return [
-        m.name
-        for m in MACHINE_TYPES
-        if m.cloud == cloud and (p is None or m.gpu_product == p.product)
-    ]
+    return [m.name for m in MACHINE_TYPES if m.cloud == cloud and (p is None or m.gpu_product == p.product)]
 
 
 # AKS expresses MIG through the agent pool's gpuInstanceProfile, one value per slice size.
@@ -220,7 +216,9 @@ def placement(
     label = product  # the label value as configured: GFD writes it verbatim
     tol = (GPU_TOLERATION,)
     if gke:
-        selector = {"cloud.google.com/gke-accelerator": entry.gke_accelerator if entry and entry.gke_accelerator else product}
+        selector = {
+            "cloud.google.com/gke-accelerator": entry.gke_accelerator if entry and entry.gke_accelerator else product
+        }
         if strategy != "none" and mig_profile:
             selector["cloud.google.com/gke-gpu-partition-size"] = mig_profile
             return GpuPlacement({"nvidia.com/gpu": 1}, selector, tol)

@@ -75,7 +75,12 @@ def triton_values(
         },
         "metrics": {
             "enabled": True,
-            "serviceMonitor": {"enabled": cfg.monitoring.enabled, "force": cfg.monitoring.enabled, "interval": "15s", "labels": {}},
+            "serviceMonitor": {
+                "enabled": cfg.monitoring.enabled,
+                "force": cfg.monitoring.enabled,
+                "interval": "15s",
+                "labels": {},
+            },
         },
         "gpu": {
             "resources": dict(place.resources),

@@ -51,18 +51,32 @@ class RecordingMocks(pulumi.runtime.Mocks):
             outputs.update(endpoint="10.0.0.1", masterAuth={"clusterCaCertificate": "bW9jaw=="})
         if t == "gcp:serviceaccount/account:Account":
             aid = args.inputs.get("accountId", args.name)
-            outputs.update(email=f"{aid}@mock-project.iam.gserviceaccount.com", name=f"projects/mock-project/serviceAccounts/{aid}")
+            outputs.update(
+                email=f"{aid}@mock-project.iam.gserviceaccount.com", name=f"projects/mock-project/serviceAccounts/{aid}"
+            )
         if t == "azure-native:managedidentity:UserAssignedIdentity":
-            outputs.update(clientId="00000000-0000-0000-0000-00000000c1d0", principalId="00000000-0000-0000-0000-0000000091d0")
+            outputs.update(
+                clientId="00000000-0000-0000-0000-00000000c1d0", principalId="00000000-0000-0000-0000-0000000091d0"
+            )
         if t == "azure-native:containerservice:ManagedCluster":
             outputs.update(oidcIssuerProfile={"enabled": True, "issuerURL": "https://oidc.mock.azure.com/"})
         self.resources.append(
-            Registered(t, args.name, dict(args.inputs), args.provider, f"urn:pulumi:test::triton-platform::{t}::{args.name}", bool(args.custom))
+            Registered(
+                t,
+                args.name,
+                dict(args.inputs),
+                args.provider,
+                f"urn:pulumi:test::triton-platform::{t}::{args.name}",
+                bool(args.custom),
+            )
         )
         return f"{args.name}-id", outputs
 
-    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None] | dict[str, Any]:
+    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
         self.calls.append((args.token, dict(args.args)))
+        return self._call(args), None
+
+    def _call(self, args: pulumi.runtime.MockCallArgs) -> dict[str, Any]:
         if args.token == "aws:index/getCallerIdentity:getCallerIdentity":
             return {"accountId": "123456789012", "arn": "arn:aws:iam::123456789012:user/mock", "userId": "mock"}
         if args.token == "aws:index/getPartition:getPartition":
@@ -70,9 +84,17 @@ class RecordingMocks(pulumi.runtime.Mocks):
         if args.token == "aws:index/getRegion:getRegion":
             return {"name": "us-east-1", "region": "us-east-1"}
         if args.token == "aws:index/getAvailabilityZones:getAvailabilityZones":
-            return {"names": ["us-east-1a", "us-east-1b", "us-east-1c"], "zoneIds": ["use1-az1", "use1-az2", "use1-az3"]}
+            return {
+                "names": ["us-east-1a", "us-east-1b", "us-east-1c"],
+                "zoneIds": ["use1-az1", "use1-az2", "use1-az3"],
+            }
         if args.token == "azure-native:authorization:getClientConfig":
-            return {"clientId": "c", "objectId": "o", "subscriptionId": "00000000-0000-0000-0000-000000000000", "tenantId": "t"}
+            return {
+                "clientId": "c",
+                "objectId": "o",
+                "subscriptionId": "00000000-0000-0000-0000-000000000000",
+                "tenantId": "t",
+            }
         if args.token == "gcp:organizations/getProject:getProject":
             return {"number": "123456789", "projectId": args.args.get("projectId", "mock-project")}
         return {}
@@ -88,3 +110,36 @@ class RecordingMocks(pulumi.runtime.Mocks):
 
     def dump(self) -> str:
         return json.dumps([(r.type, r.name) for r in self.resources], indent=1)
+
+
+@dataclass
+class ProgramResult:
+    """A program's outputs after every registration finished: values and which are secret."""
+
+    values: dict[str, Any]
+    secret: set[str]
+
+
+def run_program(program: Any) -> ProgramResult:
+    """Run ``program() -> dict[str, Output|value]`` under the mock runtime and wait for all of it.
+
+    ``pulumi.runtime.test`` waits for every outstanding registration before it returns, so
+    assertions on the recorded resources made afterwards see the whole graph.
+    """
+    result = ProgramResult({}, set())
+
+    @pulumi.runtime.test
+    def _run() -> pulumi.Output[Any]:
+        outputs: dict[str, Any] = program()
+
+        async def resolve() -> None:
+            for key, value in outputs.items():
+                out = pulumi.Output.from_input(value)
+                result.values[key] = await out.future()
+                if await out.is_secret():
+                    result.secret.add(key)
+
+        return pulumi.Output.from_input(resolve())
+
+    _run()
+    return result

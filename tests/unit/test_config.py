@@ -194,7 +194,9 @@ def test_mig_profile_without_strategy(onnx_dir: Path) -> None:
 
 
 def test_bad_mig_strategy_name(onnx_dir: Path) -> None:
-    assert_names(error_of(aws(gpu={"migStrategy": "all", "migProfile": "1g.5gb"}), onnx_dir), "gpu.migStrategy", "'single'")
+    assert_names(
+        error_of(aws(gpu={"migStrategy": "all", "migProfile": "1g.5gb"}), onnx_dir), "gpu.migStrategy", "'single'"
+    )
 
 
 def test_mig_profile_the_gpu_does_not_have(onnx_dir: Path) -> None:

@@ -5,133 +5,117 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import pulumi
 import pytest
 
 from stacks import build_stack
 from stacks.config import ConfigError, load_config
-from tests.support.pulumi_mocks import RecordingMocks
+from tests.support.pulumi_mocks import ProgramResult, RecordingMocks, run_program
 from tests.support.stacks import REPO, set_pulumi_config, stack_config
 
 K8S_PREFIXES = ("kubernetes:",)
 
 
 @pytest.fixture
-def dev_outputs(mocks: RecordingMocks, samples_built: Path) -> dict[str, Any]:
+def dev(mocks: RecordingMocks, samples_built: Path) -> ProgramResult:
+    """The dev stack's outputs after the whole program has registered under the mocks."""
     set_pulumi_config(stack_config("dev"))
-    cfg = load_config(REPO)
-    return build_stack(cfg, REPO)
+    return run_program(lambda: build_stack(load_config(REPO), REPO))
 
 
 def _release(mocks: RecordingMocks, chart_contains: str) -> dict[str, Any]:
-    matches = [r for r in mocks.of_type("kubernetes:helm.sh/v3:Release") if chart_contains in str(r.inputs.get("chart"))]
+    matches = [
+        r for r in mocks.of_type("kubernetes:helm.sh/v3:Release") if chart_contains in str(r.inputs.get("chart"))
+    ]
     assert len(matches) == 1, mocks.dump()
     return matches[0].inputs
 
 
-@pulumi.runtime.test
-def test_dev_stack_registers_the_platform(mocks: RecordingMocks, dev_outputs: dict[str, Any]) -> pulumi.Output[Any]:
-    def check(_: Any) -> None:
-        types = {r.type for r in mocks.resources}
-        for wanted in (
-            "triton:local:KindCluster",
-            "command:local:Command",
-            "pulumi:providers:kubernetes",
-            "triton:local:Minio",
-            "triton:monitoring:Monitoring",
-            "triton:publisher:ModelPublisher",
-            "triton:serving:TritonServer",
-            "kubernetes:helm.sh/v3:Release",
-            "kubernetes:core/v1:Secret",
-            "kubernetes:monitoring.coreos.com/v1:PrometheusRule",
-        ):
-            assert wanted in types, f"{wanted} missing; have {sorted(types)}"
-        charts = sorted(str(r.inputs.get("chart")) for r in mocks.of_type("kubernetes:helm.sh/v3:Release"))
-        assert any(c.endswith("charts/triton-inference-server") for c in charts), charts
-        assert "minio" in charts and "kube-prometheus-stack" in charts
-
-    return pulumi.Output.all(*dev_outputs.values()).apply(check)
-
-
-@pulumi.runtime.test
-def test_every_kubernetes_resource_uses_the_kind_provider(
-    mocks: RecordingMocks, dev_outputs: dict[str, Any]
-) -> pulumi.Output[Any]:
-    def check(_: Any) -> None:
-        k8s = [r for r in mocks.resources if r.type.startswith(K8S_PREFIXES) and r.custom]
-        assert k8s
-        for r in k8s:
-            # Explicit provider: the kind cluster's, never the default (ambient kubeconfig) one.
-            assert r.provider and "pulumi:providers:kubernetes::triton-dev-k8s" in r.provider, (r.type, r.name, r.provider)
-
-    return pulumi.Output.all(*dev_outputs.values()).apply(check)
+def test_dev_stack_registers_the_platform(mocks: RecordingMocks, dev: ProgramResult) -> None:
+    types = {r.type for r in mocks.resources}
+    for wanted in (
+        "triton:local:KindCluster",
+        "command:local:Command",
+        "pulumi:providers:kubernetes",
+        "triton:local:Minio",
+        "triton:monitoring:Monitoring",
+        "triton:publisher:ModelPublisher",
+        "triton:serving:TritonServer",
+        "kubernetes:helm.sh/v3:Release",
+        "kubernetes:core/v1:Secret",
+        "kubernetes:monitoring.coreos.com/v1:PrometheusRule",
+    ):
+        assert wanted in types, f"{wanted} missing; have {sorted(types)}"
+    charts = sorted(str(r.inputs.get("chart")) for r in mocks.of_type("kubernetes:helm.sh/v3:Release"))
+    assert any(c.endswith("charts/triton-inference-server") for c in charts), charts
+    assert "minio" in charts
+    assert "kube-prometheus-stack" in charts
+    assert dev.values["tritonHttp"] == "http://127.0.0.1:8000"
+    assert dev.values["bucket"] == "triton-models"
 
 
-@pulumi.runtime.test
-def test_triton_release_values_follow_the_config(mocks: RecordingMocks, dev_outputs: dict[str, Any]) -> pulumi.Output[Any]:
-    def check(_: Any) -> None:
-        values = _release(mocks, "triton-inference-server")["values"]
-        assert values["image"] == {"repository": "nvcr.io/nvidia/tritonserver", "tag": "25.01-py3", "pullPolicy": "IfNotPresent"}
-        assert values["modelRepository"]["uri"] == "s3://http://minio.minio.svc.cluster.local:9000/triton-models/models"
-        assert values["modelRepository"]["credentialsSecret"] == "triton-model-repository"
-        assert values["service"]["type"] == "NodePort"
-        assert values["service"]["nodePorts"] == {"http": 30800, "grpc": 30801, "metrics": 30802}
-        assert values["triton"]["modelControlMode"] == "poll"
-        # CPU Triton on kind: no GPU request, no GPU node selector.
-        assert values["gpu"] == {"resources": {}, "nodeSelector": {}, "tolerations": []}
-        assert values["metrics"]["serviceMonitor"]["enabled"] is True
-
-    return pulumi.Output.all(*dev_outputs.values()).apply(check)
+def test_every_kubernetes_resource_uses_the_kind_provider(mocks: RecordingMocks, dev: ProgramResult) -> None:
+    k8s = [r for r in mocks.resources if r.type.startswith(K8S_PREFIXES) and r.custom]
+    assert len(k8s) > 5
+    for r in k8s:
+        # Explicit provider: the kind cluster's, never the default (ambient kubeconfig) one.
+        assert "pulumi:providers:kubernetes::triton-dev-k8s" in (r.provider or ""), (r.type, r.name, r.provider)
 
 
-@pulumi.runtime.test
-def test_kind_config_maps_triton_and_minio_ports(mocks: RecordingMocks, dev_outputs: dict[str, Any]) -> pulumi.Output[Any]:
-    def check(_: Any) -> None:
-        (create,) = [r for r in mocks.of_type("command:local:Command") if r.name == "triton-dev-create"]
-        stdin = create.inputs["stdin"]
-        for node, host in ((30800, 8000), (30801, 8001), (30802, 8002), (30900, 9000)):
-            assert f"containerPort: {node}\n    hostPort: {host}" in stdin, stdin
-        assert "listenAddress: 127.0.0.1" in stdin
-        assert "kind create cluster --name triton-dev" in create.inputs["create"]
-        assert "kind delete cluster --name triton-dev" in create.inputs["delete"]
-
-    return pulumi.Output.all(*dev_outputs.values()).apply(check)
-
-
-@pulumi.runtime.test
-def test_secrets_stay_secret(mocks: RecordingMocks, dev_outputs: dict[str, Any]) -> pulumi.Output[Any]:
-    kubeconfig = dev_outputs["kubeconfig"]
-    password = dev_outputs["grafanaAdminPassword"]
-
-    async def secretness() -> tuple[bool, bool]:
-        return await kubeconfig.is_secret(), await password.is_secret()
-
-    def check(flags: tuple[bool, bool]) -> None:
-        assert flags == (True, True)
-        # No plain output or resource input carries MinIO's generated root password.
-        minio_password = "mock-password-dev-minio-root-password"
-        for r in mocks.resources:
-            if r.type == "kubernetes:core/v1:Secret":
-                continue  # the Secret itself holds it (as a secret Output)
-            assert minio_password not in repr(r.inputs), (r.type, r.name)
-
-    return pulumi.Output.from_input(secretness()).apply(check)
+def test_triton_release_values_follow_the_config(mocks: RecordingMocks, dev: ProgramResult) -> None:
+    values = _release(mocks, "triton-inference-server")["values"]
+    assert values["image"] == {
+        "repository": "nvcr.io/nvidia/tritonserver",
+        "tag": "25.01-py3",
+        "pullPolicy": "IfNotPresent",
+    }
+    assert values["modelRepository"]["uri"] == "s3://http://minio.minio.svc.cluster.local:9000/triton-models/models"
+    assert values["modelRepository"]["credentialsSecret"] == "triton-model-repository"
+    assert values["service"]["type"] == "NodePort"
+    assert values["service"]["nodePorts"] == {"http": 30800, "grpc": 30801, "metrics": 30802}
+    assert values["triton"]["modelControlMode"] == "poll"
+    # CPU Triton on kind: no GPU request, no GPU node selector.
+    assert values["gpu"] == {"resources": {}, "nodeSelector": {}, "tolerations": []}
+    assert values["metrics"]["serviceMonitor"]["enabled"] is True
 
 
-@pulumi.runtime.test
-def test_publisher_store_names_where_keys_are_not_the_keys(
-    mocks: RecordingMocks, dev_outputs: dict[str, Any]
-) -> pulumi.Output[Any]:
-    def check(_: Any) -> None:
-        versions = [r for r in mocks.resources if "ModelVersion" in r.type or r.name.endswith("-sample-mlp")]
-        assert versions, mocks.dump()
-        store = versions[0].inputs["store"]
-        assert store["endpointUrl" if "endpointUrl" in store else "endpoint_url"] == "http://127.0.0.1:9000"
-        creds = store["credentials"]
-        assert creds["source"] == "kubernetes-secret"
-        assert "mock-password" not in repr(store)
+def test_kind_config_maps_triton_and_minio_ports(mocks: RecordingMocks, dev: ProgramResult) -> None:
+    (create,) = [r for r in mocks.of_type("command:local:Command") if r.name == "triton-dev-create"]
+    stdin = create.inputs["stdin"]
+    for node, host in ((30800, 8000), (30801, 8001), (30802, 8002), (30900, 9000)):
+        assert f"containerPort: {node}\n    hostPort: {host}" in stdin, stdin
+    assert "listenAddress: 127.0.0.1" in stdin
+    assert "kind create cluster --name triton-dev" in create.inputs["create"]
+    assert "kind delete cluster --name triton-dev" in create.inputs["delete"]
 
-    return pulumi.Output.all(*dev_outputs.values()).apply(check)
+
+def test_secrets_stay_secret(mocks: RecordingMocks, dev: ProgramResult) -> None:
+    assert {"kubeconfig", "grafanaAdminPassword"} <= dev.secret
+    # No resource input but the Secrets' carries MinIO's generated root password.
+    minio_password = "mock-password-dev-minio-root-password"
+    for r in mocks.resources:
+        if r.type == "kubernetes:core/v1:Secret":
+            continue
+        assert minio_password not in repr(r.inputs), (r.type, r.name)
+    # And no plain output does.
+    for key, value in dev.values.items():
+        if key not in dev.secret:
+            assert minio_password not in repr(value), key
+
+
+def test_publisher_store_names_where_keys_are_not_the_keys(mocks: RecordingMocks, dev: ProgramResult) -> None:
+    versions = [r for r in mocks.resources if r.name.endswith("-sample-mlp") and r.custom]
+    assert versions, mocks.dump()
+    store = versions[0].inputs["store"]
+    assert store["endpoint_url"] == "http://127.0.0.1:9000"
+    assert store["credentials"]["source"] == "kubernetes-secret"
+    assert "mock-password" not in repr(store)
+
+
+def test_triton_waits_for_models_and_monitoring(mocks: RecordingMocks, dev: ProgramResult) -> None:
+    order = [r.name for r in mocks.resources]
+    triton = order.index("dev-triton-release")
+    assert order.index("triton-dev-models-sample-mlp") < triton
+    assert order.index("dev-monitoring-release") < triton if "dev-monitoring-release" in order else True
 
 
 def test_bad_stack_config_registers_nothing(mocks: RecordingMocks) -> None:

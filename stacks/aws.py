@@ -1,0 +1,237 @@
+"""The AWS stack: EKS + S3 + IRSA + the NVIDIA GPU operator, then monitoring, models and Triton.
+
+Keyless by default: Triton's ServiceAccount assumes a read-only role on the model prefix and
+the engine builder's ServiceAccount a role that writes the cache prefix (IRSA). Static keys
+exist only when ``modelRepository.staticKeys`` is true. The publisher runs where ``pulumi up``
+runs and uses that operator's own AWS credentials (boto3's default chain).
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+
+from components.eks_cluster import EksCluster, EksClusterArgs, EksNodeGroupSpec, gpu_node_labels
+from components.gpu_operator import GpuOperator, GpuOperatorArgs
+from components.irsa_access import IrsaModelAccess, IrsaModelAccessArgs
+from components.s3_model_bucket import S3ModelBucket, S3ModelBucketArgs
+from stacks.common import (
+    BUILDER_SERVICE_ACCOUNT,
+    TRITON_SERVICE_ACCOUNT,
+    ClusterBinding,
+    StorageBinding,
+    deploy_workloads,
+)
+from stacks.config import PlatformConfig, SystemNodePool
+from triton_platform import gpu
+from triton_platform.publisher.stores.base import StoreRef
+from triton_platform.triton_values import gpu_placement
+
+# Two nodes so coredns, the GPU operator, Prometheus and Grafana survive a node replacement.
+DEFAULT_SYSTEM_POOL = SystemNodePool(machine_type="m6i.xlarge", min_nodes=2, max_nodes=4)
+ROLE_ARN_ANNOTATION = "eks.amazonaws.com/role-arn"
+LB_TYPE = "service.beta.kubernetes.io/aws-load-balancer-type"
+LB_SCHEME = "service.beta.kubernetes.io/aws-load-balancer-scheme"
+LB_INTERNAL = "service.beta.kubernetes.io/aws-load-balancer-internal"
+
+
+def service_annotations(cfg: PlatformConfig) -> dict[str, str]:
+    """Triton's Service on EKS: a Network Load Balancer, internal unless asked otherwise.
+
+    ``aws-load-balancer-scheme`` is read by the AWS Load Balancer Controller,
+    ``aws-load-balancer-internal`` by EKS's built-in service controller; both are set so the
+    scheme holds whichever controller reconciles the Service.
+    """
+    svc = cfg.triton.service
+    if svc.type != "LoadBalancer":
+        return {}
+    annotations = {LB_TYPE: "nlb", LB_SCHEME: "internal" if svc.internal else "internet-facing"}
+    if svc.internal:
+        annotations[LB_INTERNAL] = "true"
+    return annotations
+
+
+def bucket_name_prefix(cfg: PlatformConfig, stack: str) -> str:
+    """``<cluster>-<stack>-models``, cut to leave room for the random suffix (S3: 63 chars)."""
+    raw = re.sub(r"[^a-z0-9-]+", "-", f"{cfg.cluster.name}-{stack}-models".lower()).strip("-")
+    return raw[:53].rstrip("-") or "triton-models"
+
+
+def store_ref(cfg: PlatformConfig, bucket: str) -> StoreRef:
+    """What the publisher gets: the bucket, prefixes and region; credentials from its environment."""
+    return StoreRef(
+        kind="s3",
+        bucket=bucket,
+        prefix=cfg.model_repository.prefix,
+        cache_prefix=cfg.publisher.cache_prefix,
+        region=cfg.cluster.region,
+    )
+
+
+def node_groups(cfg: PlatformConfig) -> tuple[EksNodeGroupSpec, EksNodeGroupSpec | None]:
+    """The system and GPU managed node groups of a stack config."""
+    system = cfg.cluster.system_node_pool or DEFAULT_SYSTEM_POOL
+    system_spec = EksNodeGroupSpec(
+        instance_type=system.machine_type,
+        min_size=system.min_nodes,
+        max_size=system.max_nodes,
+        desired_size=system.min_nodes,
+        disk_size_gb=50,
+    )
+    pool = cfg.cluster.gpu_node_pool
+    if pool is None:
+        return system_spec, None
+    place = gpu_placement(cfg)
+    gpu_spec = EksNodeGroupSpec(
+        instance_type=pool.machine_type,
+        min_size=pool.min_nodes,
+        max_size=pool.max_nodes,
+        # Start with one node even when minNodes is 0: engines are built and Triton is
+        # scheduled on this pool during `pulumi up`.
+        desired_size=max(pool.min_nodes, 1),
+        disk_size_gb=pool.disk_size_gb,
+        spot=pool.spot,
+        labels=gpu_node_labels(place.mig_config_label),
+    )
+    return system_spec, gpu_spec
+
+
+def build(cfg: PlatformConfig, base_dir: Path) -> dict[str, pulumi.Output[Any]]:
+    """Compose the AWS platform for ``cfg`` and return the stack outputs."""
+    stack = pulumi.get_stack()
+    region = cfg.cluster.region
+    if region is None:  # parse_config guarantees it; keeps the type checker honest too
+        raise ValueError("triton-platform:cluster.region is required for cloud 'aws' (example: 'us-east-1')")
+    tags = {"triton-platform/stack": stack, "triton-platform/cluster": cfg.cluster.name}
+    provider = aws.Provider("aws", region=region, default_tags=aws.ProviderDefaultTagsArgs(tags=tags))
+
+    system_spec, gpu_spec = node_groups(cfg)
+    kubeconfig_path = str((base_dir / ".state" / f"eks-{cfg.cluster.name}.kubeconfig").resolve())
+    cluster = EksCluster(
+        cfg.cluster.name,
+        EksClusterArgs(
+            provider=provider,
+            cluster_name=cfg.cluster.name,
+            kubernetes_version=cfg.cluster.kubernetes_version,
+            region=region,
+            system_node_group=system_spec,
+            gpu_node_group=gpu_spec,
+            kubeconfig_path=kubeconfig_path,
+        ),
+    )
+
+    repo = cfg.model_repository
+    bucket = S3ModelBucket(
+        f"{stack}-models",
+        S3ModelBucketArgs(
+            provider=provider,
+            bucket_name=repo.bucket,
+            name_prefix=bucket_name_prefix(cfg, stack),
+            retain_on_delete=repo.retain_on_delete,
+        ),
+    )
+    access = IrsaModelAccess(
+        f"{stack}-model-access",
+        IrsaModelAccessArgs(
+            provider=provider,
+            bucket_arn=bucket.arn,
+            prefix=repo.prefix,
+            cache_prefix=cfg.publisher.cache_prefix,
+            oidc_provider_arn=cluster.oidc_provider_arn,
+            oidc_issuer_url=cluster.oidc_issuer_url,
+            namespace=cfg.triton.namespace,
+            reader_service_account=TRITON_SERVICE_ACCOUNT,
+            writer_service_account=BUILDER_SERVICE_ACCOUNT,
+            static_keys=repo.static_keys,
+        ),
+    )
+
+    cluster_ready: list[pulumi.Resource] = list(cluster.ready)
+    operator: GpuOperator | None = None
+    product = gpu.find_product(cfg.gpu_product) if cfg.gpu_product else None
+    if product is not None:
+        place = gpu_placement(cfg)
+        operator = GpuOperator(
+            f"{stack}-gpu-operator",
+            GpuOperatorArgs(
+                k8s_provider=cluster.provider,
+                mig_strategy=cfg.gpu.mig_strategy,
+                # mig-manager partitions MIG-capable GPUs from the node label; harmless elsewhere.
+                mig_manager_enabled=product.supports_mig,
+                default_mig_config=place.mig_config_label,
+                time_slicing_replicas=cfg.gpu.time_slicing_replicas,
+                # The EKS NVIDIA AMI ships the driver and the container toolkit.
+                driver_enabled=False,
+                toolkit_enabled=False,
+                operator_node_selector={"triton-platform/pool": "system"},
+            ),
+            opts=pulumi.ResourceOptions(depends_on=list(cluster.ready)),
+        )
+        cluster_ready += operator.ready
+
+    credentials_env: dict[str, pulumi.Output[str]] | None = None
+    sa_annotations: dict[str, pulumi.Input[str]] = {ROLE_ARN_ANNOTATION: access.reader_role_arn}
+    if repo.static_keys and access.access_key_id is not None and access.secret_access_key is not None:
+        # Opted in: Triton reads keys from a Secret (deploy_workloads creates it) instead of IRSA.
+        credentials_env = {"AWS_ACCESS_KEY_ID": access.access_key_id, "AWS_SECRET_ACCESS_KEY": access.secret_access_key}
+        sa_annotations = {}
+
+    store = bucket.bucket_name.apply(lambda b: store_ref(cfg, b))
+    storage = StorageBinding(
+        repository_uri=store.apply(lambda s: s.repository_uri()),
+        publisher_store=store.apply(lambda s: s.model_dump(exclude_none=True)),
+        env={"AWS_DEFAULT_REGION": region, "AWS_REGION": region},
+        credentials_env=credentials_env,
+        service_account_annotations=sa_annotations,
+        # The engine builder stays keyless even when Triton uses static keys.
+        builder_service_account_annotations={ROLE_ARN_ANNOTATION: access.writer_role_arn},
+        ready=[*bucket.ready, *access.ready],
+    )
+    workloads = deploy_workloads(
+        stack,
+        cfg,
+        cluster=ClusterBinding(
+            name=cluster.cluster_name,
+            provider=cluster.provider,
+            kubeconfig=cluster.kubeconfig,
+            kubeconfig_path=kubeconfig_path,
+            ready=cluster_ready,
+        ),
+        storage=storage,
+        base_dir=base_dir,
+        service_annotations=service_annotations(cfg),
+    )
+
+    outputs: dict[str, Any] = {
+        "cloud": "aws",
+        "region": region,
+        "clusterName": cluster.cluster_name,
+        "clusterEndpoint": cluster.endpoint,
+        "kubeconfig": cluster.kubeconfig,
+        "kubeconfigPath": kubeconfig_path,
+        "vpcId": cluster.vpc_id,
+        "bucket": bucket.bucket_name,
+        "modelRepository": storage.repository_uri,
+        "oidcProviderArn": cluster.oidc_provider_arn,
+        "tritonReaderRoleArn": access.reader_role_arn,
+        "engineBuilderRoleArn": access.writer_role_arn,
+        "tritonNamespace": workloads.triton_namespace,
+        "tritonService": workloads.triton_service,
+        "tritonHttp": workloads.http_endpoint,
+        "tritonGrpc": workloads.grpc_endpoint,
+        "tritonMetrics": workloads.metrics_endpoint,
+        "publishedModels": workloads.published_versions,
+    }
+    if workloads.load_balancer is not None:
+        outputs["tritonLoadBalancer"] = workloads.load_balancer
+    if operator is not None:
+        outputs["gpuOperatorNamespace"] = operator.namespace
+    if workloads.grafana_admin_password is not None:
+        outputs["grafanaAdminPassword"] = pulumi.Output.secret(workloads.grafana_admin_password)
+    if workloads.prometheus_url is not None:
+        outputs["prometheusUrl"] = workloads.prometheus_url
+    return outputs

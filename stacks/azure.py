@@ -1,0 +1,312 @@
+"""The Azure stack (cloud ``azure``): AKS + Blob Storage + workload identity + GPU operator + Triton.
+
+Composes, with one explicit azure-native provider: the AKS cluster (GPU agent pool partitioned
+by ``gpuInstanceProfile`` when MIG is asked for), the hardened storage account and model
+container, keyless identities for Triton and the engine builder (federated with the cluster's
+OIDC issuer, data roles narrowed to a path by ABAC conditions), the NVIDIA GPU operator (driver
+and toolkit come with AKS' GPU node image), and then ``deploy_workloads``.
+
+How Triton reads the container: Triton's ``as://`` agent (every pinned NGC release) accepts a
+storage account key only. Keyless by default, so Triton reads a local mirror of the container
+that an init container and a sidecar keep in step with workload identity
+(``triton_platform/azure_model_sync.py``). With ``modelRepository.staticKeys: true`` Triton
+reads ``as://`` itself with the account key, kept in a Kubernetes Secret.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import pulumi_azure_native as azure
+
+from components.aks_cluster import AksCluster, AksClusterArgs, AksGpuPool, AksSystemPool
+from components.azure_model_container import AzureModelContainer, AzureModelContainerArgs
+from components.azure_workload_identity import AzureWorkloadIdentity, AzureWorkloadIdentityArgs
+from components.gpu_operator import GpuOperator, GpuOperatorArgs
+from stacks.common import (
+    BUILDER_SERVICE_ACCOUNT,
+    TRITON_SERVICE_ACCOUNT,
+    ClusterBinding,
+    StorageBinding,
+    deploy_workloads,
+)
+from stacks.config import NAMESPACE, ConfigError, Issue, PlatformConfig
+from triton_platform import azure as az
+from triton_platform import azure_model_sync, gpu
+from triton_platform.versions import triton_image
+
+DEFAULT_CONTAINER = "triton-models"
+SYSTEM_POOL_SELECTOR = {"kubernetes.azure.com/mode": "system"}
+
+
+def azure_issues(cfg: PlatformConfig) -> list[Issue]:
+    """Checks only Azure can answer, run before any resource is registered."""
+    issues: list[Issue] = []
+    k = lambda path: f"{NAMESPACE}:{path}"  # noqa: E731
+    c, g = cfg.cluster, cfg.gpu
+    product = cfg.gpu_product
+    if g.mig_strategy != "none" and g.mig_profile and product and gpu.find_product(product):
+        entry = gpu.find_product(product)
+        allowed = az.aks_mig_profiles(product)
+        if entry and entry.supports_mig and g.mig_profile in entry.mig_profiles and g.mig_profile not in allowed:
+            issues.append(
+                Issue(
+                    k("gpu.migProfile"),
+                    f"AKS partitions {entry.product} through the agent pool's gpuInstanceProfile, which makes "
+                    f"{', '.join(allowed)} only; {g.mig_profile!r} is not one of them",
+                    repr(allowed[0]) if allowed else None,
+                )
+            )
+    if c.resource_group is not None and not re.fullmatch(r"[-\w.()]{0,89}[-\w()]", c.resource_group):
+        issues.append(
+            Issue(
+                k("cluster.resourceGroup"),
+                "Azure resource group names are 1-90 letters, digits, '-', '_', '.', '(', ')' and do not end with '.'",
+                "'triton-prod'",
+            )
+        )
+    if c.project is not None:
+        issues.append(Issue(k("cluster.project"), "applies to cloud 'gcp' only", None))
+    if c.system_node_pool and not c.system_node_pool.machine_type.startswith("Standard_"):
+        issues.append(
+            Issue(
+                k("cluster.systemNodePool.machineType"),
+                f"{c.system_node_pool.machine_type!r} is not an Azure VM size",
+                "'Standard_D4ds_v5'",
+            )
+        )
+    bucket = cfg.model_repository.bucket
+    if bucket and ("--" in bucket or len(bucket) < 3):
+        issues.append(
+            Issue(
+                k("modelRepository.bucket"),
+                "Azure container names are 3-63 characters without consecutive '-'",
+                "'triton-models'",
+            )
+        )
+    return issues
+
+
+def build(cfg: PlatformConfig, base_dir: Path) -> dict[str, Any]:
+    """Provision the AKS platform for ``cfg`` and return the stack outputs."""
+    issues = azure_issues(cfg)
+    if issues:
+        raise ConfigError(issues, pulumi.get_stack())
+    assert cfg.cluster.location is not None  # guaranteed by parse_config for cloud 'azure'
+    stack = pulumi.get_stack()
+    c, g, repo = cfg.cluster, cfg.gpu, cfg.model_repository
+    location = c.location
+    tags = {"app": "triton-platform", "stack": stack, "cluster": c.name}
+    provider = azure.Provider("azure", location=location)
+
+    pool = c.gpu_node_pool
+    spot = bool(pool and pool.spot)
+    builds_in_cluster = cfg.builder == "kubernetes" and any(m.format == "tensorrt" for m in cfg.models)
+    kubeconfig_path = str((base_dir / ".state" / f"aks-{c.name}.kubeconfig").resolve()) if builds_in_cluster else None
+    system = c.system_node_pool
+    cluster = AksCluster(
+        c.name,
+        AksClusterArgs(
+            provider=provider,
+            cluster_name=c.name,
+            location=location,
+            kubernetes_version=c.kubernetes_version,
+            resource_group_name=c.resource_group,
+            # The model storage account lives in this group: Azure would delete it with the group.
+            retain_resource_group=repo.retain_on_delete,
+            system_pool=(
+                AksSystemPool(vm_size=system.machine_type, min_count=system.min_nodes, max_count=system.max_nodes)
+                if system
+                else AksSystemPool()
+            ),
+            gpu_pool=(
+                AksGpuPool(
+                    vm_size=pool.machine_type,
+                    min_count=pool.min_nodes,
+                    max_count=pool.max_nodes,
+                    os_disk_size_gb=pool.disk_size_gb,
+                    spot=pool.spot,
+                    gpu_instance_profile=az.gpu_instance_profile(g.mig_strategy, g.mig_profile),
+                    gpu_product=pool.gpu_product,
+                )
+                if pool
+                else None
+            ),
+            kubeconfig_path=kubeconfig_path,
+            tags=tags,
+        ),
+    )
+
+    container = repo.bucket or DEFAULT_CONTAINER
+    store = AzureModelContainer(
+        f"{stack}-model-store",
+        AzureModelContainerArgs(
+            provider=provider,
+            resource_group_name=cluster.resource_group_name,
+            location=location,
+            container_name=container,
+            account_name_base=f"triton{c.name}",
+            allow_shared_key_access=repo.static_keys,
+            retain_on_delete=repo.retain_on_delete,
+            tags=tags,
+        ),
+    )
+    identity = AzureWorkloadIdentity(
+        f"{stack}-identity",
+        AzureWorkloadIdentityArgs(
+            provider=provider,
+            resource_group_name=cluster.resource_group_name,
+            location=location,
+            name_prefix=c.name,
+            oidc_issuer_url=cluster.oidc_issuer_url,
+            namespace=cfg.triton.namespace,
+            triton_service_account=TRITON_SERVICE_ACCOUNT,
+            builder_service_account=BUILDER_SERVICE_ACCOUNT,
+            triton_enabled=not repo.static_keys,
+            builder_enabled=builds_in_cluster,
+            storage_account_name=store.account_name,
+            container_name=container,
+            container_id=store.container_id,
+            model_prefix=repo.prefix,
+            cache_prefix=cfg.publisher.cache_prefix,
+            static_keys=repo.static_keys,
+            tags=tags,
+        ),
+    )
+
+    cluster_ready: list[pulumi.Resource] = list(cluster.ready)
+    if pool is not None:
+        operator = GpuOperator(
+            f"{stack}-gpu-operator",
+            GpuOperatorArgs(
+                k8s_provider=cluster.provider,
+                mig_strategy=g.mig_strategy,
+                # AKS partitions GPUs itself (gpuInstanceProfile, fixed at pool creation).
+                mig_manager_enabled=False,
+                time_slicing_replicas=g.time_slicing_replicas,
+                # AKS GPU node images ship the NVIDIA driver and container toolkit.
+                driver_enabled=False,
+                toolkit_enabled=False,
+                operator_node_selector=dict(SYSTEM_POOL_SELECTOR),
+                tolerations=[dict(gpu.GPU_TOLERATION), *([dict(az.SPOT_TOLERATION)] if spot else [])],
+            ),
+            opts=pulumi.ResourceOptions(depends_on=list(cluster.ready)),
+        )
+        cluster_ready += operator.ready
+
+    storage = storage_binding(cfg, store=store, identity=identity, container=container, spot=spot)
+    service_annotations = (
+        {az.INTERNAL_LB_ANNOTATION: "true"}
+        if cfg.triton.service.type == "LoadBalancer" and cfg.triton.service.internal
+        else {}
+    )
+    workloads = deploy_workloads(
+        stack,
+        cfg,
+        cluster=ClusterBinding(
+            name=cluster.cluster_name,
+            provider=cluster.provider,
+            kubeconfig=cluster.kubeconfig,
+            kubeconfig_path=kubeconfig_path,
+            ready=cluster_ready,
+        ),
+        storage=storage,
+        base_dir=base_dir,
+        service_annotations=service_annotations,
+    )
+    outputs: dict[str, Any] = {
+        "cloud": "azure",
+        "clusterName": cluster.cluster_name,
+        "resourceGroup": cluster.resource_group_name,
+        "kubeconfig": cluster.kubeconfig,
+        "oidcIssuerUrl": cluster.oidc_issuer_url,
+        "storageAccount": store.account_name,
+        "bucket": store.container_name,
+        "modelRepository": store.account_name.apply(lambda a: az.repository_uri(a, container, repo.prefix)),
+        "tritonRepositoryPath": storage.repository_uri,
+        "tritonHttp": workloads.http_endpoint,
+        "tritonGrpc": workloads.grpc_endpoint,
+        "tritonMetrics": workloads.metrics_endpoint,
+        "publishedModels": workloads.published_versions,
+    }
+    if kubeconfig_path:
+        outputs["kubeconfigPath"] = kubeconfig_path
+    if identity.triton_client_id is not None:
+        outputs["tritonIdentityClientId"] = identity.triton_client_id
+    if identity.builder_client_id is not None:
+        outputs["builderIdentityClientId"] = identity.builder_client_id
+    if workloads.load_balancer is not None:
+        outputs["tritonLoadBalancer"] = workloads.load_balancer
+    if workloads.grafana_admin_password is not None:
+        outputs["grafanaAdminPassword"] = workloads.grafana_admin_password
+    return outputs
+
+
+def storage_binding(
+    cfg: PlatformConfig,
+    *,
+    store: AzureModelContainer,
+    identity: AzureWorkloadIdentity,
+    container: str,
+    spot: bool,
+) -> StorageBinding:
+    """How Triton, the engine builder and the publisher reach the container."""
+    repo = cfg.model_repository
+    prefix, cache_prefix = repo.prefix, cfg.publisher.cache_prefix
+    publisher_store = store.account_url.apply(
+        lambda url: {
+            "kind": "azure",
+            "bucket": container,
+            "prefix": prefix,
+            "cache_prefix": cache_prefix,
+            "endpoint_url": None,
+            "region": None,
+            "account_url": url,
+            # The publisher signs in as the operator running `pulumi up` (DefaultAzureCredential).
+            "credentials": {"source": "environment"},
+        }
+    )
+    builder: dict[str, Any] = {}
+    if identity.builder_client_id is not None:
+        builder = {
+            "builder_service_account_annotations": {az.CLIENT_ID_ANNOTATION: identity.builder_client_id},
+            "builder_pod_labels": {az.WORKLOAD_IDENTITY_LABEL: "true"},
+        }
+    # AKS taints spot nodes; Triton must tolerate it to land on a spot GPU pool.
+    chart_values: dict[str, Any] = {"tolerations": [dict(az.SPOT_TOLERATION)]} if spot else {}
+    ready = [*store.ready, *identity.ready]
+
+    if repo.static_keys:
+        assert identity.static_key is not None  # created when static_keys is set
+        return StorageBinding(
+            repository_uri=store.account_name.apply(lambda a: az.repository_uri(a, container, prefix)),
+            publisher_store=publisher_store,
+            env={"AZURE_STORAGE_ACCOUNT": store.account_name},
+            credentials_env={"AZURE_STORAGE_KEY": identity.static_key},
+            ready=ready,
+            **builder,
+            **({"chart_values": chart_values} if chart_values else {}),
+        )
+
+    assert identity.triton_client_id is not None  # created unless static_keys
+    sync = az.model_sync_values(
+        image=triton_image(cfg.triton.version),
+        script=azure_model_sync.source_text(),
+        account=store.account_name,
+        container=container,
+        prefix=prefix,
+        interval_seconds=cfg.triton.repository_poll_seconds,
+        sidecar=cfg.triton.model_control_mode != "none",
+    )
+    return StorageBinding(
+        repository_uri=az.SYNC_REPOSITORY,
+        publisher_store=publisher_store,
+        service_account_annotations={az.CLIENT_ID_ANNOTATION: identity.triton_client_id},
+        pod_labels={az.WORKLOAD_IDENTITY_LABEL: "true"},
+        ready=ready,
+        chart_values=az.deep_merge(sync, chart_values),
+        **builder,
+    )

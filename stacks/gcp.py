@@ -1,0 +1,206 @@
+"""The GKE composition (cloud ``gcp``): GKE cluster + GCS bucket + Workload Identity + Triton.
+
+Creates the gcp.Provider from the stack config and passes it explicitly to every GCP
+component; the GkeCluster creates the Kubernetes provider for the cluster it provisions and
+every Kubernetes resource uses that one. GKE installs the NVIDIA driver and runs its own
+device plugin, and partitions (MIG) or time-shares GPUs through the node pool itself, so
+no NVIDIA GPU operator is deployed here. Triton reads ``gs://<bucket>/<prefix>`` keylessly
+through Workload Identity; the publisher uploads with the operator's own gcloud
+credentials (Application Default Credentials), never with keys passed as inputs.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import pulumi_gcp as gcp
+
+from components.gcs_model_bucket import GcsModelBucket, GcsModelBucketArgs
+from components.gke_cluster import GkeCluster, GkeClusterArgs, GpuPoolSpec, SystemPoolSpec, is_zone, region_of
+from components.gke_workload_identity import GkeWorkloadIdentity, GkeWorkloadIdentityArgs
+from stacks.common import (
+    BUILDER_SERVICE_ACCOUNT,
+    TRITON_SERVICE_ACCOUNT,
+    ClusterBinding,
+    StorageBinding,
+    deploy_workloads,
+)
+from stacks.config import PlatformConfig
+from triton_platform import gpu
+from triton_platform.publisher.stores.base import CredentialsRef, StoreRef
+
+# GCS's XML API speaks S3: with static (HMAC) keys Triton reads the bucket through it.
+GCS_S3_ENDPOINT = "https://storage.googleapis.com:443"
+INTERNAL_LB_ANNOTATION = "networking.gke.io/load-balancer-type"
+
+
+def gpu_pool_spec(cfg: PlatformConfig) -> GpuPoolSpec | None:
+    """The GKE GPU pool for the config: accelerator from the catalogue, MIG partition or time-sharing."""
+    pool = cfg.cluster.gpu_node_pool
+    if pool is None:
+        return None
+    product = gpu.find_product(pool.gpu_product)
+    if product is None or product.gke_accelerator is None:
+        # parse_config rejects these first; this guards direct callers.
+        raise ValueError(f"{pool.gpu_product!r} has no GKE accelerator type in triton_platform.gpu")
+    return GpuPoolSpec(
+        machine_type=pool.machine_type,
+        accelerator=product.gke_accelerator,
+        gpu_count=pool.gpu_count,
+        min_nodes=pool.min_nodes,
+        max_nodes=pool.max_nodes,
+        disk_size_gb=pool.disk_size_gb,
+        spot=pool.spot,
+        partition_size=cfg.gpu.mig_profile if cfg.gpu.mig_strategy == "single" else None,
+        time_sharing_clients=cfg.gpu.time_slicing_replicas,
+    )
+
+
+def service_annotations(cfg: PlatformConfig) -> dict[str, str]:
+    """Keep a LoadBalancer Service inside the VPC unless a public one is asked for."""
+    svc = cfg.triton.service
+    if svc.type == "LoadBalancer" and svc.internal:
+        return {INTERNAL_LB_ANNOTATION: "Internal"}
+    return {}
+
+
+def build(cfg: PlatformConfig, base_dir: Path) -> dict[str, pulumi.Output[Any]]:
+    stack = pulumi.get_stack()
+    c = cfg.cluster
+    if not (c.project and c.location):
+        # parse_config rejects this first; this guards direct callers.
+        raise ValueError("cloud 'gcp' needs cluster.project and cluster.location")
+    region = region_of(c.location)
+    provider = gcp.Provider(
+        "gcp",
+        project=c.project,
+        region=region,
+        zone=c.location if is_zone(c.location) else None,
+        default_labels={"app": "triton-platform", "stack": stack},
+    )
+
+    system = c.system_node_pool
+    kubeconfig_path = str((base_dir / ".state" / f"gke-{c.name}.kubeconfig").resolve())
+    cluster = GkeCluster(
+        c.name,
+        GkeClusterArgs(
+            provider=provider,
+            project=c.project,
+            location=c.location,
+            cluster_name=c.name,
+            kubernetes_version=c.kubernetes_version,
+            system_pool=(
+                SystemPoolSpec(machine_type=system.machine_type, min_nodes=system.min_nodes, max_nodes=system.max_nodes)
+                if system
+                else SystemPoolSpec()
+            ),
+            gpu_pool=gpu_pool_spec(cfg),
+            kubeconfig_path=kubeconfig_path,
+        ),
+    )
+
+    repo = cfg.model_repository
+    bucket = GcsModelBucket(
+        f"{stack}-model-repository",
+        GcsModelBucketArgs(
+            provider=provider,
+            project=c.project,
+            location=region,
+            bucket_name=repo.bucket,
+            name_prefix=c.name,
+            retain_on_delete=repo.retain_on_delete,
+        ),
+    )
+    identity = GkeWorkloadIdentity(
+        f"{stack}-identity",
+        GkeWorkloadIdentityArgs(
+            provider=provider,
+            project=c.project,
+            workload_pool=cluster.workload_pool,
+            bucket=bucket.name,
+            prefix=repo.prefix,
+            cache_prefix=cfg.publisher.cache_prefix,
+            namespace=cfg.triton.namespace,
+            triton_service_account=TRITON_SERVICE_ACCOUNT,
+            builder_service_account=BUILDER_SERVICE_ACCOUNT,
+            account_base=c.name,
+            static_keys=repo.static_keys,
+        ),
+    )
+
+    # The publisher uploads with the operator's own gcloud Application Default Credentials
+    # (credentials source "environment"), at apply time: no key is ever an input.
+    publisher_store = bucket.name.apply(
+        lambda b: StoreRef(
+            kind="gcs",
+            bucket=b,
+            prefix=repo.prefix,
+            cache_prefix=cfg.publisher.cache_prefix,
+            credentials=CredentialsRef(source="environment"),
+        ).model_dump(exclude_none=True)
+    )
+    if repo.static_keys and identity.hmac_access_id is not None and identity.hmac_secret is not None:
+        storage = StorageBinding(
+            repository_uri=pulumi.Output.concat("s3://", GCS_S3_ENDPOINT, "/", bucket.name, "/", repo.prefix),
+            publisher_store=publisher_store,
+            # GCS signs SigV4 requests with region "auto".
+            env={"AWS_DEFAULT_REGION": "auto"},
+            credentials_env={
+                "AWS_ACCESS_KEY_ID": identity.hmac_access_id,
+                "AWS_SECRET_ACCESS_KEY": identity.hmac_secret,
+            },
+            builder_service_account_annotations=identity.builder_annotations,
+            ready=[bucket.bucket, *identity.ready],
+        )
+    else:
+        storage = StorageBinding(
+            repository_uri=pulumi.Output.concat("gs://", bucket.name, "/", repo.prefix),
+            publisher_store=publisher_store,
+            service_account_annotations=identity.triton_annotations,
+            builder_service_account_annotations=identity.builder_annotations,
+            ready=[bucket.bucket, *identity.ready],
+        )
+
+    workloads = deploy_workloads(
+        stack,
+        cfg,
+        cluster=ClusterBinding(
+            name=cluster.cluster_name,
+            provider=cluster.provider,
+            kubeconfig=cluster.kubeconfig,
+            kubeconfig_path=kubeconfig_path,
+            ready=cluster.ready,
+            gke=True,
+        ),
+        storage=storage,
+        base_dir=base_dir,
+        service_annotations=service_annotations(cfg),
+    )
+
+    outputs: dict[str, Any] = {
+        "cloud": "gcp",
+        "project": c.project,
+        "location": c.location,
+        "clusterName": cluster.cluster_name,
+        "kubeconfig": cluster.kubeconfig,
+        "kubeconfigPath": kubeconfig_path,
+        "bucket": bucket.name,
+        "modelRepository": storage.repository_uri,
+        "tritonNamespace": workloads.triton_namespace,
+        "tritonService": workloads.triton_service,
+        "tritonInClusterHttp": workloads.http_endpoint,
+        "tritonInClusterGrpc": workloads.grpc_endpoint,
+        "tritonInClusterMetrics": workloads.metrics_endpoint,
+        "tritonServiceAccount": identity.triton_email,
+        "builderServiceAccount": identity.builder_email,
+        "nodeServiceAccount": cluster.node_service_account,
+        "workloadPool": cluster.workload_pool,
+        "publishedModels": workloads.published_versions,
+    }
+    if workloads.load_balancer is not None:
+        outputs["tritonLoadBalancer"] = workloads.load_balancer
+    if workloads.grafana_admin_password is not None:
+        outputs["grafanaAdminPassword"] = workloads.grafana_admin_password
+    return outputs

@@ -1,0 +1,139 @@
+"""The Triton PrometheusRule groups: shape, thresholds, scoping, metric names, validation."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+
+from triton_platform.alerts import AlertThresholds, build_rule_groups, prometheus_rule_spec
+
+# Triton's documented metric names (docs/user_guide/metrics.md) plus the Prometheus and
+# kube-state-metrics series the rules join with.
+KNOWN_METRICS = {
+    "nv_inference_request_success",
+    "nv_inference_request_failure",
+    "nv_inference_count",
+    "nv_inference_exec_count",
+    "nv_inference_request_duration_us",
+    "nv_inference_queue_duration_us",
+    "nv_inference_compute_infer_duration_us",
+    "nv_gpu_utilization",
+    "nv_gpu_memory_used_bytes",
+    "nv_gpu_memory_total_bytes",
+    "up",
+    "kube_pod_status_ready",
+    "kube_pod_status_phase",
+}
+PROMQL_WORDS = {"sum", "avg", "max", "by", "on", "and", "or", "rate", "absent", "namespace", "model", "pod", "gpu_uuid"}
+
+
+def _rules(groups: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [rule for group in groups for rule in group["rules"]]
+
+
+def _by_name(groups: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    return {r["alert"]: r for r in _rules(groups)}
+
+
+def _balanced(expr: str) -> bool:
+    pairs = {")": "(", "]": "[", "}": "{"}
+    stack: list[str] = []
+    in_string = False
+    for ch in expr:
+        if ch == '"':
+            in_string = not in_string
+        elif in_string:
+            continue
+        elif ch in "([{":
+            stack.append(ch)
+        elif ch in pairs and (not stack or stack.pop() != pairs[ch]):
+            return False
+    return not stack and not in_string
+
+
+def test_groups_have_the_prometheus_rule_shape() -> None:
+    groups = build_rule_groups("triton")
+    assert [g["name"] for g in groups] == ["triton.availability", "triton.requests", "triton.gpu"]
+    for rule in _rules(groups):
+        assert set(rule) == {"alert", "expr", "for", "labels", "annotations"}
+        assert re.fullmatch(r"[0-9]+[smh]", rule["for"])
+        assert set(rule["annotations"]) == {"summary", "description", "runbook", "runbook_url"}
+        assert all(isinstance(v, str) and v for v in rule["annotations"].values())
+        assert rule["annotations"]["runbook_url"].startswith("https://")
+    assert prometheus_rule_spec("triton") == {"groups": groups}
+
+
+def test_expected_alerts_exist_with_unique_names_and_severities() -> None:
+    rules = _rules(build_rule_groups("triton"))
+    names = [r["alert"] for r in rules]
+    assert len(names) == len(set(names))
+    assert {"TritonServerDown", "TritonInferenceFailures", "TritonHighQueueTime", "TritonPodNotReady"} <= set(names)
+    for rule in rules:
+        assert rule["labels"]["severity"] in {"critical", "warning", "info"}
+    assert _by_name(build_rule_groups("triton"))["TritonServerDown"]["labels"]["severity"] == "critical"
+
+
+def test_thresholds_are_substituted() -> None:
+    groups = build_rule_groups("triton", AlertThresholds(queue_time_ms=250, failure_ratio=0.1, down_for="2m"))
+    rules = _by_name(groups)
+    queue = rules["TritonHighQueueTime"]
+    assert queue["expr"].endswith("> 250")
+    assert "nv_inference_queue_duration_us" in queue["expr"]
+    assert "/ 1000" in queue["expr"]  # microseconds per request -> milliseconds
+    assert "250 ms" in queue["annotations"]["summary"]
+    failures = rules["TritonInferenceFailures"]
+    assert failures["expr"].endswith("> 0.1")
+    assert "nv_inference_request_failure" in failures["expr"]
+    assert rules["TritonServerDown"]["for"] == "2m"
+
+
+def test_defaults_match_stack_config_defaults() -> None:
+    rules = _by_name(build_rule_groups("triton"))
+    assert rules["TritonHighQueueTime"]["expr"].endswith("> 100")
+    assert rules["TritonInferenceFailures"]["expr"].endswith("> 0.05")
+    assert rules["TritonServerDown"]["for"] == "5m"
+
+
+def test_every_expression_is_scoped_to_the_triton_namespace_and_well_formed() -> None:
+    for rule in _rules(build_rule_groups("triton-prod")):
+        expr = rule["expr"]
+        assert _balanced(expr), expr
+        selectors = re.findall(r"\{[^}]*\}", expr)
+        assert selectors, expr
+        assert all('namespace="triton-prod"' in s for s in selectors), expr
+        metrics = set(re.findall(r"\b([a-z_]+)\{", expr))
+        assert metrics, expr
+        assert metrics <= KNOWN_METRICS, metrics - KNOWN_METRICS
+        # No stray identifiers: everything outside selectors is a metric, function or keyword.
+        bare = set(re.findall(r"\b([a-z_]+)\b", re.sub(r"\{[^}]*\}|\[[^]]*\]", "", expr)))
+        assert bare <= KNOWN_METRICS | PROMQL_WORDS, bare - KNOWN_METRICS - PROMQL_WORDS
+
+
+def test_server_down_covers_missing_and_failing_targets() -> None:
+    expr = _by_name(build_rule_groups("triton"))["TritonServerDown"]["expr"]
+    assert expr.startswith("absent(up{")
+    assert "== 0" in expr
+    assert 'job=~".*triton.*"' in expr
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "key"),
+    [
+        ({"queue_time_ms": 0}, "queueTimeMs"),
+        ({"failure_ratio": 0}, "failureRatio"),
+        ({"failure_ratio": 1.5}, "failureRatio"),
+        ({"failure_ratio": float("nan")}, "failureRatio"),
+        ({"gpu_utilization": 2}, "gpuUtilization"),
+        ({"down_for": "5 minutes"}, "downFor"),
+    ],
+)
+def test_bad_thresholds_name_the_key(kwargs: dict[str, Any], key: str) -> None:
+    with pytest.raises(ValueError, match=key):
+        AlertThresholds(**kwargs)
+
+
+def test_bad_namespace_is_rejected_with_an_example() -> None:
+    with pytest.raises(ValueError, match=r"triton\.namespace.*example: 'triton'"):
+        build_rule_groups("Triton_NS")

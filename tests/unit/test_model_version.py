@@ -1,0 +1,393 @@
+"""The ModelVersion dynamic provider, called directly against a real moto S3 server on 127.0.0.1.
+
+Dynamic providers are not invoked under Pulumi's mocks, so these tests call check/diff/
+create/update/delete the way the engine does, with props as they cross the wire (every
+number a float) and with the resource's state fed back in.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import shutil
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pulumi.dynamic
+import pytest
+
+from components.model_version import PROVIDER_VERSION, ModelVersionArgs, ModelVersionProvider
+from samples import make_samples
+from tests.integration import servers
+from triton_platform.publisher import pipeline
+from triton_platform.publisher.errors import PublisherError
+from triton_platform.publisher.spec import ModelSpec
+from triton_platform.publisher.stores.base import StoreRef, open_store
+
+REPO = Path(__file__).resolve().parents[2]
+# A secret key no output may ever contain (moto accepts any key pair).
+SECRET_KEY = f"test-secret-{uuid.uuid4().hex}"
+
+
+@pytest.fixture(scope="module")
+def moto() -> Iterator[servers.S3Endpoint]:
+    try:
+        with servers.moto_server() as endpoint:
+            yield servers.S3Endpoint(endpoint.url, access_key="AKIATESTPROVIDER", secret_key=SECRET_KEY)
+    except servers.ServerUnavailable as exc:
+        pytest.skip(f"moto server unavailable: {exc}")
+
+
+@pytest.fixture
+def env(moto: servers.S3Endpoint, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> servers.S3Endpoint:
+    for key, value in moto.env().items():
+        monkeypatch.setenv(key, value)
+    # The fingerprint cache must not touch the user's ~/.cache.
+    monkeypatch.setenv("TRITON_PLATFORM_CACHE_DIR", str(tmp_path / "hash-cache"))
+    return moto
+
+
+@pytest.fixture
+def store_ref(env: servers.S3Endpoint) -> dict[str, Any]:
+    bucket = f"t-{uuid.uuid4().hex[:16]}"
+    servers.create_bucket(env, bucket)
+    return {"kind": "s3", "bucket": bucket, "prefix": "models", "endpoint_url": env.url, "region": env.region}
+
+
+def _onnx_source(base: Path, seed: int) -> Path:
+    make_samples.write_mlp(base / "mlp.onnx", seed)
+    return base / "mlp.onnx"
+
+
+def _props(spec: ModelSpec, store: dict[str, Any], base: Path, **extra: Any) -> dict[str, Any]:
+    fingerprint = pipeline.source_fingerprint(spec, base)
+    args = ModelVersionArgs(spec=spec, store=store, source_fingerprint=fingerprint, base_dir=str(base), **extra)
+    return args.props()
+
+
+def _floats(value: Any) -> Any:
+    """What protobuf Structs do to props: every int becomes a float."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        return float(value)
+    if isinstance(value, dict):
+        return {k: _floats(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_floats(v) for v in value]
+    return value
+
+
+def _keys(store: dict[str, Any]) -> list[str]:
+    return [o.key for o in open_store(StoreRef.model_validate(store)).list("")]
+
+
+def _config(store: dict[str, Any], model: str) -> str:
+    data = open_store(StoreRef.model_validate(store)).read_bytes(f"models/{model}/config.pbtxt")
+    assert data is not None, f"models/{model}/config.pbtxt is missing"
+    return data.decode()
+
+
+def _served(store: dict[str, Any], model: str) -> list[int]:
+    from triton_platform.publisher.pbtxt import parse_config
+
+    return list(parse_config(_config(store, model)).version_policy.specific.versions)
+
+
+MLP = ModelSpec(name="mlp", source="mlp.onnx", format="onnx", max_batch_size=8)
+
+
+# --- check ---------------------------------------------------------------------------------------
+
+
+def test_check_names_the_bad_key(tmp_path: Path) -> None:
+    props = ModelVersionArgs(
+        spec=MLP, store={"kind": "s3", "bucket": "models-bucket"}, source_fingerprint="0" * 64
+    ).props()
+    props["spec"] = {**props["spec"], "maxBatchSize": -1}
+    props["store"] = {"kind": "s3", "bucket": "Not_A_Bucket"}
+    failures = ModelVersionProvider().check({}, props).failures
+    by_key = {f.property: f.reason for f in failures}
+    assert "spec.maxBatchSize" in by_key, by_key
+    assert "greater than or equal to 0" in by_key["spec.maxBatchSize"]
+    assert "store" in by_key
+    assert "Not_A_Bucket" in by_key["store"]
+    assert "valid example" in by_key["store"]
+
+
+def test_check_requires_fingerprint_and_engine_targets() -> None:
+    provider = ModelVersionProvider()
+    props = ModelVersionArgs(spec=MLP, store={"kind": "s3", "bucket": "models-bucket"}, source_fingerprint="x").props()
+    del props["source_fingerprint"]
+    assert [f.property for f in provider.check({}, props).failures] == ["source_fingerprint"]
+
+    trt = ModelSpec(name="mlp", source="mlp.onnx", format="tensorrt", max_batch_size=8)
+    props = ModelVersionArgs(spec=trt, store={"kind": "s3", "bucket": "models-bucket"}, source_fingerprint="x").props()
+    reasons = " ".join(f.reason for f in provider.check({}, props).failures)
+    assert "compute capability" in reasons
+
+
+def test_check_accepts_float_props_and_unknowns() -> None:
+    from pulumi.runtime import rpc
+
+    spec = ModelSpec.model_validate({**MLP.model_dump(), "version_policy": {"latest": 2}, "instance_count": 2})
+    props = ModelVersionArgs(spec=spec, store={"kind": "s3", "bucket": "models-bucket"}, source_fingerprint="f").props()
+    floated = _floats(props)
+    assert floated["spec"]["maxBatchSize"] == 8.0
+    result = ModelVersionProvider().check({}, floated)
+    assert result.failures == []
+    assert pipeline.parse_request(floated) == pipeline.parse_request(props)
+    assert pipeline.parse_request(floated).spec.version_policy.latest == 2
+
+    # A preview with the bucket still unknown: nothing to validate yet, no failure.
+    props["store"] = rpc.UNKNOWN
+    assert ModelVersionProvider().check({}, props).failures == []
+
+
+# --- diff ----------------------------------------------------------------------------------------
+
+
+def _diff(olds: dict[str, Any], news: dict[str, Any]) -> pulumi.dynamic.DiffResult:
+    return ModelVersionProvider().diff("id", _floats(olds), news)
+
+
+def test_diff_no_change_update_and_replace() -> None:
+    store = {"kind": "s3", "bucket": "models-bucket", "endpoint_url": "http://127.0.0.1:9000"}
+    base = ModelVersionArgs(spec=MLP, store=store, source_fingerprint="a" * 64, base_dir="/one").props()
+
+    same = _diff(base, dict(base))
+    assert same.changes is False
+    assert same.replaces == []
+
+    # Another checkout (base_dir, relative source) or another builder: same bytes, no new version.
+    moved = {
+        **base,
+        "base_dir": "/two",
+        "spec": {**base["spec"], "source": "other/mlp.onnx"},
+        "builder": {"kind": "kubernetes", "kubeconfig_path": "/k"},
+    }
+    assert _diff(base, moved).changes is False
+    # Engine inputs do not matter for an ONNX model.
+    assert _diff(base, {**base, "ngc_release": "24.12", "tensorrt_version": "10.7.0"}).changes is False
+
+    for news in (
+        {**base, "source_fingerprint": "b" * 64},
+        {**base, "spec": {**base["spec"], "instanceCount": 2}},
+        {**base, "instance_kind": "KIND_GPU"},
+        {**base, "provider_version": PROVIDER_VERSION + "-next"},
+        {**base, "store": {**store, "region": "eu-west-1"}},
+    ):
+        result = _diff(base, news)
+        assert result.changes is True, news
+        assert result.replaces == [], news
+
+    bucket = _diff(base, {**base, "store": {**store, "bucket": "other-bucket"}})
+    assert bucket.changes is True
+    assert bucket.replaces == ["store"]
+    assert bucket.delete_before_replace is False
+    prefix = _diff(base, {**base, "store": {**store, "prefix": "serving"}})
+    assert prefix.replaces == ["store"]
+    renamed = _diff(base, {**base, "spec": {**base["spec"], "name": "mlp2"}})
+    assert renamed.replaces == ["spec"]
+
+
+def test_diff_engine_inputs_matter_for_tensorrt() -> None:
+    trt = ModelSpec(name="mlp", source="mlp.onnx", format="tensorrt", max_batch_size=8)
+    base = ModelVersionArgs(
+        spec=trt,
+        store={"kind": "s3", "bucket": "models-bucket"},
+        source_fingerprint="a" * 64,
+        compute_capabilities=["8.0"],
+        instance_kind="KIND_GPU",
+    ).props()
+    assert _diff(base, dict(base)).changes is False
+    assert _diff(base, {**base, "compute_capabilities": ["8.0", "9.0"]}).changes is True
+    assert _diff(base, {**base, "ngc_release": "24.12", "tensorrt_version": "10.7.0"}).changes is True
+
+
+def test_diff_with_unknown_inputs_expects_an_update() -> None:
+    from pulumi.runtime import rpc
+
+    base = ModelVersionArgs(spec=MLP, store={"kind": "s3", "bucket": "b-bucket"}, source_fingerprint="a" * 64).props()
+    result = _diff(base, {**base, "store": {**base["store"], "bucket": rpc.UNKNOWN}})
+    assert result.changes is True
+
+
+# --- create / update / delete against moto ---------------------------------------------------------
+
+
+def test_create_publishes_version_1_and_same_inputs_diff_clean(store_ref: dict[str, Any], tmp_path: Path) -> None:
+    _onnx_source(tmp_path, seed=1)
+    props = _props(MLP, store_ref, tmp_path)
+    provider = ModelVersionProvider()
+    created = provider.create(_floats(props))
+    outs = created.outs
+    assert outs is not None
+    assert created.id == f"s3://{store_ref['bucket']}/models/mlp"
+    assert outs["version"] == 1
+    assert outs["published_versions"] == [1]
+    assert outs["repository_path"] == "models/mlp"
+    assert [f["path"] for f in outs["files"]] == ["model.onnx"]
+    assert outs["bytes_uploaded"] == (tmp_path / "mlp.onnx").stat().st_size
+    assert _served(store_ref, "mlp") == [1]
+    assert "models/mlp/1/model.onnx" in _keys(store_ref)
+    # Every declared output is set, and the inputs are kept for the next diff.
+    for key in ("version", "files", "config_sha256", "engine_objects", "published_versions", "seconds"):
+        assert key in outs
+    assert provider.diff(created.id, _floats(outs), _props(MLP, store_ref, tmp_path)).changes is False
+
+
+def test_update_with_new_bytes_serves_only_version_2(store_ref: dict[str, Any], tmp_path: Path) -> None:
+    _onnx_source(tmp_path, seed=1)
+    provider = ModelVersionProvider()
+    created = provider.create(_props(MLP, store_ref, tmp_path))
+    assert created.outs is not None
+
+    _onnx_source(tmp_path, seed=2)
+    news = _props(MLP, store_ref, tmp_path)
+    assert provider.diff(created.id, _floats(created.outs), news).changes is True
+    updated = provider.update(created.id, _floats(created.outs), _floats(news)).outs
+    assert updated is not None
+    assert updated["version"] == 2
+    assert updated["published_versions"] == [2]
+    assert _served(store_ref, "mlp") == [2]
+    keys = _keys(store_ref)
+    assert "models/mlp/2/model.onnx" in keys
+    assert not [k for k in keys if k.startswith("models/mlp/1/")], keys  # retired by latest: 1
+
+
+def test_update_with_latest_2_keeps_both(store_ref: dict[str, Any], tmp_path: Path) -> None:
+    spec = ModelSpec.model_validate({**MLP.model_dump(), "version_policy": {"latest": 2}})
+    _onnx_source(tmp_path, seed=1)
+    provider = ModelVersionProvider()
+    created = provider.create(_props(spec, store_ref, tmp_path)).outs
+    assert created is not None
+    _onnx_source(tmp_path, seed=2)
+    second = provider.update("id", _floats(created), _floats(_props(spec, store_ref, tmp_path))).outs
+    assert second is not None
+    assert second["version"] == 2
+    assert sorted(second["published_versions"]) == [1, 2]
+    assert _served(store_ref, "mlp") == [1, 2]
+    _onnx_source(tmp_path, seed=3)
+    third = provider.update("id", _floats(second), _floats(_props(spec, store_ref, tmp_path))).outs
+    assert third is not None
+    assert third["version"] == 3
+    assert sorted(third["published_versions"]) == [2, 3]
+    assert _served(store_ref, "mlp") == [2, 3]
+    assert not [k for k in _keys(store_ref) if k.startswith("models/mlp/1/")]
+
+
+def test_delete_removes_only_what_it_published(store_ref: dict[str, Any], tmp_path: Path) -> None:
+    _onnx_source(tmp_path, seed=1)
+    provider = ModelVersionProvider()
+    created = provider.create(_props(MLP, store_ref, tmp_path)).outs
+    assert created is not None
+    store = open_store(StoreRef.model_validate(store_ref))
+    foreign = ["models/mlp/README.md", "models/mlp/7/model.onnx", "models/other/config.pbtxt", "elsewhere/x.bin"]
+    for key in foreign:
+        store.upload_bytes(key, b"someone else's")
+    provider.delete("id", _floats(created))
+    keys = _keys(store_ref)
+    assert sorted(k for k in keys if not k.startswith("_cache/")) == sorted(foreign)
+    assert not [k for k in keys if k.startswith("_cache/manifests/mlp/1")]
+
+
+def test_delete_keeps_a_config_someone_rewrote(store_ref: dict[str, Any], tmp_path: Path) -> None:
+    _onnx_source(tmp_path, seed=1)
+    provider = ModelVersionProvider()
+    created = provider.create(_props(MLP, store_ref, tmp_path)).outs
+    assert created is not None
+    store = open_store(StoreRef.model_validate(store_ref))
+    store.upload_bytes("models/mlp/config.pbtxt", b'name: "mlp"\n')
+    provider.delete("id", created)
+    assert _keys(store_ref).count("models/mlp/config.pbtxt") == 1
+    assert not [k for k in _keys(store_ref) if k.startswith("models/mlp/1/")]
+
+
+def test_interrupted_update_keeps_serving_and_resumes(
+    store_ref: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from triton_platform.publisher.stores.s3 import S3Store
+
+    spec = ModelSpec(name="pymlp", source="pymlp", format="python", max_batch_size=8)
+    source = tmp_path / "pymlp"
+    source.mkdir()
+    shutil.copy(REPO / "samples" / "python-onnx" / "model.py", source / "model.py")
+    make_samples.write_mlp(source / "model.onnx", 1)
+    provider = ModelVersionProvider()
+    created = provider.create(_props(spec, store_ref, tmp_path)).outs
+    assert created is not None
+    config_v1 = _config(store_ref, "pymlp")
+
+    make_samples.write_mlp(source / "model.onnx", 2)
+    news = _props(spec, store_ref, tmp_path)
+    real_put = S3Store._put_file
+    calls: list[str] = []
+
+    def failing_put(self: S3Store, key: str, path: Path, **kwargs: Any) -> None:
+        calls.append(key)
+        if len(calls) == 2:  # the first file made it, the second dies mid-way
+            kwargs["advance"](100)
+            raise ConnectionResetError("injected: connection reset during upload")
+        real_put(self, key, path, **kwargs)
+
+    monkeypatch.setattr(S3Store, "_put_file", failing_put)
+    with pytest.raises(PublisherError) as err:
+        provider.update("id", created, news)
+    message = str(err.value)
+    assert "pymlp" in message
+    assert "injected" in message
+    assert "previously published version keeps serving" in message
+    assert _config(store_ref, "pymlp") == config_v1  # Triton still serves version 1 only
+    assert any(k.startswith("_cache/pending/pymlp/") for k in _keys(store_ref))
+
+    monkeypatch.setattr(S3Store, "_put_file", real_put)
+    updated = provider.update("id", created, news).outs
+    assert updated is not None
+    assert updated["version"] == 2
+    assert _served(store_ref, "pymlp") == [2]
+    keys = _keys(store_ref)
+    assert sorted(k for k in keys if k.startswith("models/pymlp/")) == [
+        "models/pymlp/2/model.onnx",
+        "models/pymlp/2/model.py",
+        "models/pymlp/config.pbtxt",
+    ]
+    assert not any(k.startswith("_cache/pending/") for k in keys)
+
+
+def test_outputs_and_provider_carry_no_credentials(
+    env: servers.S3Endpoint, store_ref: dict[str, Any], tmp_path: Path
+) -> None:
+    from pulumi.dynamic.dynamic import serialize_provider
+
+    _onnx_source(tmp_path, seed=1)
+    provider = ModelVersionProvider()
+    props = _props(MLP, store_ref, tmp_path)
+    outs = provider.create(props).outs
+    text = json.dumps([props, outs])
+    assert env.secret_key not in text
+    assert env.access_key not in text
+
+    serialized = serialize_provider(provider)
+    assert env.secret_key.encode() not in base64.b64decode(serialized)
+    # The provider unpickles in a fresh interpreter started from the project root, as the
+    # dynamic-provider process does.
+    code = (
+        "import base64, sys, dill; p = dill.loads(base64.b64decode(sys.stdin.read())); "
+        "print(type(p).__module__ + '.' + type(p).__name__)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        input=serialized,
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "components.model_version.ModelVersionProvider"
