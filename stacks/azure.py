@@ -31,6 +31,7 @@ from stacks.common import (
     TRITON_SERVICE_ACCOUNT,
     ClusterBinding,
     StorageBinding,
+    deep_merge,
     deploy_workloads,
 )
 from stacks.config import NAMESPACE, ConfigError, Issue, PlatformConfig
@@ -55,8 +56,8 @@ def azure_issues(cfg: PlatformConfig) -> list[Issue]:
             issues.append(
                 Issue(
                     k("gpu.migProfile"),
-                    f"AKS partitions {entry.product} through the agent pool's gpuInstanceProfile, which makes "
-                    f"{', '.join(allowed)} only; {g.mig_profile!r} is not one of them",
+                    f"AKS partitions {entry.product} through the agent pool's gpuInstanceProfile "
+                    f"(MIG1g..MIG7g), which makes {', '.join(allowed)} only; {g.mig_profile!r} is not one of them",
                     repr(allowed[0]) if allowed else None,
                 )
             )
@@ -148,7 +149,7 @@ def build(cfg: PlatformConfig, base_dir: Path) -> dict[str, Any]:
             resource_group_name=cluster.resource_group_name,
             location=location,
             container_name=container,
-            account_name_base=f"triton{c.name}",
+            account_name_base=c.name,
             allow_shared_key_access=repo.static_keys,
             retain_on_delete=repo.retain_on_delete,
             tags=tags,
@@ -287,8 +288,8 @@ def storage_binding(
             env={"AZURE_STORAGE_ACCOUNT": store.account_name},
             credentials_env={"AZURE_STORAGE_KEY": identity.static_key},
             ready=ready,
+            chart_values=chart_values,
             **builder,
-            **({"chart_values": chart_values} if chart_values else {}),
         )
 
     assert identity.triton_client_id is not None  # created unless static_keys
@@ -307,6 +308,6 @@ def storage_binding(
         service_account_annotations={az.CLIENT_ID_ANNOTATION: identity.triton_client_id},
         pod_labels={az.WORKLOAD_IDENTITY_LABEL: "true"},
         ready=ready,
-        chart_values=az.deep_merge(sync, chart_values),
+        chart_values=deep_merge(sync, chart_values),
         **builder,
     )

@@ -11,14 +11,23 @@ credentials (Application Default Credentials), never with keys passed as inputs.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
 import pulumi
 import pulumi_gcp as gcp
 
-from components.gcs_model_bucket import GcsModelBucket, GcsModelBucketArgs
-from components.gke_cluster import GkeCluster, GkeClusterArgs, GpuPoolSpec, SystemPoolSpec, is_zone, region_of
+from components.gcs_model_bucket import GcsModelBucket, GcsModelBucketArgs, bucket_name_issue
+from components.gke_cluster import (
+    REGION_PATTERN,
+    GkeCluster,
+    GkeClusterArgs,
+    GpuPoolSpec,
+    SystemPoolSpec,
+    is_zone,
+    region_of,
+)
 from components.gke_workload_identity import GkeWorkloadIdentity, GkeWorkloadIdentityArgs
 from stacks.common import (
     BUILDER_SERVICE_ACCOUNT,
@@ -27,13 +36,14 @@ from stacks.common import (
     StorageBinding,
     deploy_workloads,
 )
-from stacks.config import PlatformConfig
+from stacks.config import NAMESPACE, ConfigError, Issue, PlatformConfig
 from triton_platform import gpu
 from triton_platform.publisher.stores.base import CredentialsRef, StoreRef
 
 # GCS's XML API speaks S3: with static (HMAC) keys Triton reads the bucket through it.
 GCS_S3_ENDPOINT = "https://storage.googleapis.com:443"
 INTERNAL_LB_ANNOTATION = "networking.gke.io/load-balancer-type"
+PROJECT_ID = r"^[a-z][-a-z0-9]{4,28}[a-z0-9]$"
 
 
 def gpu_pool_spec(cfg: PlatformConfig) -> GpuPoolSpec | None:
@@ -58,6 +68,11 @@ def gpu_pool_spec(cfg: PlatformConfig) -> GpuPoolSpec | None:
     )
 
 
+def label_value(value: str) -> str:
+    """A GCP label value: lowercase letters, digits, '-' and '_', at most 63 characters."""
+    return re.sub(r"[^a-z0-9_-]", "-", value.lower())[:63]
+
+
 def service_annotations(cfg: PlatformConfig) -> dict[str, str]:
     """Keep a LoadBalancer Service inside the VPC unless a public one is asked for."""
     svc = cfg.triton.service
@@ -66,19 +81,52 @@ def service_annotations(cfg: PlatformConfig) -> dict[str, str]:
     return {}
 
 
+def gcp_issues(cfg: PlatformConfig) -> list[Issue]:
+    """GCP-only rules on top of stacks.config (checked before any resource is registered)."""
+    issues: list[Issue] = []
+    c = cfg.cluster
+    if not c.project:
+        issues.append(Issue(f"{NAMESPACE}:cluster.project", "required for cloud 'gcp'", "'my-gcp-project'"))
+    elif not re.fullmatch(PROJECT_ID, c.project):
+        issues.append(
+            Issue(
+                f"{NAMESPACE}:cluster.project",
+                f"{c.project!r} is not a GCP project id (6-30 lowercase letters, digits and '-', starting with a "
+                "letter; the id, not the project number or display name)",
+                "'my-gcp-project'",
+            )
+        )
+    if not c.location:
+        issues.append(Issue(f"{NAMESPACE}:cluster.location", "required for cloud 'gcp'", "'us-central1'"))
+    elif not (is_zone(c.location) or re.fullmatch(REGION_PATTERN, c.location)):
+        issues.append(
+            Issue(
+                f"{NAMESPACE}:cluster.location",
+                f"{c.location!r} is neither a GCP region nor a zone",
+                "'us-central1' (regional cluster) or 'us-central1-a' (zonal)",
+            )
+        )
+    bucket = cfg.model_repository.bucket
+    if bucket and (problem := bucket_name_issue(bucket)):
+        issues.append(Issue(f"{NAMESPACE}:modelRepository.bucket", problem, "'acme-triton-models'"))
+    return issues
+
+
 def build(cfg: PlatformConfig, base_dir: Path) -> dict[str, pulumi.Output[Any]]:
+    issues = gcp_issues(cfg)
+    if issues:
+        raise ConfigError(issues, pulumi.get_stack())
     stack = pulumi.get_stack()
     c = cfg.cluster
-    if not (c.project and c.location):
-        # parse_config rejects this first; this guards direct callers.
-        raise ValueError("cloud 'gcp' needs cluster.project and cluster.location")
-    region = region_of(c.location)
+    # gcp_issues guarantees both.
+    project, location = str(c.project), str(c.location)
+    region = region_of(location)
     provider = gcp.Provider(
         "gcp",
-        project=c.project,
+        project=project,
         region=region,
-        zone=c.location if is_zone(c.location) else None,
-        default_labels={"app": "triton-platform", "stack": stack},
+        zone=location if is_zone(location) else None,
+        default_labels={"app": "triton-platform", "stack": label_value(stack)},
     )
 
     system = c.system_node_pool
@@ -87,8 +135,8 @@ def build(cfg: PlatformConfig, base_dir: Path) -> dict[str, pulumi.Output[Any]]:
         c.name,
         GkeClusterArgs(
             provider=provider,
-            project=c.project,
-            location=c.location,
+            project=project,
+            location=location,
             cluster_name=c.name,
             kubernetes_version=c.kubernetes_version,
             system_pool=(
@@ -106,7 +154,7 @@ def build(cfg: PlatformConfig, base_dir: Path) -> dict[str, pulumi.Output[Any]]:
         f"{stack}-model-repository",
         GcsModelBucketArgs(
             provider=provider,
-            project=c.project,
+            project=project,
             location=region,
             bucket_name=repo.bucket,
             name_prefix=c.name,
@@ -117,7 +165,7 @@ def build(cfg: PlatformConfig, base_dir: Path) -> dict[str, pulumi.Output[Any]]:
         f"{stack}-identity",
         GkeWorkloadIdentityArgs(
             provider=provider,
-            project=c.project,
+            project=project,
             workload_pool=cluster.workload_pool,
             bucket=bucket.name,
             prefix=repo.prefix,
@@ -181,8 +229,8 @@ def build(cfg: PlatformConfig, base_dir: Path) -> dict[str, pulumi.Output[Any]]:
 
     outputs: dict[str, Any] = {
         "cloud": "gcp",
-        "project": c.project,
-        "location": c.location,
+        "project": project,
+        "location": location,
         "clusterName": cluster.cluster_name,
         "kubeconfig": cluster.kubeconfig,
         "kubeconfigPath": kubeconfig_path,
@@ -202,5 +250,7 @@ def build(cfg: PlatformConfig, base_dir: Path) -> dict[str, pulumi.Output[Any]]:
     if workloads.load_balancer is not None:
         outputs["tritonLoadBalancer"] = workloads.load_balancer
     if workloads.grafana_admin_password is not None:
-        outputs["grafanaAdminPassword"] = workloads.grafana_admin_password
+        outputs["grafanaAdminPassword"] = pulumi.Output.secret(workloads.grafana_admin_password)
+    if workloads.prometheus_url is not None:
+        outputs["prometheusUrl"] = workloads.prometheus_url
     return outputs

@@ -7,7 +7,6 @@ and ``stacks/azure.py`` only wire them into resources.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
 from typing import Any
 
 from triton_platform import gpu
@@ -204,15 +203,3 @@ def model_sync_values(
 def _account_url_value(account: Any) -> Any:
     apply = getattr(account, "apply", None)
     return apply(account_url) if callable(apply) else account_url(str(account))
-
-
-def deep_merge(base: Mapping[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
-    """``extra`` over ``base``: nested mappings merge, everything else is replaced."""
-    out = dict(base)
-    for key, value in extra.items():
-        current = out.get(key)
-        if isinstance(current, Mapping) and isinstance(value, Mapping):
-            out[key] = deep_merge(current, value)
-        else:
-            out[key] = value
-    return out

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pulumi
 import pytest
 
 from stacks import build_stack
@@ -112,10 +113,15 @@ def test_publisher_store_names_where_keys_are_not_the_keys(mocks: RecordingMocks
 
 
 def test_triton_waits_for_models_and_monitoring(mocks: RecordingMocks, dev: ProgramResult) -> None:
+    # depends_on holds a registration back until its dependencies are registered, so the
+    # recorded order is the order pulumi up creates them in.
     order = [r.name for r in mocks.resources]
-    triton = order.index("dev-triton-release")
-    assert order.index("triton-dev-models-sample-mlp") < triton
-    assert order.index("dev-monitoring-release") < triton if "dev-monitoring-release" in order else True
+    stack = pulumi.get_stack()
+    triton = order.index(f"{stack}-triton-release")
+    assert order.index(f"{stack}-models-sample-mlp") < triton
+    assert order.index(f"{stack}-monitoring-release") < triton
+    assert order.index(f"{stack}-monitoring-rules") < triton
+    assert order.index("triton-dev-create") < order.index(f"{stack}-minio-release")
 
 
 def test_bad_stack_config_registers_nothing(mocks: RecordingMocks) -> None:

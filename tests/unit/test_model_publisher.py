@@ -119,6 +119,23 @@ def test_versions_output_maps_models_and_store_may_be_an_output(sources: Path) -
     return publisher.versions.apply(lambda v: assert_equal(v, {"mlp": 3, "pyonnx": 3}))
 
 
+@pulumi.runtime.test
+def test_store_and_builder_may_hold_outputs(mocks: RecordingMocks, sources: Path) -> Any:
+    # A generated bucket name and a kubeconfig file written by another resource.
+    store = {**STORE, "bucket": pulumi.Output.from_input("generated-bucket-1234")}
+    builder = {"kind": "kubernetes", "kubeconfig_path": pulumi.Output.from_input("/tmp/kind.kubeconfig")}
+    publisher = ModelPublisher(
+        "pub", ModelPublisherArgs(models=_models(), store=store, builder=builder, base_dir=str(sources))
+    )
+
+    def check(_: Any) -> None:
+        inputs = mocks.named("pub-mlp").inputs
+        assert inputs["store"]["bucket"] == "generated-bucket-1234"
+        assert inputs["builder"] == {"kind": "kubernetes", "kubeconfig_path": "/tmp/kind.kubeconfig"}
+
+    return pulumi.Output.all(*[r.urn for r in publisher.resources]).apply(check)
+
+
 def assert_equal(actual: Any, expected: Any) -> None:
     assert actual == expected
 

@@ -391,3 +391,118 @@ def test_outputs_and_provider_carry_no_credentials(
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "components.model_version.ModelVersionProvider"
+
+
+def test_remote_source_uri_is_fingerprinted_and_published(store_ref: dict[str, Any], tmp_path: Path) -> None:
+    store = open_store(StoreRef.model_validate(store_ref))
+    onnx_file = _onnx_source(tmp_path, seed=5)
+    store.upload_file("incoming/mlp.onnx", onnx_file)
+    spec = ModelSpec(name="remote", source=f"s3://{store_ref['bucket']}/incoming/mlp.onnx", format="onnx")
+    first = pipeline.source_fingerprint(spec, tmp_path, StoreRef.model_validate(store_ref))
+    props = ModelVersionArgs(spec=spec, store=store_ref, source_fingerprint=first, base_dir=str(tmp_path)).props()
+    outs = ModelVersionProvider().create(props).outs
+    assert outs is not None
+    assert outs["files"][0]["sha256"] == pipeline.fingerprint.file_sha256(onnx_file)
+
+    store.upload_file("incoming/mlp.onnx", _onnx_source(tmp_path / "v2", seed=6))
+    assert pipeline.source_fingerprint(spec, tmp_path, StoreRef.model_validate(store_ref)) != first
+
+
+def test_delete_after_the_bucket_is_gone_succeeds(store_ref: dict[str, Any], tmp_path: Path) -> None:
+    _onnx_source(tmp_path, seed=1)
+    outs = ModelVersionProvider().create(_props(MLP, store_ref, tmp_path)).outs
+    assert outs is not None
+    gone = {**outs, "store": {**store_ref, "bucket": f"gone-{uuid.uuid4().hex[:12]}"}}
+    ModelVersionProvider().delete("id", gone)
+
+
+class _RecordingBuilder:
+    """A test EngineBuilder: writes a stand-in engine where a real builder would put one."""
+
+    def __init__(self) -> None:
+        self.built: list[str] = []
+
+    def build(self, job: Any, store: Any, progress: Any) -> None:
+        if store.stat(job.engine_object) is not None:
+            return  # content-addressed, like the real builders
+        self.built.append(job.compute_capability)
+        store.upload_bytes(job.engine_object, f"engine {job.key} sm{job.compute_capability}".encode())
+
+
+def test_tensorrt_engines_per_compute_capability(store_ref: dict[str, Any], tmp_path: Path) -> None:
+    from triton_platform.publisher.pbtxt import parse_config
+
+    onnx_file = _onnx_source(tmp_path, seed=1)
+    spec = ModelSpec(name="engine", source="mlp.onnx", format="tensorrt", precision="fp16", max_batch_size=8)
+    request = pipeline.PublishRequest(
+        spec=spec,
+        store=StoreRef.model_validate(store_ref),
+        builder=pipeline.BuilderRef(kind="kubernetes", kubeconfig_path="/nonexistent/kubeconfig"),
+        compute_capabilities=["8.0", "9.0"],
+        source_fingerprint=pipeline.source_fingerprint(spec, tmp_path),
+        base_dir=str(tmp_path),
+    )
+    builder = _RecordingBuilder()
+    state = pipeline.publish(request, builder=builder)
+    assert builder.built == ["8.0", "9.0"]
+    assert sorted(state.engine_objects) == ["8.0", "9.0"]
+    assert all(k.startswith("_cache/engines/engine/") for k in state.engine_objects.values())
+    assert sorted(f.path for f in state.files) == ["model.sm80.plan", "model.sm90.plan"]
+    config = parse_config(_config(store_ref, "engine"))
+    assert config.platform == "tensorrt_plan"
+    assert dict(config.cc_model_filenames) == {"8.0": "model.sm80.plan", "9.0": "model.sm90.plan"}
+    assert config.instance_group[0].kind == config.instance_group[0].KIND_GPU
+    # The Kubernetes builder fetches the ONNX from the bucket: it is there, content-addressed.
+    onnx_sha = pipeline.fingerprint.file_sha256(onnx_file)
+    assert f"_cache/onnx/{onnx_sha}.onnx" in _keys(store_ref)
+
+    # Same ONNX and options: nothing is built again.
+    again = pipeline.publish(request, previous=state, builder=builder)
+    assert builder.built == ["8.0", "9.0"]
+    assert again.engine_objects == state.engine_objects
+    assert again.version == 2
+
+
+def test_tensorrt_single_architecture_is_model_plan(store_ref: dict[str, Any], tmp_path: Path) -> None:
+    from triton_platform.publisher.pbtxt import parse_config
+
+    _onnx_source(tmp_path, seed=1)
+    spec = ModelSpec(name="engine1", source="mlp.onnx", format="tensorrt", max_batch_size=8)
+    request = pipeline.PublishRequest(
+        spec=spec,
+        store=StoreRef.model_validate(store_ref),
+        compute_capabilities=["8.6"],
+        source_fingerprint=pipeline.source_fingerprint(spec, tmp_path),
+        base_dir=str(tmp_path),
+    )
+    state = pipeline.publish(request, builder=_RecordingBuilder())
+    assert [f.path for f in state.files] == ["model.plan"]
+    config = parse_config(_config(store_ref, "engine1"))
+    assert not config.cc_model_filenames
+    # The local builder reads the ONNX from disk: nothing uploaded to the ONNX cache.
+    assert not [k for k in _keys(store_ref) if k.startswith("_cache/onnx/")]
+
+
+def test_builder_ref_from_stack_settings_makes_a_builder_without_a_cluster() -> None:
+    from triton_platform.publisher.builders.kubernetes_job import KubernetesJobBuilder
+    from triton_platform.publisher.builders.local_tensorrt import LocalTensorRTBuilder
+
+    settings = {
+        "kind": "kubernetes",
+        "kubeconfig_path": "/nonexistent/kubeconfig",
+        "namespace": "triton",
+        "service_account": "triton-engine-builder",
+        "node_selector": {"nvidia.com/gpu.product": "A100-SXM4-40GB"},
+        "tolerations": [{"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}],
+        "resources": {"nvidia.com/gpu": 1},
+        "pod_labels": {"azure.workload.identity/use": "true"},
+        "timeout_seconds": 1800.0,
+    }
+    ref = pipeline.BuilderRef.model_validate(pipeline.restore_ints(settings))
+    builder = ref.make()
+    assert isinstance(builder, KubernetesJobBuilder)
+    assert builder.namespace == "triton"
+    assert builder.node_selector == settings["node_selector"]
+    assert isinstance(pipeline.BuilderRef().make(), LocalTensorRTBuilder)
+    with pytest.raises(ValueError, match="kubeconfig_path"):
+        pipeline.BuilderRef(kind="kubernetes")

@@ -1,0 +1,122 @@
+"""The ModelPublisher component: publishes every configured model into the bucket Triton reads.
+
+One ModelVersion dynamic resource per model (``<name>-<model>``). The source fingerprint is
+computed here, in the program, through the persistent hash cache, so a `pulumi preview` with
+nothing changed costs a stat per file and the provider's diff compares two strings. The
+Triton release depends on this component, so Triton starts only after the models are there.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Mapping
+from typing import Any, Literal
+
+import pulumi
+from pydantic import Field, field_validator, model_validator
+
+from components.base import ComponentArgs
+from components.model_version import ModelVersion, ModelVersionArgs, validate_builder_input, validate_store_input
+from triton_platform.publisher.spec import ModelSpec
+from triton_platform.versions import DEFAULT_NGC_RELEASE, NGC_RELEASES
+
+
+class ModelPublisherArgs(ComponentArgs):
+    """What to publish where; the store says where credentials come from, never what they are."""
+
+    models: list[ModelSpec]
+    # A StoreRef dict (snake_case keys, see triton_platform.publisher.stores.base) or an Output of one.
+    store: Any
+    # BuilderRef dict: {kind: local|kubernetes, kubeconfig_path, namespace, service_account,
+    # node_selector, tolerations, timeout_seconds, ...}.
+    builder: dict[str, Any] = Field(default_factory=lambda: {"kind": "local"})
+    ngc_release: str = Field(default=DEFAULT_NGC_RELEASE, examples=["25.01"])
+    # Defaults to the TensorRT version of ngc_release.
+    tensorrt_version: str | None = Field(default=None, examples=["10.8.0"])
+    compute_capabilities: list[str] = Field(default_factory=list, examples=[["8.0"]])
+    # Relative model sources are resolved against this directory (the Pulumi project root).
+    base_dir: str = "."
+    # Instance kind of models whose spec says instanceKind 'auto'.
+    instance_kind: Literal["KIND_GPU", "KIND_CPU"] = "KIND_CPU"
+
+    @field_validator("store")
+    @classmethod
+    def _store(cls, value: Any) -> Any:
+        return validate_store_input(value)
+
+    @field_validator("builder")
+    @classmethod
+    def _builder(cls, value: dict[str, Any]) -> dict[str, Any]:
+        return validate_builder_input(value)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ModelPublisherArgs:
+        names = [m.name for m in self.models]
+        duplicates = sorted({n for n in names if names.count(n) > 1})
+        if duplicates:
+            raise ValueError(f"models: duplicate model names {duplicates} (each name is one directory in the bucket)")
+        release = NGC_RELEASES.get(self.ngc_release)
+        if release is None:
+            known = ", ".join(sorted(NGC_RELEASES))
+            raise ValueError(f"ngc_release {self.ngc_release!r} is not one of {known} (valid example: '25.01')")
+        if self.tensorrt_version is not None and self.tensorrt_version != release.tensorrt:
+            raise ValueError(
+                f"tensorrt_version {self.tensorrt_version!r} is not the TensorRT {release.tensorrt} of NGC release "
+                f"{self.ngc_release} (valid example: {release.tensorrt!r})"
+            )
+        engines = [m.name for m in self.models if m.format == "tensorrt"]
+        if engines and not self.compute_capabilities:
+            raise ValueError(
+                f"models {engines} have format 'tensorrt' but compute_capabilities is empty; engines are built per "
+                "GPU architecture (valid example: ['8.0'])"
+            )
+        return self
+
+
+def _fingerprint(spec: ModelSpec, base_dir: str, store: Mapping[str, Any] | None) -> str:
+    from triton_platform.publisher.pipeline import source_fingerprint
+    from triton_platform.publisher.stores.base import StoreRef
+
+    return source_fingerprint(spec, base_dir, StoreRef.model_validate(store) if store is not None else None)
+
+
+class ModelPublisher(pulumi.ComponentResource):
+    """Publishes ``args.models``; ``versions`` maps each model to the version Triton serves."""
+
+    versions: pulumi.Output[dict[str, int]]
+    resources: list[ModelVersion]
+
+    def __init__(self, name: str, args: ModelPublisherArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("triton:publisher:ModelPublisher", name, None, opts)
+        tensorrt_version = args.tensorrt_version or NGC_RELEASES[args.ngc_release].tensorrt
+        self.resources = []
+        for spec in args.models:
+            fingerprint: Any
+            if "://" in spec.source:
+                # Remote sources are listed through the store's credentials, once the store is known.
+                fingerprint = pulumi.Output.from_input(args.store).apply(
+                    functools.partial(_fingerprint, spec, args.base_dir)
+                )
+            else:
+                fingerprint = _fingerprint(spec, args.base_dir, None)
+            resource = ModelVersion(
+                f"{name}-{spec.name}",
+                ModelVersionArgs(
+                    spec=spec,
+                    store=args.store,
+                    source_fingerprint=fingerprint,
+                    builder=args.builder,
+                    ngc_release=args.ngc_release,
+                    tensorrt_version=tensorrt_version,
+                    compute_capabilities=args.compute_capabilities,
+                    base_dir=args.base_dir,
+                    instance_kind=args.instance_kind,
+                ),
+                pulumi.ResourceOptions(parent=self),
+            )
+            self.resources.append(resource)
+        names = [spec.name for spec in args.models]
+        self.versions = pulumi.Output.all(*[r.version for r in self.resources]).apply(
+            lambda versions: {n: int(v) for n, v in zip(names, versions, strict=True) if v is not None}
+        )
+        self.register_outputs({"versions": self.versions})

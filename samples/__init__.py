@@ -1,0 +1,1 @@
+"""Sample models: generated deterministically by ``python -m samples.make_samples``."""

@@ -1,0 +1,638 @@
+"""The AWS stack (Pulumi.prod.yaml): EKS, S3, IRSA and the GPU operator under the Pulumi mocks.
+
+The example stack file is parsed as the engine hands it over, ``stacks.aws.build`` runs under
+the mock runtime, and the recorded resource graph is checked: least-privilege IAM (parsed
+JSON policies), trust conditions, node groups, bucket protections, providers, secrets. The
+Triton release's values are rendered with the real helm for each MIG strategy and the
+Deployment's GPU requests and node selector compared with DESIGN.md's MIG table.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any, cast
+
+import pulumi
+import pytest
+import yaml
+from pulumi.runtime import rpc
+
+import stacks.aws as aws_stack
+from components.eks_cluster import GPU_AMI, MIG_CONFIG_LABEL, kubeconfig, subnet_plan
+from components.irsa_access import reader_policy, web_identity_trust_policy, writer_policy
+from components.s3_model_bucket import generated_bucket_name, tls_only_policy
+from stacks.config import ConfigError, PlatformConfig, parse_config
+from tests.support.pulumi_mocks import RecordingMocks, Registered
+from tests.support.stacks import REPO, parse_stack, stack_config
+
+STACK = "prod"
+ISSUER = "https://oidc.eks.us-east-1.amazonaws.com/id/MOCK"
+ISSUER_HOST = "oidc.eks.us-east-1.amazonaws.com/id/MOCK"
+MOCK_SECRET_KEY = "mock-aws-secret-access-key-value"
+# How the mock monitor records a secret input: Pulumi's wire envelope {<sig key>: <secret sig>, value}.
+SECRET_SIG = rpc._special_sig_key
+SECRET_SIG_VALUE = rpc._special_secret_sig
+K8S_PROVIDER = "pulumi:providers:kubernetes::triton-prod-k8s::"
+AWS_PROVIDER = "pulumi:providers:aws::aws::"
+CHART = REPO / "charts" / "triton-inference-server"
+TRITON_RELEASE = "test-triton-release"
+GPU_OPERATOR_RELEASE = "test-gpu-operator-release"
+
+
+class AwsMocks(RecordingMocks):
+    """RecordingMocks plus the computed outputs the AWS stack reads that the shared mocks lack."""
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
+        rid, outputs = super().new_resource(args)
+        if args.typ == "random:index/randomId:RandomId":
+            outputs["hex"] = "0a1b2c3d"
+        if args.typ == "aws:iam/accessKey:AccessKey":
+            outputs["secret"] = MOCK_SECRET_KEY
+        return rid, outputs
+
+    def call(self, args: pulumi.runtime.MockCallArgs) -> dict[str, Any]:  # type: ignore[override]
+        # Pulumi's mock monitor iterates the failures of a (result, failures) tuple; None is not
+        # iterable, so hand back the result alone.
+        result = super().call(args)
+        return result[0] if isinstance(result, tuple) else result
+
+
+@pytest.fixture
+def aws_mocks() -> AwsMocks:
+    m = AwsMocks()
+    pulumi.runtime.set_mocks(m, project="triton-platform", stack="test", preview=False)
+    return m
+
+
+class Built:
+    """What one build() left behind: the outputs, resource options and the recorded graph."""
+
+    def __init__(self, mocks: AwsMocks) -> None:
+        self.mocks = mocks
+        self.outputs: dict[str, Any] = {}
+        self.retain: dict[str, bool | None] = {}
+        self.secret_props: dict[str, list[pulumi.Output[Any]]] = {}
+
+    def one(self, type_: str) -> Registered:
+        found = self.mocks.of_type(type_)
+        assert len(found) == 1, f"expected one {type_}, got {[r.name for r in found]}"
+        return found[0]
+
+    def named(self, name: str) -> Registered:
+        return self.mocks.named(name)
+
+
+def build_stack(
+    mocks: AwsMocks, cfg: PlatformConfig, check: Callable[[Built], pulumi.Output[Any]] | None = None
+) -> Built:
+    """Run stacks.aws.build under the mock runtime; ``check`` may return an Output to await."""
+    built = Built(mocks)
+
+    def record(args: pulumi.ResourceTransformationArgs) -> None:
+        built.retain[args.name] = args.opts.retain_on_delete
+        if args.type_ == "kubernetes:core/v1:Secret":
+            props = cast(dict[str, Any], args.props)
+            data: Any = props.get("string_data") or props.get("stringData") or {}
+            values = [data] if isinstance(data, pulumi.Output) else list(data.values())
+            built.secret_props[args.name] = [pulumi.Output.from_input(v) for v in values]
+
+    @pulumi.runtime.test
+    def run() -> pulumi.Output[Any]:
+        pulumi.runtime.register_stack_transformation(record)
+        built.outputs = aws_stack.build(cfg, REPO)
+        waited = pulumi.Output.all(*[pulumi.Output.from_input(v) for v in built.outputs.values()])
+        extra = check(built) if check else None
+        return pulumi.Output.all(waited, extra)
+
+    run()
+    return built
+
+
+def secret_flag(o: pulumi.Output[Any]) -> pulumi.Output[bool]:
+    """Whether an Output is marked secret, as an Output the test runtime awaits."""
+    return pulumi.Output.from_input(cast(Awaitable[bool], o.is_secret()))
+
+
+def unwrap_secret(value: Any) -> tuple[Any, bool]:
+    """A recorded input and whether the engine received it as a secret (Pulumi's secret envelope)."""
+    if isinstance(value, dict) and value.get(SECRET_SIG) == SECRET_SIG_VALUE:
+        return value["value"], True
+    return value, False
+
+
+def policy(r: Registered, key: str = "policy") -> dict[str, Any]:
+    doc: dict[str, Any] = json.loads(r.inputs[key])
+    return doc
+
+
+def statements_for(doc: dict[str, Any], action: str) -> list[dict[str, Any]]:
+    out = []
+    for s in doc["Statement"]:
+        actions = s["Action"] if isinstance(s["Action"], list) else [s["Action"]]
+        if action in actions:
+            out.append(s)
+    return out
+
+
+def resources_of(statement: dict[str, Any]) -> list[str]:
+    res = statement["Resource"]
+    return res if isinstance(res, list) else [res]
+
+
+# --- plain functions -------------------------------------------------------------------------
+
+
+def test_subnet_plan_quarters_a_16() -> None:
+    private, public = subnet_plan("10.0.0.0/16", 3)
+    assert private == ["10.0.0.0/18", "10.0.64.0/18", "10.0.128.0/18"]
+    assert public == ["10.0.192.0/21", "10.0.200.0/21", "10.0.208.0/21"]
+    assert subnet_plan("10.8.0.0/20", 2) == (["10.8.0.0/22", "10.8.4.0/22"], ["10.8.12.0/25", "10.8.12.128/25"])
+
+
+@pytest.mark.parametrize(
+    ("cidr", "azs", "match"),
+    [("10.0.0.0/8", 3, "/16 to /20"), ("not-a-cidr", 3, "not a network"), ("10.0.0.0/16", 4, "2 or 3")],
+)
+def test_subnet_plan_rejects_bad_input(cidr: str, azs: int, match: str) -> None:
+    with pytest.raises(ValueError, match=match):
+        subnet_plan(cidr, azs)
+
+
+def test_kubeconfig_authenticates_with_aws_eks_get_token() -> None:
+    doc = yaml.safe_load(kubeconfig("c1", "https://x.eks.amazonaws.com", "Q0E=", "eu-west-1"))
+    user = doc["users"][0]["user"]
+    assert set(user) == {"exec"}, "no token, password or client key in the kubeconfig"
+    assert user["exec"]["command"] == "aws"
+    assert user["exec"]["args"] == [
+        "eks",
+        "get-token",
+        "--cluster-name",
+        "c1",
+        "--region",
+        "eu-west-1",
+        "--output",
+        "json",
+    ]
+    assert doc["clusters"][0]["cluster"] == {
+        "server": "https://x.eks.amazonaws.com",
+        "certificate-authority-data": "Q0E=",
+    }
+    assert doc["current-context"] == "c1"
+
+
+def test_trust_policy_binds_one_service_account() -> None:
+    doc = web_identity_trust_policy("arn:aws:iam::1:oidc-provider/x", ISSUER, "triton", "triton")
+    (stmt,) = doc["Statement"]
+    assert stmt["Principal"] == {"Federated": "arn:aws:iam::1:oidc-provider/x"}
+    assert stmt["Action"] == "sts:AssumeRoleWithWebIdentity"
+    assert stmt["Condition"] == {
+        "StringEquals": {
+            f"{ISSUER_HOST}:sub": "system:serviceaccount:triton:triton",
+            f"{ISSUER_HOST}:aud": "sts.amazonaws.com",
+        }
+    }
+
+
+def test_reader_policy_is_read_only_on_the_prefix() -> None:
+    doc = reader_policy("arn:aws:s3:::b", "models")
+    actions = {a for s in doc["Statement"] for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])}
+    assert actions == {"s3:ListBucket", "s3:GetObject"}
+    (get,) = statements_for(doc, "s3:GetObject")
+    assert resources_of(get) == ["arn:aws:s3:::b/models/*"]
+    (ls,) = statements_for(doc, "s3:ListBucket")
+    assert ls["Condition"] == {"StringLike": {"s3:prefix": ["models/*"]}}
+
+
+def test_writer_policy_writes_only_the_cache() -> None:
+    doc = writer_policy("arn:aws:s3:::b", "models", "_cache")
+    (put,) = statements_for(doc, "s3:PutObject")
+    assert resources_of(put) == ["arn:aws:s3:::b/_cache/*"]
+    assert statements_for(doc, "s3:DeleteObject") == [put]
+    (get,) = statements_for(doc, "s3:GetObject")
+    assert sorted(resources_of(get)) == ["arn:aws:s3:::b/_cache/*", "arn:aws:s3:::b/models/*"]
+
+
+def test_tls_only_policy_denies_plain_http() -> None:
+    (stmt,) = tls_only_policy("arn:aws:s3:::b")["Statement"]
+    assert stmt["Effect"] == "Deny"
+    assert stmt["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    assert stmt["Resource"] == ["arn:aws:s3:::b", "arn:aws:s3:::b/*"]
+
+
+def test_generated_bucket_name_fits_s3() -> None:
+    assert generated_bucket_name("triton-prod-prod-models", "0a1b2c3d") == "triton-prod-prod-models-0a1b2c3d"
+    with pytest.raises(ValueError, match="63"):
+        generated_bucket_name("x" * 60, "0a1b2c3d")
+
+
+def test_service_annotations_internal_and_public(samples_built: Path) -> None:
+    cfg = parse_stack(STACK)
+    assert aws_stack.service_annotations(cfg) == {
+        "service.beta.kubernetes.io/aws-load-balancer-type": "nlb",
+        "service.beta.kubernetes.io/aws-load-balancer-scheme": "internal",
+        "service.beta.kubernetes.io/aws-load-balancer-internal": "true",
+    }
+    raw = stack_config(STACK)
+    raw["triton"]["service"]["internal"] = False
+    public = parse_config(raw, base_dir=REPO)
+    assert aws_stack.service_annotations(public) == {
+        "service.beta.kubernetes.io/aws-load-balancer-type": "nlb",
+        "service.beta.kubernetes.io/aws-load-balancer-scheme": "internet-facing",
+    }
+    raw["triton"]["service"] = {"type": "ClusterIP"}
+    assert aws_stack.service_annotations(parse_config(raw, base_dir=REPO)) == {}
+
+
+# --- the prod stack ----------------------------------------------------------------------------
+
+
+def test_prod_stack_graph(aws_mocks: AwsMocks, samples_built: Path) -> None:
+    cfg = parse_stack(STACK)
+
+    def secret_outputs(b: Built) -> pulumi.Output[Any]:
+        kc = b.outputs["kubeconfig"]
+        return secret_flag(kc).apply(lambda s: _assert(s, "kubeconfig output must be secret"))
+
+    b = build_stack(aws_mocks, cfg, secret_outputs)
+    m = aws_mocks
+
+    # Cluster: API authentication, private + public endpoint, logs, encrypted Secrets.
+    eks = b.one("aws:eks/cluster:Cluster")
+    assert eks.inputs["name"] == "triton-prod"
+    assert eks.inputs["version"] == "1.31"
+    assert eks.inputs["accessConfig"]["authenticationMode"] == "API"
+    vpc_cfg = eks.inputs["vpcConfig"]
+    assert vpc_cfg["endpointPrivateAccess"] is True
+    assert vpc_cfg["endpointPublicAccess"] is True
+    assert {"api", "audit", "authenticator"} <= set(eks.inputs["enabledClusterLogTypes"])
+    assert eks.inputs["encryptionConfig"]["resources"] == ["secrets"]
+    assert len(m.of_type("aws:ec2/subnet:Subnet")) == 6
+    assert len(m.of_type("aws:ec2/natGateway:NatGateway")) == 3
+    private = [s for s in m.of_type("aws:ec2/subnet:Subnet") if "private" in s.name]
+    assert all(s.inputs["tags"]["kubernetes.io/role/internal-elb"] == "1" for s in private)
+    assert {a.inputs["addonName"] for a in m.of_type("aws:eks/addon:Addon")} >= {
+        "vpc-cni",
+        "coredns",
+        "kube-proxy",
+        "aws-ebs-csi-driver",
+    }
+
+    # IRSA: the OIDC provider and the GPU node group.
+    oidc = b.one("aws:iam/openIdConnectProvider:OpenIdConnectProvider")
+    assert oidc.inputs["url"] == ISSUER
+    assert oidc.inputs["clientIdLists"] == ["sts.amazonaws.com"]
+    assert len(oidc.inputs["thumbprintLists"]) == 1
+    assert len(oidc.inputs["thumbprintLists"][0]) == 40
+    gpu_ng = b.named("triton-prod-gpu")
+    assert gpu_ng.inputs["amiType"] == GPU_AMI == "AL2023_x86_64_NVIDIA"
+    assert gpu_ng.inputs["instanceTypes"] == ["p4d.24xlarge"]
+    assert gpu_ng.inputs["taints"] == [{"key": "nvidia.com/gpu", "value": "present", "effect": "NO_SCHEDULE"}]
+    assert gpu_ng.inputs["labels"][MIG_CONFIG_LABEL] == "all-1g.5gb"
+    assert gpu_ng.inputs["scalingConfig"] == {"minSize": 1, "maxSize": 2, "desiredSize": 1}
+    assert gpu_ng.inputs["capacityType"] == "ON_DEMAND"
+    assert gpu_ng.inputs["diskSize"] == 500
+    system_ng = b.named("triton-prod-system")
+    assert "taints" not in system_ng.inputs or not system_ng.inputs["taints"]
+    assert system_ng.inputs["amiType"] == "AL2023_x86_64_STANDARD"
+
+    # Reader role: trust bound to triton/triton, policy read-only on models/.
+    reader = b.named("test-model-access-reader")
+    (trust,) = policy(reader, "assumeRolePolicy")["Statement"]
+    assert trust["Principal"]["Federated"] == "arn:aws:mock::123456789012:triton-prod-oidc"
+    assert trust["Condition"]["StringEquals"] == {
+        f"{ISSUER_HOST}:sub": "system:serviceaccount:triton:triton",
+        f"{ISSUER_HOST}:aud": "sts.amazonaws.com",
+    }
+    bucket_arn = "arn:aws:mock::123456789012:test-models-bucket"
+    reader_doc = policy(b.named("test-model-access-reader-s3"))
+    (get,) = statements_for(reader_doc, "s3:GetObject")
+    assert resources_of(get) == [f"{bucket_arn}/models/*"]
+    (ls,) = statements_for(reader_doc, "s3:ListBucket")
+    assert resources_of(ls) == [bucket_arn]
+    assert ls["Condition"] == {"StringLike": {"s3:prefix": ["models/*"]}}
+    assert not statements_for(reader_doc, "s3:PutObject")
+    assert not statements_for(reader_doc, "s3:*")
+
+    # Writer role: trust bound to the engine builder, writes only _cache/.
+    writer = b.named("test-model-access-writer")
+    (wtrust,) = policy(writer, "assumeRolePolicy")["Statement"]
+    assert (
+        wtrust["Condition"]["StringEquals"][f"{ISSUER_HOST}:sub"]
+        == "system:serviceaccount:triton:triton-engine-builder"
+    )
+    writer_doc = policy(b.named("test-model-access-writer-s3"))
+    (put,) = statements_for(writer_doc, "s3:PutObject")
+    assert resources_of(put) == [f"{bucket_arn}/_cache/*"]
+    for doc in (reader_doc, writer_doc):
+        for s in doc["Statement"]:
+            assert all(r.startswith(bucket_arn) for r in resources_of(s)), s
+
+    # Bucket: generated name, protections, retained with the protections.
+    bucket = b.one("aws:s3/bucket:Bucket")
+    assert bucket.inputs["bucket"] == "triton-prod-test-models-0a1b2c3d"
+    assert bucket.inputs["forceDestroy"] is False
+    assert b.one("aws:s3/bucketVersioning:BucketVersioning").inputs["versioningConfiguration"]["status"] == "Enabled"
+    (rule,) = b.one("aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration").inputs[
+        "rules"
+    ]
+    assert rule["applyServerSideEncryptionByDefault"]["sseAlgorithm"] in ("aws:kms", "AES256")
+    pab = b.one("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock").inputs
+    assert all(
+        pab[k] is True for k in ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets")
+    )
+    own = b.one("aws:s3/bucketOwnershipControls:BucketOwnershipControls").inputs
+    assert own["rule"]["objectOwnership"] == "BucketOwnerEnforced"
+    (deny,) = policy(b.one("aws:s3/bucketPolicy:BucketPolicy"))["Statement"]
+    assert deny["Effect"] == "Deny"
+    assert deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    rules = {
+        r["id"]: r for r in b.one("aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration").inputs["rules"]
+    }
+    assert rules["expire-noncurrent-versions"]["noncurrentVersionExpiration"]["noncurrentDays"] > 0
+    assert rules["abort-incomplete-multipart-uploads"]["abortIncompleteMultipartUpload"]["daysAfterInitiation"] > 0
+    for r in m.resources:
+        if r.type.startswith("aws:s3/"):
+            assert b.retain[r.name] is True, f"{r.name} must be retained with the bucket"
+
+    # Providers: every AWS resource uses the stack's provider, every Kubernetes one the cluster's.
+    for r in m.resources:
+        if r.custom and r.type.startswith("aws:"):
+            assert AWS_PROVIDER in (r.provider or ""), (r.type, r.name, r.provider)
+        if r.custom and r.type.startswith("kubernetes:"):
+            assert K8S_PROVIDER in (r.provider or ""), (r.type, r.name, r.provider)
+    assert len([r for r in m.resources if r.type.startswith("kubernetes:")]) >= 4
+
+    # Keyless: no IAM user or access key, no Kubernetes Secret with cloud keys.
+    assert not m.of_type("aws:iam/accessKey:AccessKey")
+    assert not m.of_type("aws:iam/user:User")
+    for s in m.of_type("kubernetes:core/v1:Secret"):
+        blob = json.dumps(s.inputs)
+        assert "AWS_ACCESS_KEY_ID" not in blob, s.name
+        assert "AWS_SECRET_ACCESS_KEY" not in blob, s.name
+
+    # Triton: IRSA annotation with the reader role, s3:// URI, region env, internal NLB.
+    values = b.named(TRITON_RELEASE).inputs["values"]
+    assert values["serviceAccount"]["annotations"] == {
+        "eks.amazonaws.com/role-arn": "arn:aws:mock::123456789012:test-model-access-reader"
+    }
+    assert values["modelRepository"]["uri"] == "s3://triton-prod-test-models-0a1b2c3d/models"
+    assert values["modelRepository"]["credentialsSecret"] == ""
+    assert values["modelRepository"]["env"]["AWS_DEFAULT_REGION"] == "us-east-1"
+    annotations = values["service"]["annotations"]
+    assert annotations["service.beta.kubernetes.io/aws-load-balancer-scheme"] == "internal"
+    assert annotations["service.beta.kubernetes.io/aws-load-balancer-type"] == "nlb"
+    builder_sa = [
+        s
+        for s in m.of_type("kubernetes:core/v1:ServiceAccount")
+        if s.inputs["metadata"]["name"] == "triton-engine-builder"
+    ]
+    assert len(builder_sa) == 1
+    assert builder_sa[0].inputs["metadata"]["annotations"] == {
+        "eks.amazonaws.com/role-arn": "arn:aws:mock::123456789012:test-model-access-writer"
+    }
+
+    # GPU operator: NVIDIA AMI ships driver and toolkit; mig-manager applies the layout.
+    op = b.named(GPU_OPERATOR_RELEASE).inputs["values"]
+    assert op["driver"] == {"enabled": False}
+    assert op["toolkit"] == {"enabled": False}
+    assert op["mig"] == {"strategy": "single"}
+    assert op["migManager"]["enabled"] is True
+    assert op["migManager"]["config"]["default"] == "all-1g.5gb"
+
+    # Outputs.
+    assert b.outputs["cloud"] == "aws"
+    for key in (
+        "clusterName",
+        "bucket",
+        "modelRepository",
+        "tritonReaderRoleArn",
+        "engineBuilderRoleArn",
+        "tritonHttp",
+        "publishedModels",
+    ):
+        assert key in b.outputs, key
+
+
+def _assert(cond: bool, message: str) -> None:
+    assert cond, message
+
+
+def test_static_keys_only_when_opted_in(aws_mocks: AwsMocks, samples_built: Path) -> None:
+    raw = stack_config(STACK)
+    raw["modelRepository"]["staticKeys"] = True
+    cfg = parse_config(raw, base_dir=REPO, stack=STACK)
+
+    def secrets_are_secret(b: Built) -> pulumi.Output[Any]:
+        values = [v for outs in b.secret_props.values() for v in outs]
+        assert values, "a Kubernetes Secret with the keys must exist"
+        checks = [secret_flag(v) for v in values]
+        return pulumi.Output.all(*checks).apply(lambda flags: _assert(all(flags), f"Secret data not secret: {flags}"))
+
+    b = build_stack(aws_mocks, cfg, secrets_are_secret)
+    m = aws_mocks
+    b.one("aws:iam/user:User")
+    b.one("aws:iam/accessKey:AccessKey")
+    user_doc = policy(b.one("aws:iam/userPolicy:UserPolicy"))
+    (get,) = statements_for(user_doc, "s3:GetObject")
+    assert resources_of(get) == ["arn:aws:mock::123456789012:test-models-bucket/models/*"]
+    assert not statements_for(user_doc, "s3:PutObject")
+
+    (secret,) = [s for s in m.of_type("kubernetes:core/v1:Secret") if "AWS_SECRET_ACCESS_KEY" in json.dumps(s.inputs)]
+    string_data, was_secret = unwrap_secret(secret.inputs["stringData"])
+    values = {k: unwrap_secret(v) for k, v in string_data.items()}
+    assert set(values) == {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"}
+    # Sent to the engine as secrets: the whole map, or each value.
+    assert was_secret or all(flag for _, flag in values.values())
+    assert values["AWS_SECRET_ACCESS_KEY"][0] == MOCK_SECRET_KEY
+    values = b.named(TRITON_RELEASE).inputs["values"]
+    assert values["modelRepository"]["credentialsSecret"] == secret.inputs["metadata"]["name"]
+    # The key travels only in that Secret: not in Triton's values, not in any other input.
+    for r in m.resources:
+        if r is not secret:
+            assert MOCK_SECRET_KEY not in json.dumps(r.inputs, default=str), (r.type, r.name)
+    # The engine builder stays keyless.
+    builder_sa = [
+        s
+        for s in m.of_type("kubernetes:core/v1:ServiceAccount")
+        if s.inputs["metadata"]["name"] == "triton-engine-builder"
+    ]
+    assert "eks.amazonaws.com/role-arn" in builder_sa[0].inputs["metadata"]["annotations"]
+
+
+def test_explicit_bucket_not_retained(aws_mocks: AwsMocks, samples_built: Path) -> None:
+    raw = stack_config(STACK)
+    raw["modelRepository"].update(bucket="acme-triton-models", retainOnDelete=False)
+    b = build_stack(aws_mocks, parse_config(raw, base_dir=REPO, stack=STACK))
+    bucket = b.one("aws:s3/bucket:Bucket")
+    assert bucket.inputs["bucket"] == "acme-triton-models"
+    assert not aws_mocks.of_type("random:index/randomId:RandomId")
+    assert not b.retain[bucket.name]
+
+
+# --- MIG strategies rendered with the real chart ---------------------------------------------
+
+A100 = "A100-SXM4-40GB"
+MIG_CASES = {
+    "none": ({"migStrategy": "none"}, {"nvidia.com/gpu": "1"}, {"nvidia.com/gpu.product": A100}, None),
+    "single": (
+        {"migStrategy": "single", "migProfile": "1g.5gb"},
+        {"nvidia.com/gpu": "1"},
+        {"nvidia.com/gpu.product": f"{A100}-MIG-1g.5gb"},
+        "all-1g.5gb",
+    ),
+    "mixed": (
+        {"migStrategy": "mixed", "migProfile": "1g.5gb"},
+        {"nvidia.com/mig-1g.5gb": "1"},
+        {"nvidia.com/gpu.product": A100},
+        "all-1g.5gb",
+    ),
+}
+
+
+def _helm_template(values: dict[str, Any], tmp_path: Path) -> list[dict[str, Any]]:
+    from tests.support.tools import helm_path
+
+    values_file = tmp_path / "values.yaml"
+    values_file.write_text(yaml.safe_dump(values))
+    proc = subprocess.run(
+        [str(helm_path()), "template", "triton", str(CHART), "--namespace", "triton", "-f", str(values_file)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    return [d for d in yaml.safe_load_all(proc.stdout) if d]
+
+
+@pytest.mark.chart
+@pytest.mark.parametrize("strategy", list(MIG_CASES))
+def test_mig_strategy_renders_design_table(
+    strategy: str, aws_mocks: AwsMocks, samples_built: Path, tmp_path: Path
+) -> None:
+    gpu_cfg, requests, selector, layout = MIG_CASES[strategy]
+    cfg = parse_stack(STACK, gpu=gpu_cfg)
+    b = build_stack(aws_mocks, cfg)
+
+    # Node side: mig-manager's layout label on the GPU node group, operator strategy.
+    labels = b.named("triton-prod-gpu").inputs["labels"]
+    assert labels.get(MIG_CONFIG_LABEL) == layout
+    op = b.named(GPU_OPERATOR_RELEASE).inputs["values"]
+    assert op.get("mig") == ({"strategy": strategy} if strategy != "none" else None)
+
+    # Pod side: the chart renders exactly DESIGN.md's requests and node selector.
+    docs = _helm_template(b.named(TRITON_RELEASE).inputs["values"], tmp_path)
+    (deployment,) = [d for d in docs if d["kind"] == "Deployment"]
+    spec = deployment["spec"]["template"]["spec"]
+    (triton,) = [c for c in spec["containers"] if c["name"] == "triton"] or spec["containers"][:1]
+    limits = {k: str(v) for k, v in triton["resources"]["limits"].items() if k.startswith("nvidia.com/")}
+    assert limits == requests
+    gpu_requests = {
+        k: str(v) for k, v in triton["resources"].get("requests", {}).items() if k.startswith("nvidia.com/")
+    }
+    assert gpu_requests in ({}, requests)
+    assert spec["nodeSelector"] == selector
+    assert {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"} in spec["tolerations"]
+    sa = [d for d in docs if d["kind"] == "ServiceAccount"]
+    assert sa
+    assert sa[0]["metadata"]["annotations"]["eks.amazonaws.com/role-arn"].endswith("test-model-access-reader")
+
+
+def test_time_slicing_variant(aws_mocks: AwsMocks, samples_built: Path) -> None:
+    raw = stack_config(STACK)
+    raw["cluster"]["gpuNodePool"].update(machineType="g5.xlarge", gpuProduct="A10G", gpuCount=1)
+    raw["gpu"] = {"timeSlicingReplicas": 4}
+    b = build_stack(aws_mocks, parse_config(raw, base_dir=REPO, stack=STACK))
+    op = b.named(GPU_OPERATOR_RELEASE).inputs["values"]
+    assert op["devicePlugin"]["config"]["name"] == "time-slicing-config"
+    assert op["migManager"] == {"enabled": False}
+    assert MIG_CONFIG_LABEL not in b.named("triton-prod-gpu").inputs["labels"]
+    (cm,) = [
+        c
+        for c in aws_mocks.of_type("kubernetes:core/v1:ConfigMap")
+        if c.inputs["metadata"]["name"] == "time-slicing-config"
+    ]
+    assert "replicas: 4" in next(iter(cm.inputs["data"].values()))
+
+
+# --- bad configuration: one ConfigError naming the key, nothing registered --------------------
+
+
+def _edit(path: str, value: Any) -> Callable[[dict[str, Any]], None]:
+    def apply(raw: dict[str, Any]) -> None:
+        *parents, leaf = path.split(".")
+        node = raw
+        for p in parents:
+            node = node.setdefault(p, {})
+        node[leaf] = value
+
+    return apply
+
+
+BAD_CONFIGS: dict[str, tuple[list[Callable[[dict[str, Any]], None]], str, str]] = {
+    "machine type without the GPU": (
+        [_edit("cluster.gpuNodePool.gpuProduct", "H100-80GB")],
+        "triton-platform:cluster.gpuNodePool.machineType",
+        "p5.48xlarge",
+    ),
+    "unknown machine type": (
+        [_edit("cluster.gpuNodePool.machineType", "p9.huge")],
+        "triton-platform:cluster.gpuNodePool.machineType",
+        "p4d.24xlarge",
+    ),
+    "MIG on a GPU without MIG": (
+        [
+            _edit("cluster.gpuNodePool.machineType", "g5.xlarge"),
+            _edit("cluster.gpuNodePool.gpuProduct", "A10G"),
+            _edit("cluster.gpuNodePool.gpuCount", 1),
+        ],
+        "triton-platform:gpu.migProfile",
+        "has no MIG",
+    ),
+    "MIG profile the GPU lacks": (
+        [_edit("gpu.migProfile", "2g.20gb"), _edit("gpu.migConfig", "all-2g.20gb")],
+        "triton-platform:gpu.migProfile",
+        "1g.5gb",
+    ),
+    "wrong GPU count": (
+        [_edit("cluster.gpuNodePool.gpuCount", 4)],
+        "triton-platform:cluster.gpuNodePool.gpuCount",
+        "8",
+    ),
+    "no region": ([lambda raw: raw["cluster"].pop("region")], "triton-platform:cluster.region", "us-east-1"),
+    "location on aws": ([_edit("cluster.location", "westeurope")], "triton-platform:cluster.location", "gcp"),
+    "unknown key": (
+        [_edit("cluster.gpuNodePool.acceleratorType", "x")],
+        "triton-platform:cluster.gpuNodePool.acceleratorType",
+        "unknown key",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_CONFIGS))
+def test_bad_config_fails_before_any_resource(case: str, aws_mocks: AwsMocks, samples_built: Path) -> None:
+    edits, key, hint = BAD_CONFIGS[case]
+    raw = stack_config(STACK)
+    for edit in edits:
+        edit(raw)
+    errors: list[ConfigError] = []
+
+    @pulumi.runtime.test
+    def run() -> None:
+        # What __main__ does: validate, then build; build must never be reached.
+        try:
+            cfg = parse_config(raw, base_dir=REPO, stack=STACK)
+        except ConfigError as err:
+            errors.append(err)
+            return
+        aws_stack.build(cfg, REPO)
+
+    run()
+    assert errors, f"{case}: config was accepted"
+    err = errors[0]
+    assert key in err.keys, f"{case}: {err}"
+    assert hint in str(err)
+    assert aws_mocks.resources == []

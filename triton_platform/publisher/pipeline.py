@@ -1,0 +1,688 @@
+"""Publishes one model into the bucket Triton reads: what the ModelVersion dynamic provider runs.
+
+resolve the source (local path or s3:// gs:// az:// URI) -> read the ONNX signature -> check
+the spec against it -> [TensorRT: upload the ONNX to the content-addressed cache, build one
+engine per compute capability with a builder, fetch it] -> render config.pbtxt -> publish the
+version with the atomic protocol of :mod:`triton_platform.publisher.publish` (files first and
+verified, config last) -> retire older versions this resource published and no longer serves.
+
+Plain Python (no Pulumi): the provider's methods stay thin and this is tested on its own.
+An interrupted publish leaves a *pending* marker under ``<cache_prefix>/pending/<model>/``; the
+next attempt resumes that version (files already uploaded and verified are skipped), so a
+failure leaves the previous version serving and no stray version directory behind.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import tempfile
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from triton_platform.publisher import fingerprint, pbtxt
+from triton_platform.publisher.builders.base import EngineBuilder, EngineJob
+from triton_platform.publisher.errors import ModelSourceError, PublisherError, StoreError
+from triton_platform.publisher.onnx_graph import GraphSignature, check_shapes, effective_shapes, read_signature
+from triton_platform.publisher.progress import Progress, ensure_progress
+from triton_platform.publisher.publish import (
+    PublishedFile,
+    next_version,
+    publish_version,
+    read_manifest,
+    remove_model,
+    unpublish_version,
+)
+from triton_platform.publisher.spec import ModelSpec
+from triton_platform.publisher.stores.base import ObjectStore, StoreRef, open_store
+from triton_platform.versions import DEFAULT_NGC_RELEASE, NGC_RELEASES
+
+InstanceKindName = Literal["KIND_GPU", "KIND_CPU"]
+_URI = re.compile(r"^(?P<scheme>s3|gs|az)://(?P<bucket>[^/]+)/(?P<key>.+)$")
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+_CC = re.compile(r"^\d{1,2}\.\d$")
+PENDING = "pending"
+
+
+class BuilderRef(BaseModel):
+    """Where TensorRT engines are built; no credentials (the Job uses its ServiceAccount or a named Secret)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    kind: Literal["local", "kubernetes"] = "local"
+    kubeconfig_path: str | None = Field(default=None, examples=[".state/kind-dev.kubeconfig"])
+    namespace: str = Field(default="triton", examples=["triton"])
+    service_account: str = Field(default="triton-engine-builder", examples=["triton-engine-builder"])
+    node_selector: dict[str, str] = Field(default_factory=dict)
+    tolerations: list[dict[str, Any]] = Field(default_factory=list)
+    timeout_seconds: int = Field(default=3600, ge=60, le=86_400, examples=[3600])
+    poll_seconds: float = Field(default=10.0, gt=0, le=600)
+    image_pull_secrets: list[str] = Field(default_factory=list)
+    # Name of a Secret (never its values) the Job reads bucket keys from: MinIO / static keys.
+    credentials_secret: str | None = None
+    in_cluster_endpoint_url: str | None = None
+    # GPU placement of the build pod (MIG 'mixed' requests nvidia.com/mig-<profile>) and the
+    # labels a keyless identity needs (AKS Workload Identity).
+    resources: dict[str, Any] = Field(default_factory=dict)
+    pod_labels: dict[str, str] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _complete(self) -> BuilderRef:
+        if self.kind == "kubernetes" and not self.kubeconfig_path:
+            raise ValueError(
+                "builder kind 'kubernetes' needs kubeconfig_path (valid example: '.state/kind-dev.kubeconfig')"
+            )
+        return self
+
+    def make(self) -> EngineBuilder:
+        """The engine builder this describes (no cluster or GPU is touched until it builds)."""
+        if self.kind == "kubernetes":
+            from triton_platform.publisher.builders.kubernetes_job import KubernetesJobBuilder
+
+            assert self.kubeconfig_path is not None  # validated above
+            return KubernetesJobBuilder(
+                self.kubeconfig_path,
+                self.namespace,
+                self.service_account,
+                self.node_selector,
+                self.tolerations,
+                self.poll_seconds,
+                image_pull_secrets=self.image_pull_secrets,
+                in_cluster_endpoint_url=self.in_cluster_endpoint_url,
+                credentials_secret=self.credentials_secret,
+                resources=self.resources,
+                pod_labels=self.pod_labels,
+            )
+        from triton_platform.publisher.builders.local_tensorrt import LocalTensorRTBuilder
+
+        return LocalTensorRTBuilder()
+
+
+class PublishRequest(BaseModel):
+    """Everything one publish needs, parsed from the dynamic provider's props (floats become ints)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    spec: ModelSpec
+    store: StoreRef
+    builder: BuilderRef = Field(default_factory=BuilderRef)
+    ngc_release: str = Field(default=DEFAULT_NGC_RELEASE, examples=["25.01"])
+    tensorrt_version: str | None = Field(default=None, examples=["10.8.0"])
+    compute_capabilities: list[str] = Field(default_factory=list, examples=[["8.0"]])
+    source_fingerprint: str = Field(min_length=1)
+    base_dir: str = "."
+    # Instance kind for models whose spec says instanceKind 'auto'.
+    instance_kind: InstanceKindName = "KIND_CPU"
+
+    @model_validator(mode="after")
+    def _consistent(self) -> PublishRequest:
+        problems: list[str] = []
+        for cc in self.compute_capabilities:
+            if not _CC.match(cc):
+                problems.append(f"compute_capabilities: {cc!r} is not 'major.minor' (valid example: '8.0')")
+        if self.spec.format == "tensorrt":
+            release = NGC_RELEASES.get(self.ngc_release)
+            if release is None:
+                problems.append(f"ngc_release {self.ngc_release!r} is not one of {', '.join(sorted(NGC_RELEASES))}")
+            elif self.tensorrt_version is not None and self.tensorrt_version != release.tensorrt:
+                problems.append(
+                    f"tensorrt_version {self.tensorrt_version!r} is not the TensorRT {release.tensorrt} of NGC "
+                    f"release {self.ngc_release}; Triton could not load the engine"
+                )
+            if not self.compute_capabilities:
+                problems.append(
+                    "format 'tensorrt' needs at least one compute capability to build for (valid example: ['8.0'])"
+                )
+            if self.spec.instance_kind == "cpu":
+                problems.append("format 'tensorrt' runs on GPUs only; set instanceKind 'gpu' or 'auto'")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    @property
+    def model(self) -> str:
+        return self.spec.name
+
+    @property
+    def repository_path(self) -> str:
+        return self.store.served_key(self.spec.name)
+
+    def resolved_instance_kind(self) -> InstanceKindName:
+        if self.spec.format == "tensorrt" or self.spec.instance_kind == "gpu":
+            return "KIND_GPU"
+        if self.spec.instance_kind == "cpu":
+            return "KIND_CPU"
+        return self.instance_kind
+
+
+@dataclass
+class ModelVersionState:
+    """What the resource keeps in its state: the outputs of the ModelVersion dynamic resource."""
+
+    version: int
+    files: list[PublishedFile]
+    config_sha256: str
+    engine_objects: dict[str, str]
+    published_versions: list[int]
+    repository_path: str
+    bytes_uploaded: int
+    seconds: float
+
+    def to_outputs(self) -> dict[str, Any]:
+        """JSON-safe outputs; nothing secret is ever part of them."""
+        return {
+            "version": self.version,
+            "files": [{"path": f.path, "size": f.size, "sha256": f.sha256} for f in self.files],
+            "config_sha256": self.config_sha256,
+            "engine_objects": dict(self.engine_objects),
+            "published_versions": list(self.published_versions),
+            "repository_path": self.repository_path,
+            "bytes_uploaded": self.bytes_uploaded,
+            "seconds": round(self.seconds, 3),
+        }
+
+    @classmethod
+    def from_outputs(cls, outs: Mapping[str, Any]) -> ModelVersionState | None:
+        """Parse stored outputs (protobuf Structs: every number is a float); None if never published."""
+        if outs.get("version") is None:
+            return None
+        return cls(
+            version=int(outs["version"]),
+            files=[PublishedFile(str(f["path"]), int(f["size"]), str(f["sha256"])) for f in (outs.get("files") or [])],
+            config_sha256=str(outs.get("config_sha256") or ""),
+            engine_objects={str(k): str(v) for k, v in (outs.get("engine_objects") or {}).items()},
+            published_versions=sorted({int(v) for v in (outs.get("published_versions") or [])}),
+            repository_path=str(outs.get("repository_path") or ""),
+            bytes_uploaded=int(outs.get("bytes_uploaded") or 0),
+            seconds=float(outs.get("seconds") or 0.0),
+        )
+
+
+@dataclass
+class Prepared:
+    """The files of one version directory and how config.pbtxt refers to them."""
+
+    files: dict[str, Path]
+    signature: GraphSignature | None
+    cc_model_filenames: dict[str, str] | None = None
+    default_model_filename: str | None = None
+    engine_objects: dict[str, str] = field(default_factory=dict)
+
+
+# --- sources ---------------------------------------------------------------------------------------
+
+
+def _local_source(spec: ModelSpec, base_dir: str | Path) -> Path:
+    path = Path(spec.source)
+    return path if path.is_absolute() else Path(base_dir) / path
+
+
+def _uri_store(uri: str, spec: ModelSpec, target: StoreRef) -> tuple[StoreRef, str]:
+    """A StoreRef for the bucket a source URI names, and the object key (or prefix) in it.
+
+    Source buckets are reached like the target: an s3:// source uses the target's endpoint
+    (MinIO) and credentials when the target is S3 too; az:// needs the target's account.
+    """
+    match = _URI.match(uri)
+    if match is None:
+        raise ModelSourceError(
+            f"unsupported source URI {uri!r}",
+            model=spec.name,
+            key="models[].source",
+            example="s3://bucket/resnet50.onnx",
+        )
+    scheme, bucket, key = match["scheme"], match["bucket"], match["key"]
+    kind = {"s3": "s3", "gs": "gcs", "az": "azure"}[scheme]
+    same = target.kind == kind
+    data: dict[str, Any] = {"kind": kind, "bucket": bucket}
+    if same:
+        data.update(
+            endpoint_url=target.endpoint_url,
+            region=target.region,
+            account_url=target.account_url,
+            credentials=target.credentials,
+        )
+    elif kind == "azure":
+        raise ModelSourceError(
+            "az:// sources need the model repository on Azure (the storage account comes from it)",
+            model=spec.name,
+            key="models[].source",
+        )
+    try:
+        return StoreRef.model_validate(data), key.strip("/")
+    except ValidationError as exc:
+        raise ModelSourceError(
+            f"source URI {uri!r}: {exc.errors()[0]['msg']}", model=spec.name, key="models[].source"
+        ) from None
+
+
+def source_fingerprint(spec: ModelSpec, base_dir: str | Path, store: StoreRef | None = None) -> str:
+    """sha256 naming the source's content: what the program puts in the resource's inputs.
+
+    Local files and directories go through the persistent hash cache (an unchanged 1 GB file
+    is not hashed again); URI sources hash the server's listing (key, size, checksums).
+    """
+    uri = _URI.match(spec.source)
+    if uri is not None:
+        if store is None:
+            raise ModelSourceError(
+                "URI sources need the target store to resolve credentials", model=spec.name, key="models[].source"
+            )
+        ref, key = _uri_store(spec.source, spec, store)
+        remote = open_store(ref)
+        objects = [remote.stat(key)] if spec.format != "python" else remote.list(key.rstrip("/") + "/")
+        found = [o for o in objects if o is not None]
+        if not found:
+            raise ModelSourceError(
+                f"{spec.source!r} does not exist",
+                model=spec.name,
+                key="models[].source",
+                example="s3://bucket/model.onnx",
+            )
+        listing = [[o.key, o.size, o.sha256 or o.checksum or o.etag or ""] for o in found]
+        return hashlib.sha256(fingerprint.canonical_json(listing).encode()).hexdigest()
+    path = _local_source(spec, base_dir)
+    if spec.format == "python":
+        return fingerprint.tree_sha256(path, model=spec.name)
+    return fingerprint.file_sha256(path, model=spec.name)
+
+
+def fetch_source(request: PublishRequest, workdir: Path, progress: Progress) -> Path:
+    """The source as a local path: the file/directory itself, or a download of the URI into ``workdir``."""
+    spec = request.spec
+    if _URI.match(spec.source) is None:
+        path = _local_source(spec, request.base_dir)
+        if not path.exists():
+            raise ModelSourceError(
+                f"{str(path)!r} does not exist (relative paths are resolved against {request.base_dir!r})",
+                model=spec.name,
+                key="models[].source",
+                example="models/resnet50.onnx",
+            )
+        return path
+    ref, key = _uri_store(spec.source, spec, request.store)
+    remote = open_store(ref)
+    if spec.format != "python":
+        target = workdir / "source" / Path(key).name
+        remote.download_file(key, target, progress)
+        return target
+    root = workdir / "source"
+    prefix = key.rstrip("/") + "/"
+    objects = remote.list(prefix)
+    if not objects:
+        raise ModelSourceError(f"{spec.source!r} holds no files", model=spec.name, key="models[].source")
+    for obj in objects:
+        remote.download_file(obj.key, root / obj.key[len(prefix) :], progress)
+    return root
+
+
+def _verify_fingerprint(request: PublishRequest, source: Path) -> None:
+    # The program fingerprinted the source at preview; refuse to publish other bytes under it.
+    if _URI.match(request.spec.source) is not None or not _SHA256.match(request.source_fingerprint):
+        return
+    spec = request.spec
+    actual = (
+        fingerprint.tree_sha256(source, model=spec.name)
+        if spec.format == "python"
+        else fingerprint.file_sha256(source, model=spec.name)
+    )
+    if actual != request.source_fingerprint:
+        raise ModelSourceError(
+            f"{spec.source!r} changed after the preview computed its fingerprint; run the update again",
+            model=spec.name,
+            key="models[].source",
+        )
+
+
+# --- preparing a version directory -------------------------------------------------------------------
+
+
+def _python_files(request: PublishRequest, source: Path) -> Prepared:
+    spec = request.spec
+    if not source.is_dir() or not (source / "model.py").is_file():
+        raise ModelSourceError(
+            f"{spec.source!r} is not a directory with model.py (format 'python')",
+            model=spec.name,
+            key="models[].source",
+            example="models/preprocess/",
+        )
+    files = dict(fingerprint.tree_files(source))
+    signature_file = source / (spec.signature or "model.onnx")
+    signature: GraphSignature | None = None
+    if signature_file.is_file():
+        signature = read_signature(signature_file, model=spec.name)
+        check_shapes(signature, spec)
+    elif spec.signature:
+        raise ModelSourceError(
+            f"signature file {spec.signature!r} is not in {spec.source!r}",
+            model=spec.name,
+            key="models[].signature",
+            example="model.onnx",
+        )
+    return Prepared(files=files, signature=signature)
+
+
+def _engine_files(
+    request: PublishRequest,
+    onnx_path: Path,
+    signature: GraphSignature,
+    store: ObjectStore,
+    builder: EngineBuilder,
+    workdir: Path,
+    progress: Progress,
+) -> Prepared:
+    spec = request.spec
+    onnx_sha = fingerprint.file_sha256(onnx_path, model=spec.name)
+    calibration_path: Path | None = None
+    calibration_sha: str | None = None
+    if spec.calibration_cache:
+        calib_spec = spec.model_copy(update={"source": spec.calibration_cache, "format": "onnx", "precision": "fp32"})
+        calib_request = request.model_copy(update={"spec": calib_spec})
+        calibration_path = fetch_source(calib_request, workdir / "calibration", progress)
+        calibration_sha = fingerprint.file_sha256(calibration_path, model=spec.name)
+    cache_prefix = request.store.cache_prefix
+    if request.builder.kind == "kubernetes":
+        # The Job fetches its inputs from the bucket: put them there once, content-addressed.
+        _ensure_object(store, fingerprint.onnx_object_key(cache_prefix, onnx_sha), onnx_path, onnx_sha, progress)
+        if calibration_path is not None and calibration_sha is not None:
+            _ensure_object(
+                store,
+                fingerprint.calibration_object_key(cache_prefix, calibration_sha),
+                calibration_path,
+                calibration_sha,
+                progress,
+            )
+    files: dict[str, Path] = {}
+    engine_objects: dict[str, str] = {}
+    single = len(request.compute_capabilities) == 1
+    for cc in request.compute_capabilities:
+        job = EngineJob.for_model(
+            spec,
+            onnx_sha256=onnx_sha,
+            cache_prefix=cache_prefix,
+            compute_capability=cc,
+            ngc_release=request.ngc_release,
+            timeout_seconds=request.builder.timeout_seconds,
+            calibration_sha256=calibration_sha,
+            onnx_path=str(onnx_path),
+            calibration_path=str(calibration_path) if calibration_path else None,
+            # Inputs whose only dynamic dim is the batch get a 1..maxBatchSize profile.
+            profile=effective_shapes(signature, spec),
+        )
+        builder.build(job, store, progress)
+        name = pbtxt.DEFAULT_MODEL_FILENAMES["tensorrt"] if single else fingerprint.engine_filename(cc)
+        local = workdir / "engines" / name
+        store.download_file(job.engine_object, local, progress)
+        files[name] = local
+        engine_objects[cc] = job.engine_object
+    if single:
+        return Prepared(files=files, signature=signature, engine_objects=engine_objects)
+    ccs = request.compute_capabilities
+    return Prepared(
+        files=files,
+        signature=signature,
+        cc_model_filenames={cc: fingerprint.engine_filename(cc) for cc in ccs},
+        # A GPU whose architecture has no engine gets the first one (it fails to load, loudly).
+        default_model_filename=fingerprint.engine_filename(ccs[0]),
+        engine_objects=engine_objects,
+    )
+
+
+def _ensure_object(store: ObjectStore, key: str, path: Path, sha256: str, progress: Progress) -> None:
+    info = store.stat(key)
+    if info is not None and info.size == path.stat().st_size and info.sha256 in (None, sha256):
+        progress.note(f"{key} already in the bucket, skipping upload")
+        return
+    store.upload_file(key, path, sha256=sha256, progress=progress)
+
+
+def prepare(
+    request: PublishRequest,
+    store: ObjectStore,
+    workdir: Path,
+    progress: Progress,
+    *,
+    builder: EngineBuilder | None = None,
+) -> Prepared:
+    """Resolve the source, check the spec against the graph and produce the version's files."""
+    spec = request.spec
+    source = fetch_source(request, workdir, progress)
+    _verify_fingerprint(request, source)
+    if spec.format == "python":
+        return _python_files(request, source)
+    signature = read_signature(source, model=spec.name)
+    check_shapes(signature, spec)
+    if spec.format == "onnx":
+        return Prepared(files={"model.onnx": source}, signature=signature)
+    return _engine_files(request, source, signature, store, builder or request.builder.make(), workdir, progress)
+
+
+# --- versions --------------------------------------------------------------------------------------
+
+
+def served_after(spec: ModelSpec, published: Sequence[int], new_version: int) -> list[int]:
+    """The versions config.pbtxt names once ``new_version`` is out: the latest N, or all."""
+    versions = sorted({*map(int, published), int(new_version)})
+    if spec.version_policy.all:
+        return versions
+    keep = spec.version_policy.latest or 1
+    return versions[-keep:]
+
+
+def _pending_key(ref: StoreRef, model: str, version: int) -> str:
+    return ref.cache_key(PENDING, model, f"{version}.json")
+
+
+def _pending_versions(store: ObjectStore, model: str) -> list[int]:
+    prefix = store.ref.cache_key(PENDING, model) + "/"
+    out: list[int] = []
+    for info in store.list(prefix):
+        stem = info.key[len(prefix) :].removesuffix(".json")
+        if stem.isdigit():
+            out.append(int(stem))
+    return sorted(out)
+
+
+def _configured_versions(store: ObjectStore, model: str) -> list[int]:
+    """The versions the model's current config.pbtxt serves ([] when there is none)."""
+    data = store.read_bytes(store.ref.served_key(model, "config.pbtxt"))
+    if data is None:
+        return []
+    try:
+        config = pbtxt.parse_config(data.decode("utf-8", errors="replace"), model=model)
+    except PublisherError:
+        return []
+    return sorted(int(v) for v in config.version_policy.specific.versions)
+
+
+def _version_dir_keys(store: ObjectStore, model: str, version: int) -> list[str]:
+    return [o.key for o in store.list(store.ref.served_key(model, str(version)) + "/")]
+
+
+def choose_version(store: ObjectStore, model: str, published: Sequence[int]) -> tuple[int, list[int]]:
+    """The version to publish, and the versions this resource owns afterwards.
+
+    An interrupted attempt left a pending marker: its version is reused (resumed) when it is
+    the newest directory; if a crash hit after its config was written, it is adopted as
+    published; older stale attempts are removed (they are ours: we wrote the marker).
+    """
+    owned = sorted({int(v) for v in published})
+    candidate = next_version(store, model, owned)
+    pending = _pending_versions(store, model)
+    if not pending:
+        return candidate, owned
+    configured = set(_configured_versions(store, model))
+    resume: int | None = None
+    for version in pending:
+        if version in owned:
+            store.delete([_pending_key(store.ref, model, version)])
+        elif version in configured:
+            owned = sorted({*owned, version})
+            store.delete([_pending_key(store.ref, model, version)])
+        elif version == candidate - 1:
+            resume = version
+        else:
+            store.delete([*_version_dir_keys(store, model, version), _pending_key(store.ref, model, version)])
+    if resume is not None:
+        return resume, owned
+    return next_version(store, model, owned), owned
+
+
+def _version_files(store: ObjectStore, model: str, version: int) -> list[str]:
+    """Relative paths of a version we published: from its manifest, else its directory listing."""
+    manifest = read_manifest(store, model, version)
+    if manifest is not None:
+        return [str(f["path"]) for f in manifest.get("files", [])]
+    prefix = store.ref.served_key(model, str(version)) + "/"
+    return [o.key[len(prefix) :] for o in store.list(prefix)]
+
+
+# --- the operations the provider calls -------------------------------------------------------------
+
+
+def publish(
+    request: PublishRequest,
+    *,
+    previous: ModelVersionState | None = None,
+    progress: Progress | None = None,
+    builder: EngineBuilder | None = None,
+    store: ObjectStore | None = None,
+) -> ModelVersionState:
+    """Publish a new version of ``request.spec`` and retire the ones the policy no longer serves."""
+    progress = ensure_progress(progress)
+    started = time.perf_counter()
+    spec = request.spec
+    store = store or open_store(request.store)
+    store.check()
+    with tempfile.TemporaryDirectory(prefix=f"triton-publish-{spec.name}-") as tmp:
+        prepared = prepare(request, store, Path(tmp), progress, builder=builder)
+        version, owned = choose_version(store, spec.name, previous.published_versions if previous else [])
+        served = served_after(spec, owned, version)
+        marker = {"model": spec.name, "version": version, "started": time.time()}
+        store.upload_bytes(
+            _pending_key(request.store, spec.name, version),
+            json.dumps(marker).encode(),
+            content_type="application/json",
+        )
+        kind = request.resolved_instance_kind()
+
+        def render(versions: list[int]) -> str:
+            return pbtxt.render_config(
+                spec,
+                prepared.signature,
+                versions=versions,
+                instance_kind=kind,
+                cc_model_filenames=prepared.cc_model_filenames,
+                default_model_filename=prepared.default_model_filename,
+            )
+
+        result = publish_version(
+            store,
+            model=spec.name,
+            version=version,
+            files=prepared.files,
+            render_config=render,
+            served_versions=served,
+            progress=progress,
+        )
+    store.delete([_pending_key(request.store, spec.name, version)])
+    # Only now that the config serves the new version: drop what the policy retired.
+    for old in owned:
+        if old not in served:
+            unpublish_version(store, spec.name, old, _version_files(store, spec.name, old))
+    seconds = time.perf_counter() - started
+    uploaded = int(result.bytes_uploaded)
+    progress.note(
+        f"{spec.name}: published version {version} (serving {served}) to {request.store.describe()}: "
+        f"{uploaded / 1e6:.1f} MB uploaded in {seconds:.2f} s ({uploaded / 1e6 / seconds if seconds else 0:.1f} MB/s)"
+    )
+    return ModelVersionState(
+        version=version,
+        files=[PublishedFile(f.path, int(f.size), f.sha256) for f in result.files],
+        config_sha256=result.config_sha256,
+        engine_objects=prepared.engine_objects,
+        published_versions=served,
+        repository_path=request.repository_path,
+        bytes_uploaded=uploaded,
+        seconds=seconds,
+    )
+
+
+def remove(
+    store_ref: StoreRef, model: str, state: ModelVersionState | None, *, store: ObjectStore | None = None
+) -> None:
+    """Remove exactly what this resource published (and its interrupted attempts); nothing else."""
+    store = store or open_store(store_ref)
+    try:
+        store.check()
+    except StoreError as exc:
+        if "does not exist" in exc.detail:
+            return  # the bucket is gone, and with it everything we published
+        raise
+    configured = set(_configured_versions(store, model))
+    for version in _pending_versions(store, model):
+        if state is not None and version in state.published_versions:
+            store.delete([_pending_key(store_ref, model, version)])
+            continue
+        keys = [] if version in configured else _version_dir_keys(store, model, version)
+        store.delete([*keys, _pending_key(store_ref, model, version)])
+    if state is None:
+        return
+    owned: dict[int, list[str]] = {}
+    for version in state.published_versions:
+        if version == state.version and state.files:
+            owned[version] = [f.path for f in state.files]
+        else:
+            owned[version] = _version_files(store, model, version)
+    remove_model(store, model, owned, state.config_sha256)
+
+
+def parse_request(props: Mapping[str, Any]) -> PublishRequest:
+    """Typed request from dynamic-provider props (camelCase spec; ints that arrived as floats)."""
+    keys = (
+        "spec",
+        "store",
+        "builder",
+        "ngc_release",
+        "tensorrt_version",
+        "compute_capabilities",
+        "source_fingerprint",
+        "base_dir",
+        "instance_kind",
+    )
+    data = {k: restore_ints(props[k]) for k in keys if props.get(k) is not None}
+    return PublishRequest.model_validate(data)
+
+
+def restore_ints(value: Any) -> Any:
+    """Floats that are whole numbers back to ints, recursively (protobuf Structs have no ints)."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, Mapping):
+        return {k: restore_ints(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [restore_ints(v) for v in value]
+    return value
+
+
+__all__ = [
+    "BuilderRef",
+    "ModelVersionState",
+    "Prepared",
+    "PublishRequest",
+    "PublishedFile",
+    "choose_version",
+    "parse_request",
+    "prepare",
+    "publish",
+    "remove",
+    "restore_ints",
+    "served_after",
+    "source_fingerprint",
+]

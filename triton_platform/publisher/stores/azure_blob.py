@@ -1,0 +1,216 @@
+"""Azure Blob Storage (and Azurite) as the model repository store, with azure-storage-blob.
+
+Files up to ``max_single_put_size`` go up in one Put Blob, for which the service computes a
+Content-MD5 that ``verify`` compares with the local bytes. Larger files go up as parallel
+blocks with a transactional MD5 per block (``validate_content``), which the service checks as
+each block arrives; Azure keeps no whole-object hash of a block list, so there ``verify``
+checks size and the recorded sha256 only.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+from triton_platform.publisher.errors import StoreError
+from triton_platform.publisher.stores.base import (
+    SHA256_METADATA,
+    ByteCallback,
+    ObjectInfo,
+    ObjectStore,
+    StoreRef,
+    b64,
+    digest,
+)
+
+MiB = 1024 * 1024
+
+
+def _code(exc: BaseException) -> str | None:
+    # azure-storage-blob attaches the service's error code to the exceptions it raises.
+    code = getattr(exc, "error_code", None)
+    return None if code is None else str(code)
+
+
+class _HookToAdvance:
+    """Adapts the SDK's cumulative ``progress_hook(current, total)`` to byte deltas."""
+
+    def __init__(self, advance: ByteCallback) -> None:
+        self._advance = advance
+        self._seen = 0
+        self._lock = threading.Lock()
+
+    def __call__(self, current: int, total: int | None) -> None:
+        with self._lock:
+            delta, self._seen = current - self._seen, current
+        if delta:
+            self._advance(delta)
+
+
+class AzureBlobStore(ObjectStore):
+    """One container of a storage account (or Azurite's)."""
+
+    kind = "azure"
+
+    def __init__(
+        self,
+        ref: StoreRef,
+        *,
+        max_concurrency: int = 8,
+        max_single_put_size: int = 64 * MiB,
+        max_block_size: int = 16 * MiB,
+    ) -> None:
+        super().__init__(ref)
+        self.max_concurrency = max_concurrency
+        self._client_kwargs = {
+            "max_single_put_size": max_single_put_size,
+            "max_block_size": max_block_size,
+            "max_single_get_size": 32 * MiB,
+            "max_chunk_get_size": 16 * MiB,
+        }
+        self._service_obj: Any = None
+        self._client_lock = threading.Lock()
+
+    @property
+    def _container(self) -> Any:
+        with self._client_lock:
+            if self._service_obj is None:
+                from triton_platform.publisher.stores.credentials import azure_service_client
+
+                self._service_obj = azure_service_client(self.ref, **self._client_kwargs)
+            return self._service_obj.get_container_client(self.bucket)
+
+    @contextlib.contextmanager
+    def _errors(self, key: str | None = None) -> Iterator[None]:
+        from azure.core import exceptions as aexc
+
+        try:
+            yield
+        except StoreError:
+            raise
+        except aexc.ResourceNotFoundError as exc:
+            if key is None or _code(exc) == "ContainerNotFound":
+                raise self.error(
+                    "container does not exist",
+                    key=key,
+                    hint="create it first, or set modelRepository.bucket to an existing container",
+                ) from None
+            raise self.error("blob does not exist", key=key) from None
+        except aexc.ClientAuthenticationError as exc:
+            raise self.error(
+                f"authentication failed ({_code(exc) or exc.status_code})",
+                key=key,
+                hint="`az login`, or AKS Workload Identity with the 'Storage Blob Data Contributor' role",
+            ) from None
+        except aexc.HttpResponseError as exc:
+            if exc.status_code == 403:
+                raise self.error(
+                    f"access denied ({_code(exc)})",
+                    key=key,
+                    hint="assign 'Storage Blob Data Contributor' on the container to the publisher's identity",
+                ) from None
+            if _code(exc) in ("Md5Mismatch", "InvalidMd5", "Crc64Mismatch"):
+                raise self.error(f"the service rejected a corrupted block ({_code(exc)}); run again", key=key) from None
+            raise self.error(f"Azure request failed: HTTP {exc.status_code} {_code(exc)}", key=key) from None
+        except aexc.ServiceRequestError:
+            raise self.error(f"cannot connect to {self.ref.account_url}", key=key) from None
+        except aexc.AzureError as exc:
+            raise self.error(f"Azure client error: {type(exc).__name__}", key=key) from None
+
+    @staticmethod
+    def _info(key: str, props: Any) -> ObjectInfo:
+        md5 = props.content_settings.content_md5 if props.content_settings else None
+        return ObjectInfo(
+            key=key,
+            size=int(props.size),
+            sha256=(props.metadata or {}).get(SHA256_METADATA),
+            etag=str(props.etag).strip('"') if props.etag else None,
+            checksum=b64(bytes(md5)) if md5 else None,
+            checksum_algorithm="md5" if md5 else None,
+            last_modified=props.last_modified,
+        )
+
+    def check(self) -> None:
+        # Listing needs only the data-plane role the publisher has anyway.
+        with self._errors():
+            for _ in self._container.list_blobs(name_starts_with=self.ref.prefix + "/", results_per_page=1):
+                break
+
+    def stat(self, key: str) -> ObjectInfo | None:
+        from azure.core.exceptions import ResourceNotFoundError
+
+        with self._errors(key):
+            try:
+                props = self._container.get_blob_client(key).get_blob_properties()
+            except ResourceNotFoundError as exc:
+                if _code(exc) == "ContainerNotFound":
+                    raise
+                return None
+        return self._info(key, props)
+
+    def list(self, prefix: str) -> list[ObjectInfo]:
+        with self._errors():
+            blobs = self._container.list_blobs(name_starts_with=prefix, include=["metadata"])
+            return sorted((self._info(b.name, b) for b in blobs), key=lambda o: o.key)
+
+    def delete(self, keys: Iterable[str]) -> None:
+        from azure.core.exceptions import ResourceNotFoundError
+
+        container = self._container
+        for key in sorted(set(keys)):
+            with self._errors(key):
+                try:
+                    container.delete_blob(key)
+                except ResourceNotFoundError as exc:
+                    if _code(exc) == "ContainerNotFound":
+                        raise
+
+    def read_bytes(self, key: str) -> bytes | None:
+        from azure.core.exceptions import ResourceNotFoundError
+
+        with self._errors(key):
+            try:
+                return bytes(self._container.get_blob_client(key).download_blob().readall())
+            except ResourceNotFoundError as exc:
+                if _code(exc) == "ContainerNotFound":
+                    raise
+                return None
+
+    def _put_file(self, key: str, path: Path, *, size: int, sha256: str, advance: ByteCallback) -> None:
+        with self._errors(key), open(path, "rb") as fh:
+            self._container.get_blob_client(key).upload_blob(
+                fh,
+                length=size,
+                overwrite=True,
+                metadata={SHA256_METADATA: sha256},
+                max_concurrency=self.max_concurrency,
+                validate_content=True,
+                progress_hook=_HookToAdvance(advance),
+            )
+
+    def _put_bytes(self, key: str, data: bytes, *, sha256: str, content_type: str) -> None:
+        from azure.storage.blob import ContentSettings
+
+        with self._errors(key):
+            self._container.get_blob_client(key).upload_blob(
+                data,
+                overwrite=True,
+                metadata={SHA256_METADATA: sha256},
+                content_settings=ContentSettings(content_type=content_type),
+                validate_content=True,
+            )
+
+    def _get_file(self, key: str, path: Path, *, advance: ByteCallback) -> None:
+        with self._errors(key), open(path, "wb") as fh:
+            downloader = self._container.get_blob_client(key).download_blob(
+                max_concurrency=self.max_concurrency, progress_hook=_HookToAdvance(advance)
+            )
+            downloader.readinto(fh)
+
+    def _expected_checksum(self, info: ObjectInfo, source: Path | bytes, sha256: str) -> str | None:
+        if info.checksum_algorithm != "md5":
+            return None
+        return b64(digest(source, "md5"))

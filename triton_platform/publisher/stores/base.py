@@ -1,0 +1,528 @@
+"""Where the model repository lives and how the publisher talks to it: one interface, three clouds.
+
+``StoreRef`` is the descriptor the stacks hand to the publisher (never credentials, only where
+to find them). ``ObjectStore`` is the small set of operations the atomic publish protocol
+needs; every upload is verified against what the server reports (size and a content checksum
+the server computed) before anything may point at it.
+"""
+
+from __future__ import annotations
+
+import base64
+import builtins
+import contextlib
+import hashlib
+import os
+import re
+import tempfile
+import urllib.parse
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor, wait
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+
+from triton_platform.publisher.errors import StoreError
+from triton_platform.publisher.progress import Progress, ensure_progress
+
+StoreKind = Literal["s3", "gcs", "azure"]
+# Object metadata key holding the sha256 hex of the bytes we uploaded.
+SHA256_METADATA = "sha256"
+_READ_CHUNK = 8 * 1024 * 1024
+_KEY_PART = re.compile(r"^[A-Za-z0-9_.=+@-]+(/[A-Za-z0-9_.=+@-]+)*$")
+_S3_BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+_GCS_BUCKET = re.compile(r"^[a-z0-9][a-z0-9._-]{1,220}[a-z0-9]$")
+_AZURE_CONTAINER = re.compile(r"^[a-z0-9](?!.*--)[a-z0-9-]{1,61}[a-z0-9]$")
+_BUCKET_RULES: dict[str, tuple[re.Pattern[str], str, str]] = {
+    "s3": (_S3_BUCKET, "3-63 lowercase letters, digits, '.' and '-'", "acme-triton-models"),
+    "gcs": (_GCS_BUCKET, "3-222 lowercase letters, digits, '.', '_' and '-'", "acme-triton-models"),
+    "azure": (_AZURE_CONTAINER, "3-63 lowercase letters, digits and single '-'", "triton-models"),
+}
+
+
+def join_key(*parts: str) -> str:
+    """Join key segments with single slashes, ignoring empty ones (``join_key("models", "", "m")``)."""
+    return "/".join(p.strip("/") for p in parts if p and p.strip("/"))
+
+
+def _clean_prefix(value: str, field: str) -> str:
+    cleaned = value.strip("/")
+    if cleaned and (not _KEY_PART.match(cleaned) or any(seg in (".", "..") for seg in cleaned.split("/"))):
+        raise ValueError(
+            f"{field} {value!r} must be slash-separated names of [A-Za-z0-9_.=+@-] (valid example: 'models')"
+        )
+    return cleaned
+
+
+def _check_url(value: str, field: str, example: str) -> str:
+    parsed = urllib.parse.urlsplit(value)
+    if parsed.scheme not in ("http", "https") or not parsed.hostname:
+        raise ValueError(f"{field} {value!r} must be an http(s) URL (valid example: {example!r})")
+    if parsed.username or parsed.password:
+        # A URL with user:password@ would put a credential into Pulumi state and logs.
+        raise ValueError(f"{field} must not carry credentials; use credentials.source instead")
+    if parsed.query or parsed.fragment:
+        raise ValueError(f"{field} {value!r} must not have a query or fragment (valid example: {example!r})")
+    return value.rstrip("/")
+
+
+class CredentialsRef(BaseModel):
+    """Where the publisher finds credentials at run time; never the credentials themselves.
+
+    ``environment``: the SDK's standard chain (boto3's default chain, google.auth.default,
+    DefaultAzureCredential or ``AZURE_STORAGE_CONNECTION_STRING``), i.e. keyless identities.
+    ``kubernetes-secret``: read a Secret through ``kubeconfig_path`` (the kind dev stack's MinIO
+    root user): ``access_key_field``/``secret_key_field`` name its keys. For GCS the
+    ``secret_key_field`` holds a service-account JSON key, for Azure an account key.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    source: Literal["environment", "kubernetes-secret"] = "environment"
+    kubeconfig_path: str | None = None
+    namespace: str | None = None
+    name: str | None = None
+    access_key_field: str = "rootUser"
+    secret_key_field: str = "rootPassword"  # noqa: S105 - a key name, not a value
+
+    @model_validator(mode="after")
+    def _complete(self) -> CredentialsRef:
+        if self.source == "kubernetes-secret":
+            missing = [f for f in ("kubeconfig_path", "namespace", "name") if not getattr(self, f)]
+            if missing:
+                raise ValueError(
+                    f"credentials.source 'kubernetes-secret' needs {', '.join(missing)} "
+                    "(valid example: {kubeconfig_path: .state/kind-dev.kubeconfig, namespace: minio, name: minio-root})"
+                )
+        return self
+
+
+class StoreRef(BaseModel):
+    """One bucket (or Azure container) holding a served model repository and the publisher's cache.
+
+    Keys handed to ``ObjectStore`` are bucket-absolute: ``served_key(...)`` builds them under
+    ``prefix`` (what Triton reads), ``cache_key(...)`` under ``cache_prefix`` (engines, ONNX,
+    manifests; outside ``prefix`` so Triton never loads them).
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    kind: StoreKind
+    bucket: str = Field(examples=["acme-triton-models"])
+    prefix: str = Field(default="models", examples=["models"])
+    cache_prefix: str = Field(default="_cache", examples=["_cache"])
+    # S3-compatible servers (MinIO, moto): the URL the publisher uses ...
+    endpoint_url: str | None = Field(default=None, examples=["http://127.0.0.1:9000"])
+    # ... and the one Triton uses, when it differs (MinIO inside the cluster).
+    cluster_endpoint_url: str | None = Field(default=None, examples=["http://minio.minio:9000"])
+    region: str | None = Field(default=None, examples=["eu-west-1"])
+    # Azure: https://<account>.blob.core.windows.net, or Azurite's http://127.0.0.1:10000/devstoreaccount1.
+    account_url: str | None = Field(default=None, examples=["https://acmemodels.blob.core.windows.net"])
+    credentials: CredentialsRef = Field(default_factory=CredentialsRef)
+
+    @field_validator("prefix", "cache_prefix")
+    @classmethod
+    def _prefixes(cls, value: str, info: ValidationInfo) -> str:
+        return _clean_prefix(value, str(info.field_name))
+
+    @field_validator("endpoint_url", "cluster_endpoint_url")
+    @classmethod
+    def _endpoints(cls, value: str | None, info: ValidationInfo) -> str | None:
+        return None if value is None else _check_url(value, str(info.field_name), "http://127.0.0.1:9000")
+
+    @field_validator("account_url")
+    @classmethod
+    def _account_url(cls, value: str | None) -> str | None:
+        return None if value is None else _check_url(value, "account_url", "https://acmemodels.blob.core.windows.net")
+
+    @model_validator(mode="after")
+    def _valid(self) -> StoreRef:
+        pattern, rule, example = _BUCKET_RULES[self.kind]
+        what = "container" if self.kind == "azure" else "bucket"
+        if not pattern.match(self.bucket):
+            raise ValueError(
+                f"{what} {self.bucket!r} is not a valid {self.kind} {what} name: {rule} (valid example: {example!r})"
+            )
+        prefix, cache = self.prefix, self.cache_prefix
+        if not prefix or not cache:
+            raise ValueError("prefix and cache_prefix must not be empty (valid example: 'models' and '_cache')")
+        if cache == prefix or cache.startswith(prefix + "/") or prefix.startswith(cache + "/"):
+            raise ValueError(
+                f"cache_prefix {cache!r} must lie outside prefix {prefix!r} so Triton never loads cached "
+                "engines (valid example: prefix 'models', cache_prefix '_cache')"
+            )
+        if self.kind != "s3":
+            for field in ("endpoint_url", "cluster_endpoint_url"):
+                if getattr(self, field) is not None:
+                    raise ValueError(f"{field} applies to kind 's3' only (S3-compatible servers such as MinIO)")
+        if self.kind == "azure" and not self.account_url:
+            raise ValueError(
+                "kind 'azure' needs account_url (valid example: 'https://acmemodels.blob.core.windows.net')"
+            )
+        if self.kind != "azure" and self.account_url is not None:
+            raise ValueError("account_url applies to kind 'azure' only")
+        return self
+
+    # --- keys -----------------------------------------------------------------------------------
+
+    def served_key(self, *parts: str) -> str:
+        """A key under the served prefix: ``served_key("resnet50", "config.pbtxt")``."""
+        return join_key(self.prefix, *parts)
+
+    def cache_key(self, *parts: str) -> str:
+        """A key under the cache prefix: ``cache_key("manifests", "resnet50", "3.json")``."""
+        return join_key(self.cache_prefix, *parts)
+
+    # --- what Triton gets -----------------------------------------------------------------------
+
+    def account_name(self) -> str:
+        """The Azure storage account of ``account_url`` (host label, or Azurite's path segment)."""
+        if self.kind != "azure" or not self.account_url:
+            raise ValueError("account_name applies to kind 'azure' only")
+        parsed = urllib.parse.urlsplit(self.account_url)
+        host = parsed.hostname or ""
+        path = parsed.path.strip("/")
+        if path:  # emulator style: http://127.0.0.1:10000/devstoreaccount1
+            return path.split("/")[0]
+        return host.split(".")[0]
+
+    def repository_uri(self) -> str:
+        """The ``--model-repository`` Triton gets for this bucket and prefix.
+
+        ``s3://bucket/prefix``; with an endpoint ``s3://http://host:port/bucket/prefix``
+        (Triton's S3 syntax needs the port); ``gs://bucket/prefix``; ``as://account/container/prefix``.
+        """
+        if self.kind == "s3":
+            endpoint = self.cluster_endpoint_url or self.endpoint_url
+            if endpoint is None:
+                return f"s3://{join_key(self.bucket, self.prefix)}"
+            parsed = urllib.parse.urlsplit(endpoint)
+            port = parsed.port or (443 if parsed.scheme == "https" else 80)
+            return f"s3://{parsed.scheme}://{parsed.hostname}:{port}/{join_key(self.bucket, self.prefix)}"
+        if self.kind == "gcs":
+            return f"gs://{join_key(self.bucket, self.prefix)}"
+        return f"as://{join_key(self.account_name(), self.bucket, self.prefix)}"
+
+    def describe(self) -> str:
+        """Where this is, for messages: kind, bucket and endpoint; never credentials."""
+        where = self.endpoint_url or self.account_url
+        return f"{self.kind} bucket {self.bucket!r}" + (f" at {where}" if where else "")
+
+
+@dataclass(frozen=True)
+class ObjectInfo:
+    """One object as the server reports it.
+
+    ``sha256``: the hex digest we recorded in the object's metadata (None for foreign objects).
+    ``checksum``/``checksum_algorithm``: a content checksum the server computed itself
+    (S3 ``sha256`` / ``sha256-composite``, GCS ``crc32c``, Azure ``md5``), base64 as served.
+    """
+
+    key: str
+    size: int
+    sha256: str | None = None
+    etag: str | None = None
+    checksum: str | None = None
+    checksum_algorithm: str | None = None
+    last_modified: datetime | None = None
+
+
+ByteCallback = Callable[[int], None]
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class PutItem:
+    """One file to upload: where to, from where, its size and sha256, and where bytes are reported."""
+
+    key: str
+    path: Path
+    size: int
+    sha256: str
+    advance: ByteCallback
+
+
+class ObjectStore(ABC):
+    """The operations the atomic publish protocol needs, on one bucket; keys are bucket-absolute."""
+
+    kind: str = ""
+    # Files uploaded (and verified) at once by upload_files; each may itself go up in parallel parts.
+    file_concurrency: int = 4
+
+    def __init__(self, ref: StoreRef) -> None:
+        self.ref = ref
+
+    @property
+    def bucket(self) -> str:
+        return self.ref.bucket
+
+    def __repr__(self) -> str:
+        # Only where the store is; the SDK clients behind it are never part of the repr.
+        return f"{type(self).__name__}({self.ref.describe()}, prefix={self.ref.prefix!r})"
+
+    __str__ = __repr__
+
+    # --- abstract operations per backend -----------------------------------------------------
+
+    @abstractmethod
+    def check(self) -> None:
+        """Raise StoreError naming the bucket if it does not exist or is not accessible."""
+
+    @abstractmethod
+    def stat(self, key: str) -> ObjectInfo | None:
+        """The object's size, recorded sha256 and server checksum, or None when it does not exist."""
+
+    @abstractmethod
+    def list(self, prefix: str) -> list[ObjectInfo]:
+        """Every object whose key starts with ``prefix``, sorted by key."""
+
+    @abstractmethod
+    def delete(self, keys: Iterable[str]) -> None:
+        """Delete these objects; missing ones are fine."""
+
+    @abstractmethod
+    def read_bytes(self, key: str) -> bytes | None:
+        """The object's bytes, or None when it does not exist."""
+
+    @abstractmethod
+    def _put_file(self, key: str, path: Path, *, size: int, sha256: str, advance: ByteCallback) -> None:
+        """Upload ``path`` to ``key`` with ``sha256`` in the metadata, reporting bytes to ``advance``."""
+
+    @abstractmethod
+    def _put_bytes(self, key: str, data: bytes, *, sha256: str, content_type: str) -> None:
+        """Upload a small object in one request with ``sha256`` in the metadata."""
+
+    @abstractmethod
+    def _get_file(self, key: str, path: Path, *, advance: ByteCallback) -> None:
+        """Download ``key`` into ``path`` (a temporary file the caller renames)."""
+
+    @abstractmethod
+    def _expected_checksum(self, info: ObjectInfo, source: Path | bytes, sha256: str) -> str | None:
+        """The checksum the server should report for ``source``, in ``info.checksum_algorithm``.
+
+        None when the server reports nothing comparable (then only size and metadata are checked).
+        """
+
+    # --- shared behaviour ----------------------------------------------------------------------
+
+    def error(
+        self, detail: str, *, key: str | None = None, model: str | None = None, hint: str | None = None
+    ) -> StoreError:
+        """A StoreError naming this bucket; ``hint`` becomes the example."""
+        return StoreError(detail, bucket=self.bucket, key=key, model=model, example=hint)
+
+    def upload_file(
+        self, key: str, path: Path, *, sha256: str | None = None, progress: Progress | None = None
+    ) -> ObjectInfo:
+        """Upload a file, recording its sha256 in metadata, then verify size and checksum.
+
+        Raises StoreError when the object the server holds differs from the file.
+        """
+        return self.upload_files([(key, Path(path), sha256)], progress=progress)[0]
+
+    def upload_files(
+        self, files: Sequence[tuple[str, Path, str | None]], *, progress: Progress | None = None
+    ) -> builtins.list[ObjectInfo]:
+        """Upload ``(key, path, sha256 or None)`` items, concurrently where the backend can, then verify each.
+
+        Every item is attempted; the first failure is raised afterwards. An object that fails
+        verification is deleted, so a retry cannot take it for a complete one.
+        """
+        progress = ensure_progress(progress)
+        items: list[PutItem] = []
+        before: dict[str, tuple[int, int, int]] = {}
+        tasks = []
+        for key, path, sha256 in files:
+            path = Path(path)
+            before[key] = _stat_id(path)
+            task = progress.task(f"upload {key}", before[key][0])
+            tasks.append(task)
+            items.append(PutItem(key, path, before[key][0], sha256 or sha256_file(path), task.advance))
+        try:
+            self._put_files(items)
+        finally:
+            for task in tasks:
+                task.finish()
+        return self._map(lambda item: self._checked(item, before[item.key]), items)
+
+    def _checked(self, item: PutItem, before: tuple[int, int, int]) -> ObjectInfo:
+        try:
+            if _stat_id(item.path) != before:
+                raise self.error(f"{str(item.path)!r} changed while it was uploading; run again", key=item.key)
+            return self.verify(item.key, item.path, size=item.size, sha256=item.sha256)
+        except StoreError:
+            # A rejected object must not pass for a complete one (same size, same metadata) later.
+            with contextlib.suppress(StoreError):
+                self.delete([item.key])
+            raise
+
+    def _put_files(self, items: Sequence[PutItem]) -> None:
+        """Upload several files; by default up to ``file_concurrency`` at once through ``_put_file``."""
+        self._map(
+            lambda item: self._put_file(item.key, item.path, size=item.size, sha256=item.sha256, advance=item.advance),
+            items,
+        )
+
+    def _map(self, fn: Callable[[PutItem], T], items: Sequence[PutItem]) -> builtins.list[T]:
+        # Run fn over items in a small thread pool; every item runs, the first error is raised.
+        if len(items) <= 1 or self.file_concurrency <= 1:
+            return [fn(item) for item in items]
+        with ThreadPoolExecutor(max_workers=min(self.file_concurrency, len(items))) as pool:
+            futures = [pool.submit(fn, item) for item in items]
+            wait(futures)
+        for future in futures:
+            error = future.exception()
+            if error is not None:
+                raise error
+        return [f.result() for f in futures]
+
+    def upload_bytes(self, key: str, data: bytes, *, content_type: str = "application/octet-stream") -> ObjectInfo:
+        """Upload a small object (config.pbtxt, a manifest) and verify it like a file."""
+        sha256 = hashlib.sha256(data).hexdigest()
+        self._put_bytes(key, data, sha256=sha256, content_type=content_type)
+        try:
+            return self.verify(key, data, size=len(data), sha256=sha256)
+        except StoreError:
+            with contextlib.suppress(StoreError):
+                self.delete([key])
+            raise
+
+    def verify(self, key: str, source: Path | bytes, *, size: int, sha256: str) -> ObjectInfo:
+        """Compare the stored object with ``source``: size, recorded sha256 and the server's checksum."""
+        info = self.stat(key)
+        if info is None:
+            raise self.error("object missing right after upload (eventual consistency or a concurrent delete)", key=key)
+        if info.size != size:
+            raise self.error(f"size mismatch after upload: server has {info.size} bytes, expected {size}", key=key)
+        if info.sha256 is not None and info.sha256 != sha256:
+            raise self.error(f"sha256 metadata mismatch after upload: {info.sha256} != {sha256}", key=key)
+        expected = self._expected_checksum(info, source, sha256)
+        if expected is not None and expected != info.checksum:
+            raise self.error(
+                f"{info.checksum_algorithm} checksum mismatch after upload: server computed {info.checksum}, "
+                f"the local bytes give {expected}; the upload was corrupted, run again",
+                key=key,
+            )
+        return info
+
+    def download_file(self, key: str, path: Path, progress: Progress | None = None) -> ObjectInfo:
+        """Download ``key`` to ``path`` atomically; checks the size and, when recorded, the sha256."""
+        info = self.stat(key)
+        if info is None:
+            raise self.error("object does not exist", key=key)
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+        os.close(fd)
+        tmp = Path(tmp_name)
+        task = ensure_progress(progress).task(f"download {key}", info.size)
+        try:
+            try:
+                self._get_file(key, tmp, advance=task.advance)
+            finally:
+                task.finish()
+            got = tmp.stat().st_size
+            if got != info.size:
+                raise self.error(f"downloaded {got} bytes, the object has {info.size}", key=key)
+            if info.sha256 is not None and sha256_file(tmp) != info.sha256:
+                raise self.error("downloaded bytes do not match the recorded sha256", key=key)
+            os.replace(tmp, path)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+            raise
+        return info
+
+    def exists(self, key: str) -> bool:
+        return self.stat(key) is not None
+
+
+# --- local digests, matched to what each server computes -------------------------------------------
+
+
+def _stat_id(path: Path) -> tuple[int, int, int]:
+    st = path.stat()
+    return st.st_size, st.st_mtime_ns, st.st_ino
+
+
+def sha256_file(path: Path) -> str:
+    """sha256 hex of a file (memoised through the publisher's persistent hash cache)."""
+    from triton_platform.publisher.fingerprint import file_sha256
+
+    return file_sha256(path)
+
+
+def b64(digest: bytes) -> str:
+    return base64.b64encode(digest).decode("ascii")
+
+
+def _iter_range(source: Path | bytes, start: int, length: int) -> Iterable[bytes]:
+    if isinstance(source, bytes):
+        yield source[start : start + length]
+        return
+    with open(source, "rb") as fh:
+        fh.seek(start)
+        remaining = length
+        while remaining > 0:
+            chunk = fh.read(min(_READ_CHUNK, remaining))
+            if not chunk:
+                break
+            remaining -= len(chunk)
+            yield chunk
+
+
+def _source_size(source: Path | bytes) -> int:
+    return len(source) if isinstance(source, bytes) else source.stat().st_size
+
+
+def digest(source: Path | bytes, algorithm: str, start: int = 0, length: int | None = None) -> bytes:
+    """Raw digest (``md5``, ``sha256`` or ``crc32c``) of a byte range of a file or bytes."""
+    if length is None:
+        length = _source_size(source) - start
+    if algorithm == "crc32c":
+        import google_crc32c
+
+        crc = google_crc32c.Checksum()
+        for chunk in _iter_range(source, start, length):
+            crc.update(chunk)
+        return bytes(crc.digest())
+    h = hashlib.new(algorithm)
+    for chunk in _iter_range(source, start, length):
+        h.update(chunk)
+    return h.digest()
+
+
+def part_digests(source: Path | bytes, algorithm: str, part_size: int, *, workers: int = 4) -> list[bytes]:
+    """Digest of every ``part_size`` slice (the last one shorter), hashed in parallel threads."""
+    size = _source_size(source)
+    if size == 0:
+        return [digest(source, algorithm)]
+    starts = list(range(0, size, part_size))
+    with ThreadPoolExecutor(max_workers=max(1, min(workers, len(starts)))) as pool:
+        return list(pool.map(lambda s: digest(source, algorithm, s, min(part_size, size - s)), starts))
+
+
+def composite_digest(parts: list[bytes], algorithm: str) -> bytes:
+    """S3's checksum of a multipart object: the digest of the concatenated part digests."""
+    return hashlib.new(algorithm, b"".join(parts)).digest()
+
+
+def open_store(ref: StoreRef | Mapping[str, Any]) -> ObjectStore:
+    """The ObjectStore for ``ref`` (a StoreRef, or its dict form from dynamic-provider props)."""
+    if not isinstance(ref, StoreRef):
+        ref = StoreRef.model_validate(ref)
+    if ref.kind == "s3":
+        from triton_platform.publisher.stores.s3 import S3Store
+
+        return S3Store(ref)
+    if ref.kind == "gcs":
+        from triton_platform.publisher.stores.gcs import GcsStore
+
+        return GcsStore(ref)
+    from triton_platform.publisher.stores.azure_blob import AzureBlobStore
+
+    return AzureBlobStore(ref)

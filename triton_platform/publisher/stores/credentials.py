@@ -1,0 +1,194 @@
+"""Turns a store's CredentialsRef into SDK clients' credentials at run time, in memory only.
+
+``environment`` is each SDK's standard chain, i.e. keyless identities first (IRSA / instance
+roles, GKE Workload Identity or ``gcloud auth application-default``, Azure Workload Identity or
+``az login``); the emulators are reached through their usual variables (``STORAGE_EMULATOR_HOST``,
+``AZURE_STORAGE_CONNECTION_STRING``). ``kubernetes-secret`` reads a Secret through a kubeconfig
+file, which is how the kind dev stack's MinIO root credentials reach the publisher without ever
+being a Pulumi resource input. Values are held as ``SecretStr``: never logged, never in an
+error message, never returned to the caller's state.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import os
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from pydantic import SecretStr
+
+from triton_platform.publisher.errors import StoreError
+from triton_platform.publisher.stores.base import CredentialsRef, StoreRef
+
+if TYPE_CHECKING:
+    import boto3
+    from azure.storage.blob import BlobServiceClient
+    from google.cloud import storage
+
+_TIMEOUT_S = 30
+
+
+def read_kubernetes_secret(
+    cred: CredentialsRef, fields: Sequence[str], *, bucket: str | None = None
+) -> dict[str, SecretStr]:
+    """The named fields of the Secret ``cred`` points at, read with the kubernetes client.
+
+    Raises StoreError naming the Secret (never its values) when the kubeconfig, the Secret or a
+    field is missing or the API server refuses.
+    """
+    from kubernetes import client, config
+    from kubernetes.client.exceptions import ApiException
+    from kubernetes.config.config_exception import ConfigException
+
+    where = f"Secret {cred.namespace}/{cred.name}"
+    kubeconfig = str(cred.kubeconfig_path)
+    try:
+        api_client = config.new_client_from_config(config_file=kubeconfig)
+    except (ConfigException, OSError) as exc:
+        raise StoreError(
+            f"cannot load kubeconfig {kubeconfig!r} to read {where}: {type(exc).__name__}",
+            bucket=bucket,
+            key="credentials.kubeconfig_path",
+            example="the kubeconfig the kind stack writes under .state/",
+        ) from None
+    try:
+        secret = client.CoreV1Api(api_client).read_namespaced_secret(
+            str(cred.name), str(cred.namespace), _request_timeout=_TIMEOUT_S
+        )
+    except ApiException as exc:
+        hints = {404: "does the Secret exist in that namespace?", 403: "the kubeconfig user may not read Secrets"}
+        hint = hints.get(int(exc.status or 0), "check the cluster")
+        raise StoreError(
+            f"cannot read {where}: HTTP {exc.status} {exc.reason}; {hint}",
+            bucket=bucket,
+            key="credentials.name",
+        ) from None
+    except Exception as exc:  # urllib3 connection errors, timeouts, TLS failures
+        raise StoreError(
+            f"cannot reach the Kubernetes API to read {where}: {type(exc).__name__}; is the cluster running?",
+            bucket=bucket,
+            key="credentials.kubeconfig_path",
+        ) from None
+    finally:
+        api_client.close()
+    data: dict[str, str] = secret.data or {}
+    missing = [f for f in fields if f not in data]
+    if missing:
+        raise StoreError(
+            f"{where} has no key(s) {missing}; it has {sorted(data)}",
+            bucket=bucket,
+            key="credentials.access_key_field/secret_key_field",
+            example="rootUser / rootPassword for the MinIO chart",
+        )
+    values: dict[str, SecretStr] = {}
+    for field in fields:
+        try:
+            values[field] = SecretStr(base64.b64decode(data[field], validate=True).decode("utf-8"))
+        except (binascii.Error, UnicodeDecodeError):
+            raise StoreError(f"{where} key {field!r} is not base64-encoded UTF-8", bucket=bucket, key=field) from None
+    return values
+
+
+def s3_session(ref: StoreRef) -> boto3.session.Session:
+    """A boto3 session: the default chain, or the access/secret key pair of a Kubernetes Secret."""
+    import boto3
+
+    cred = ref.credentials
+    if cred.source == "kubernetes-secret":
+        values = read_kubernetes_secret(cred, [cred.access_key_field, cred.secret_key_field], bucket=ref.bucket)
+        return boto3.session.Session(
+            aws_access_key_id=values[cred.access_key_field].get_secret_value(),
+            aws_secret_access_key=values[cred.secret_key_field].get_secret_value(),
+            region_name=ref.region,
+        )
+    return boto3.session.Session(region_name=ref.region)
+
+
+def gcs_client(ref: StoreRef) -> storage.Client:
+    """A GCS client: anonymous against ``STORAGE_EMULATOR_HOST``, else ADC or a Secret's SA key."""
+    from google.cloud import storage
+
+    cred = ref.credentials
+    project = os.environ.get("GOOGLE_CLOUD_PROJECT") or os.environ.get("CLOUDSDK_CORE_PROJECT")
+    credentials: Any
+    if cred.source == "kubernetes-secret":
+        from google.oauth2 import service_account
+
+        raw = read_kubernetes_secret(cred, [cred.secret_key_field], bucket=ref.bucket)[cred.secret_key_field]
+        try:
+            info = json.loads(raw.get_secret_value())
+            credentials = service_account.Credentials.from_service_account_info(info)
+        except (ValueError, KeyError):
+            raise StoreError(
+                f"Secret {cred.namespace}/{cred.name} key {cred.secret_key_field!r} is not a service-account JSON key",
+                bucket=ref.bucket,
+                key="credentials.secret_key_field",
+            ) from None
+        project = project or info.get("project_id")
+    elif os.environ.get("STORAGE_EMULATOR_HOST"):
+        from google.auth.credentials import AnonymousCredentials
+
+        credentials = AnonymousCredentials()
+        project = project or "emulator"
+    else:
+        import google.auth
+        from google.auth.exceptions import DefaultCredentialsError
+
+        try:
+            credentials, default_project = google.auth.default(
+                scopes=["https://www.googleapis.com/auth/devstorage.read_write"]
+            )
+        except DefaultCredentialsError:
+            raise StoreError(
+                "no Google credentials found in the environment",
+                bucket=ref.bucket,
+                key="credentials.source",
+                example="`gcloud auth application-default login`, or GKE Workload Identity",
+            ) from None
+        project = project or default_project
+    return storage.Client(project=project, credentials=credentials)
+
+
+def azure_service_client(ref: StoreRef, **client_kwargs: Any) -> BlobServiceClient:
+    """A BlobServiceClient for ``ref.account_url``.
+
+    ``AZURE_STORAGE_CONNECTION_STRING`` (Azurite) when set, else DefaultAzureCredential (Workload
+    Identity, ``az login``), or an account key from a Kubernetes Secret.
+    """
+    from azure.storage.blob import BlobServiceClient
+
+    cred = ref.credentials
+    account_url = str(ref.account_url)
+    if cred.source == "kubernetes-secret":
+        key = read_kubernetes_secret(cred, [cred.secret_key_field], bucket=ref.bucket)[cred.secret_key_field]
+        return BlobServiceClient(
+            account_url,
+            credential={"account_name": ref.account_name(), "account_key": key.get_secret_value()},
+            **client_kwargs,
+        )
+    connection_string = os.environ.get("AZURE_STORAGE_CONNECTION_STRING")
+    if connection_string:
+        try:
+            service = BlobServiceClient.from_connection_string(connection_string, **client_kwargs)
+        except ValueError:
+            raise StoreError(
+                "AZURE_STORAGE_CONNECTION_STRING is not a valid connection string",
+                bucket=ref.bucket,
+                key="credentials.source",
+            ) from None
+        if service.account_name != ref.account_name():
+            raise StoreError(
+                f"AZURE_STORAGE_CONNECTION_STRING is for account {service.account_name!r}, "
+                f"account_url names {ref.account_name()!r}",
+                bucket=ref.bucket,
+                key="account_url",
+            )
+        return service
+    from azure.identity import DefaultAzureCredential
+
+    return BlobServiceClient(
+        account_url, credential=DefaultAzureCredential(exclude_interactive_browser_credential=True), **client_kwargs
+    )

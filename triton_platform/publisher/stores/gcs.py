@@ -1,0 +1,197 @@
+"""Google Cloud Storage as the model repository store, with google-cloud-storage.
+
+Large files go up as resumable uploads in big chunks with a CRC32C the library checks against
+the server's; ``verify`` then compares the server's CRC32C with one computed locally.
+``STORAGE_EMULATOR_HOST`` (the GCS emulator) is honoured by the client library itself.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import IO, Any
+
+from triton_platform.publisher.errors import StoreError
+from triton_platform.publisher.stores.base import (
+    SHA256_METADATA,
+    ByteCallback,
+    ObjectInfo,
+    ObjectStore,
+    StoreRef,
+    b64,
+    digest,
+)
+
+MiB = 1024 * 1024
+
+
+class _CountingReader:
+    """A file wrapper that reports bytes read (and rewinds on retries) to a progress callback."""
+
+    def __init__(self, fh: IO[bytes], advance: ByteCallback) -> None:
+        self._fh = fh
+        self._advance = advance
+
+    def read(self, size: int = -1) -> bytes:
+        data = self._fh.read(size)
+        if data:
+            self._advance(len(data))
+        return data
+
+    def tell(self) -> int:
+        return self._fh.tell()
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        before = self._fh.tell()
+        after = self._fh.seek(offset, whence)
+        if after != before:
+            self._advance(after - before)
+        return after
+
+
+class _CountingWriter:
+    def __init__(self, fh: IO[bytes], advance: ByteCallback) -> None:
+        self._fh = fh
+        self._advance = advance
+
+    def write(self, data: bytes) -> int:
+        n = self._fh.write(data)
+        self._advance(len(data))
+        return n
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._fh, name)
+
+
+class GcsStore(ObjectStore):
+    """A GCS bucket (or the GCS emulator's)."""
+
+    kind = "gcs"
+
+    def __init__(self, ref: StoreRef, *, chunk_size: int = 32 * MiB) -> None:
+        super().__init__(ref)
+        if chunk_size % (256 * 1024):
+            raise ValueError("chunk_size must be a multiple of 256 KiB (a GCS resumable-upload rule)")
+        self.chunk_size = chunk_size
+        self._client_obj: Any = None
+        self._client_lock = threading.Lock()
+
+    @property
+    def _client(self) -> Any:
+        with self._client_lock:
+            if self._client_obj is None:
+                from triton_platform.publisher.stores.credentials import gcs_client
+
+                self._client_obj = gcs_client(self.ref)
+            return self._client_obj
+
+    @property
+    def _bucket(self) -> Any:
+        return self._client.bucket(self.bucket)
+
+    @contextlib.contextmanager
+    def _errors(self, key: str | None = None) -> Iterator[None]:
+        from google.api_core import exceptions as gexc
+        from google.auth.exceptions import GoogleAuthError
+        from google.resumable_media.common import DataCorruption
+        from requests.exceptions import ConnectionError as RequestsConnectionError
+
+        try:
+            yield
+        except StoreError:
+            raise
+        except gexc.NotFound as exc:
+            if key is None or "bucket" in str(exc.message).lower():
+                raise self.error(
+                    "bucket does not exist",
+                    key=key,
+                    hint="create it first, or set modelRepository.bucket to an existing bucket",
+                ) from None
+            raise self.error("object does not exist", key=key) from None
+        except (gexc.Forbidden, gexc.Unauthorized) as exc:
+            raise self.error(
+                f"access denied (HTTP {exc.code})",
+                key=key,
+                hint="grant roles/storage.objectAdmin on the bucket to the publisher's identity",
+            ) from None
+        except DataCorruption:
+            raise self.error("crc32c mismatch reported during transfer; run again", key=key) from None
+        except gexc.GoogleAPICallError as exc:
+            raise self.error(f"GCS request failed: HTTP {exc.code}", key=key) from None
+        except GoogleAuthError as exc:
+            raise self.error(f"Google credentials failed: {type(exc).__name__}", key=key) from None
+        except RequestsConnectionError:
+            raise self.error("cannot connect to GCS", key=key, hint="is STORAGE_EMULATOR_HOST right?") from None
+
+    def _info(self, blob: Any) -> ObjectInfo:
+        return ObjectInfo(
+            key=blob.name,
+            size=int(blob.size or 0),
+            sha256=(blob.metadata or {}).get(SHA256_METADATA),
+            etag=blob.etag,
+            checksum=blob.crc32c,
+            checksum_algorithm="crc32c" if blob.crc32c else None,
+            last_modified=blob.updated,
+        )
+
+    def check(self) -> None:
+        with self._errors():
+            for _ in self._client.list_blobs(self.bucket, prefix=self.ref.prefix + "/", max_results=1):
+                break
+
+    def stat(self, key: str) -> ObjectInfo | None:
+        with self._errors(key):
+            blob = self._bucket.get_blob(key)
+        return None if blob is None else self._info(blob)
+
+    def list(self, prefix: str) -> list[ObjectInfo]:
+        with self._errors():
+            return sorted(
+                (self._info(b) for b in self._client.list_blobs(self.bucket, prefix=prefix)), key=lambda o: o.key
+            )
+
+    def delete(self, keys: Iterable[str]) -> None:
+        from google.api_core.exceptions import NotFound
+
+        bucket = self._bucket
+        for key in sorted(set(keys)):
+            with self._errors(key), contextlib.suppress(NotFound):
+                bucket.delete_blob(key)
+
+    def read_bytes(self, key: str) -> bytes | None:
+        from google.api_core.exceptions import NotFound
+
+        with self._errors(key):
+            try:
+                return bytes(self._bucket.blob(key).download_as_bytes())
+            except NotFound:
+                return None
+
+    def _put_file(self, key: str, path: Path, *, size: int, sha256: str, advance: ByteCallback) -> None:
+        blob = self._bucket.blob(key, chunk_size=self.chunk_size)
+        blob.metadata = {SHA256_METADATA: sha256}
+        with self._errors(key), open(path, "rb") as fh:
+            blob.upload_from_file(
+                _CountingReader(fh, advance),
+                size=size,
+                content_type="application/octet-stream",
+                checksum="crc32c",
+            )
+
+    def _put_bytes(self, key: str, data: bytes, *, sha256: str, content_type: str) -> None:
+        blob = self._bucket.blob(key)
+        blob.metadata = {SHA256_METADATA: sha256}
+        with self._errors(key):
+            blob.upload_from_string(data, content_type=content_type, checksum="crc32c")
+
+    def _get_file(self, key: str, path: Path, *, advance: ByteCallback) -> None:
+        blob = self._bucket.blob(key, chunk_size=self.chunk_size)
+        with self._errors(key), open(path, "wb") as fh:
+            blob.download_to_file(_CountingWriter(fh, advance), checksum="crc32c")
+
+    def _expected_checksum(self, info: ObjectInfo, source: Path | bytes, sha256: str) -> str | None:
+        if info.checksum_algorithm != "crc32c":
+            return None
+        return b64(digest(source, "crc32c"))
