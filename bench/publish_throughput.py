@@ -21,6 +21,7 @@ import argparse
 import json
 import os
 import platform
+import resource
 import shutil
 import statistics
 import subprocess
@@ -99,6 +100,22 @@ def run_s5cmd(endpoint: S3Endpoint, src: Path, prefix: str) -> None:
     )
 
 
+def cpu_seconds(pid: int | None) -> float:
+    """utime + stime of a process (Linux /proc), 0 where unavailable."""
+    if pid is None:
+        return 0.0
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def own_and_children_cpu() -> float:
+    me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+
+
 def clear_prefix(endpoint: S3Endpoint, prefix: str) -> int:
     import boto3
 
@@ -161,16 +178,27 @@ def main() -> None:
                 "s5cmd": lambda prefix: run_s5cmd(endpoint, src, prefix),
             }
             times: dict[str, list[float]] = {t: [] for t in tools}
+            client_cpu: dict[str, list[float]] = {t: [] for t in tools}
+            server_cpu: dict[str, list[float]] = {t: [] for t in tools}
             for round_no in range(args.repeat):
                 order = tools[round_no % len(tools) :] + tools[: round_no % len(tools)]
                 for tool in order:
                     prefix = f"{tool}-{round_no}"
+                    cpu0, server0 = own_and_children_cpu(), cpu_seconds(endpoint.pid)
                     t0 = time.perf_counter()
                     runners[tool](prefix)
                     seconds = time.perf_counter() - t0
+                    client = own_and_children_cpu() - cpu0
+                    server = cpu_seconds(endpoint.pid) - server0
                     uploaded = clear_prefix(endpoint, prefix)
                     times[tool].append(seconds)
-                    print(f"round {round_no + 1} {tool:7s} {seconds:7.2f} s ({uploaded} objects)", flush=True)
+                    client_cpu[tool].append(client)
+                    server_cpu[tool].append(server)
+                    print(
+                        f"round {round_no + 1} {tool:7s} {seconds:7.2f} s  cpu client {client:5.2f} s "
+                        f"server {server:5.2f} s ({uploaded} objects)",
+                        flush=True,
+                    )
 
     results: dict[str, Any] = {}
     base = statistics.median(times["awscli"]) if "awscli" in times else None
@@ -181,6 +209,8 @@ def main() -> None:
             "median_seconds": round(median, 3),
             "mb_per_s": round(total_bytes / 1e6 / median, 1),
             "speed_vs_awscli": round(base / median, 2) if base else None,
+            "median_client_cpu_seconds": round(statistics.median(client_cpu[tool]), 2),
+            "median_server_cpu_seconds": round(statistics.median(server_cpu[tool]), 2),
         }
     report = {
         "benchmark": "publish_throughput",
@@ -199,7 +229,10 @@ def main() -> None:
     print(f"\n{args.files} x {args.size_mb} MiB = {total_bytes / 1e6:.0f} MB, median of {args.repeat}:")
     for tool, r in results.items():
         ratio = f"{r['speed_vs_awscli']:.2f}x awscli" if r["speed_vs_awscli"] else ""
-        print(f"  {tool:7s} {r['median_seconds']:7.2f} s  {r['mb_per_s']:7.1f} MB/s  {ratio}")
+        print(
+            f"  {tool:7s} {r['median_seconds']:7.2f} s  {r['mb_per_s']:7.1f} MB/s  {ratio:14s} "
+            f"cpu: client {r['median_client_cpu_seconds']:5.2f} s, moto {r['median_server_cpu_seconds']:5.2f} s"
+        )
     print(f"  (ours needed {cold_hash_s:.2f} s more to hash the files once, cold; cached afterwards)")
     print(f"wrote {out}")
 

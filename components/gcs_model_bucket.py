@@ -18,19 +18,7 @@ import pulumi_random as random
 from pydantic import Field, field_validator, model_validator
 
 from components.base import ComponentArgs
-
-BUCKET_PATTERN = r"^[a-z0-9][a-z0-9_.-]{1,61}[a-z0-9]$"
-
-
-def bucket_name_issue(name: str) -> str | None:
-    """Why ``name`` is not a valid GCS bucket name, or None (GCS naming rules)."""
-    if not re.fullmatch(BUCKET_PATTERN, name):
-        return "3-63 characters: lowercase letters, digits, '-', '_' and '.'; start and end with a letter or digit"
-    if name.startswith("goog") or "google" in name or "g00gle" in name:
-        return "GCS reserves names that start with 'goog' or contain 'google'"
-    if re.fullmatch(r"\d+\.\d+\.\d+\.\d+", name):
-        return "a bucket name cannot be an IP address"
-    return None
+from triton_platform.gcp import bucket_name_issue
 
 
 def generated_bucket_prefix(base: str) -> str:

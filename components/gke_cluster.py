@@ -9,8 +9,9 @@ GKE's own driver installer and device plugin. Also the cluster's kubeconfig (sec
 authenticates through ``gke-gcloud-auth-plugin``, so it holds no credentials) and the
 Kubernetes provider every Kubernetes resource of the stack uses.
 
-The pure helpers (``region_of``, ``gke_kubeconfig``, ``guest_accelerator`` ...) hold the
-build logic and are tested without Pulumi.
+The pure helpers (``gke_kubeconfig``, ``guest_accelerator`` ...) hold the build logic and
+are tested without Pulumi; GCP naming rules (``region_of``, ``is_zone``) live in
+``triton_platform.gcp``.
 """
 
 from __future__ import annotations
@@ -28,9 +29,8 @@ import yaml
 from pydantic import Field, model_validator
 
 from components.base import ComponentArgs
+from triton_platform.gcp import is_zone, region_of
 
-ZONE_PATTERN = r"^[a-z]+-[a-z]+\d+-[a-z]$"
-REGION_PATTERN = r"^[a-z]+-[a-z]+\d+$"
 # GKE adds exactly this taint to GPU pools of clusters that also have non-GPU pools; declaring
 # it ourselves keeps it when GKE would not (all-GPU cluster) and avoids a perpetual diff.
 GPU_TAINT: gcp.container.NodePoolNodeConfigTaintArgsDict = {
@@ -46,20 +46,6 @@ AUTH_PLUGIN = "gke-gcloud-auth-plugin"
 
 
 # --------------------------------------------------------------------------- pure helpers
-
-
-def is_zone(location: str) -> bool:
-    """``us-central1-a`` is a zone (zonal cluster); ``us-central1`` a region."""
-    return re.fullmatch(ZONE_PATTERN, location) is not None
-
-
-def region_of(location: str) -> str:
-    """The region of a GKE location: ``us-central1-a`` -> ``us-central1``."""
-    if is_zone(location):
-        return location.rsplit("-", 1)[0]
-    if re.fullmatch(REGION_PATTERN, location):
-        return location
-    raise ValueError(f"{location!r} is neither a GCP region (us-central1) nor a zone (us-central1-a)")
 
 
 def service_account_id(base: str, role: str) -> str:

@@ -15,7 +15,6 @@ reads ``as://`` itself with the account key, kept in a Kubernetes Secret.
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +33,7 @@ from stacks.common import (
     deep_merge,
     deploy_workloads,
 )
-from stacks.config import NAMESPACE, ConfigError, Issue, PlatformConfig
+from stacks.config import PlatformConfig
 from triton_platform import azure as az
 from triton_platform import azure_model_sync, gpu
 from triton_platform.versions import triton_image
@@ -43,59 +42,8 @@ DEFAULT_CONTAINER = "triton-models"
 SYSTEM_POOL_SELECTOR = {"kubernetes.azure.com/mode": "system"}
 
 
-def azure_issues(cfg: PlatformConfig) -> list[Issue]:
-    """Checks only Azure can answer, run before any resource is registered."""
-    issues: list[Issue] = []
-    k = lambda path: f"{NAMESPACE}:{path}"  # noqa: E731
-    c, g = cfg.cluster, cfg.gpu
-    product = cfg.gpu_product
-    if g.mig_strategy != "none" and g.mig_profile and product and gpu.find_product(product):
-        entry = gpu.find_product(product)
-        allowed = az.aks_mig_profiles(product)
-        if entry and entry.supports_mig and g.mig_profile in entry.mig_profiles and g.mig_profile not in allowed:
-            issues.append(
-                Issue(
-                    k("gpu.migProfile"),
-                    f"AKS partitions {entry.product} through the agent pool's gpuInstanceProfile "
-                    f"(MIG1g..MIG7g), which makes {', '.join(allowed)} only; {g.mig_profile!r} is not one of them",
-                    repr(allowed[0]) if allowed else None,
-                )
-            )
-    if c.resource_group is not None and not re.fullmatch(r"[-\w.()]{0,89}[-\w()]", c.resource_group):
-        issues.append(
-            Issue(
-                k("cluster.resourceGroup"),
-                "Azure resource group names are 1-90 letters, digits, '-', '_', '.', '(', ')' and do not end with '.'",
-                "'triton-prod'",
-            )
-        )
-    if c.project is not None:
-        issues.append(Issue(k("cluster.project"), "applies to cloud 'gcp' only", None))
-    if c.system_node_pool and not c.system_node_pool.machine_type.startswith("Standard_"):
-        issues.append(
-            Issue(
-                k("cluster.systemNodePool.machineType"),
-                f"{c.system_node_pool.machine_type!r} is not an Azure VM size",
-                "'Standard_D4ds_v5'",
-            )
-        )
-    bucket = cfg.model_repository.bucket
-    if bucket and ("--" in bucket or len(bucket) < 3):
-        issues.append(
-            Issue(
-                k("modelRepository.bucket"),
-                "Azure container names are 3-63 characters without consecutive '-'",
-                "'triton-models'",
-            )
-        )
-    return issues
-
-
 def build(cfg: PlatformConfig, base_dir: Path) -> dict[str, Any]:
     """Provision the AKS platform for ``cfg`` and return the stack outputs."""
-    issues = azure_issues(cfg)
-    if issues:
-        raise ConfigError(issues, pulumi.get_stack())
     assert cfg.cluster.location is not None  # guaranteed by parse_config for cloud 'azure'
     stack = pulumi.get_stack()
     c, g, repo = cfg.cluster, cfg.gpu, cfg.model_repository
@@ -213,6 +161,7 @@ def build(cfg: PlatformConfig, base_dir: Path) -> dict[str, Any]:
             kubeconfig=cluster.kubeconfig,
             kubeconfig_path=kubeconfig_path,
             ready=cluster_ready,
+            gpu_pool_tolerations=[dict(az.SPOT_TOLERATION)] if spot else [],
         ),
         storage=storage,
         base_dir=base_dir,

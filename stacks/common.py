@@ -71,6 +71,8 @@ class ClusterBinding:
     # Resources Triton must wait for (GPU operator, node pools).
     ready: Sequence[pulumi.Resource] = ()
     gke: bool = False
+    # Taints of the GPU pool beyond nvidia.com/gpu (e.g. AKS spot) that pods there must tolerate.
+    gpu_pool_tolerations: Sequence[Mapping[str, str]] = ()
 
 
 @dataclass
@@ -100,7 +102,7 @@ def deploy_workloads(
     """Triton's namespace, monitoring, the model publisher and the Triton release, in that order."""
     k8s_opts = pulumi.ResourceOptions(provider=cluster.provider)
     ns = k8s.core.v1.Namespace(
-        f"{name}-triton-ns",
+        f"{name}-namespace",
         metadata=k8s.meta.v1.ObjectMetaArgs(
             name=cfg.triton.namespace,
             labels={
@@ -223,7 +225,7 @@ def _builder_settings(
         "namespace": cfg.triton.namespace,
         "service_account": BUILDER_SERVICE_ACCOUNT,
         "node_selector": dict(place.node_selector),
-        "tolerations": [dict(t) for t in place.tolerations],
+        "tolerations": [dict(t) for t in (*place.tolerations, *cluster.gpu_pool_tolerations)],
         "resources": dict(place.resources),
         "pod_labels": dict(storage.builder_pod_labels),
         "timeout_seconds": timeout,

@@ -314,7 +314,7 @@ def _pydantic_issues(err: ValidationError) -> list[Issue]:
 
 
 def _semantic_issues(cfg: PlatformConfig, base_dir: Path) -> list[Issue]:
-    """Cross-key checks that need the whole configuration."""
+    """Cross-key checks that need the whole configuration, the chosen cloud's (stacks.cloud_rules) last."""
     issues: list[Issue] = []
     k = lambda path: f"{NAMESPACE}:{path}"  # noqa: E731
     pool = cfg.cluster.gpu_node_pool
@@ -438,16 +438,7 @@ def _semantic_issues(cfg: PlatformConfig, base_dir: Path) -> list[Issue]:
             )
         )
 
-    # Bucket names differ per cloud: Azure containers allow no dots.
-    bucket = cfg.model_repository.bucket
-    if bucket and cfg.cloud == "azure" and "." in bucket:
-        issues.append(
-            Issue(
-                k("modelRepository.bucket"),
-                "Azure container names allow lowercase letters, digits and '-' only",
-                "'triton-models'",
-            )
-        )
+    # Bucket names differ per cloud: each cloud's naming rules are in stacks.cloud_rules.
     if cfg.model_repository.static_keys and cfg.cloud == "local":
         issues.append(
             Issue(k("modelRepository.staticKeys"), "MinIO always uses a Secret; staticKeys is the cloud opt-in", None)
@@ -470,6 +461,14 @@ def _semantic_issues(cfg: PlatformConfig, base_dir: Path) -> list[Issue]:
         issues.append(Issue(k("monitoring.namespace"), "must differ from triton.namespace", "'monitoring'"))
 
     # Models.
+    if not cfg.models:
+        issues.append(
+            Issue(
+                k("models"),
+                "at least one model is needed: Triton does not start on an empty model repository",
+                "[{name: sample-mlp, source: samples/sample-mlp/model.onnx, format: onnx}]",
+            )
+        )
     seen: dict[str, int] = {}
     for i, m in enumerate(cfg.models):
         mk = f"models[{i}]"
@@ -509,6 +508,11 @@ def _semantic_issues(cfg: PlatformConfig, base_dir: Path) -> list[Issue]:
             issues.append(Issue(k("publisher.computeCapabilities"), f"{cc!r} is not a compute capability", "'8.0'"))
     if cfg.models and cfg.triton.model_control_mode == "none" and any(m.version_policy.all for m in cfg.models):
         pass
+
+    # Rules only the chosen cloud can answer (imported here: cloud_rules imports this module).
+    from stacks.cloud_rules import cloud_issues
+
+    issues += cloud_issues(cfg)
     return issues
 
 

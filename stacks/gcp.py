@@ -18,16 +18,8 @@ from typing import Any
 import pulumi
 import pulumi_gcp as gcp
 
-from components.gcs_model_bucket import GcsModelBucket, GcsModelBucketArgs, bucket_name_issue
-from components.gke_cluster import (
-    REGION_PATTERN,
-    GkeCluster,
-    GkeClusterArgs,
-    GpuPoolSpec,
-    SystemPoolSpec,
-    is_zone,
-    region_of,
-)
+from components.gcs_model_bucket import GcsModelBucket, GcsModelBucketArgs
+from components.gke_cluster import GkeCluster, GkeClusterArgs, GpuPoolSpec, SystemPoolSpec
 from components.gke_workload_identity import GkeWorkloadIdentity, GkeWorkloadIdentityArgs
 from stacks.common import (
     BUILDER_SERVICE_ACCOUNT,
@@ -36,14 +28,14 @@ from stacks.common import (
     StorageBinding,
     deploy_workloads,
 )
-from stacks.config import NAMESPACE, ConfigError, Issue, PlatformConfig
+from stacks.config import PlatformConfig
 from triton_platform import gpu
+from triton_platform.gcp import is_zone, region_of
 from triton_platform.publisher.stores.base import CredentialsRef, StoreRef
 
 # GCS's XML API speaks S3: with static (HMAC) keys Triton reads the bucket through it.
 GCS_S3_ENDPOINT = "https://storage.googleapis.com:443"
 INTERNAL_LB_ANNOTATION = "networking.gke.io/load-balancer-type"
-PROJECT_ID = r"^[a-z][-a-z0-9]{4,28}[a-z0-9]$"
 
 
 def gpu_pool_spec(cfg: PlatformConfig) -> GpuPoolSpec | None:
@@ -81,45 +73,14 @@ def service_annotations(cfg: PlatformConfig) -> dict[str, str]:
     return {}
 
 
-def gcp_issues(cfg: PlatformConfig) -> list[Issue]:
-    """GCP-only rules on top of stacks.config (checked before any resource is registered)."""
-    issues: list[Issue] = []
-    c = cfg.cluster
-    if not c.project:
-        issues.append(Issue(f"{NAMESPACE}:cluster.project", "required for cloud 'gcp'", "'my-gcp-project'"))
-    elif not re.fullmatch(PROJECT_ID, c.project):
-        issues.append(
-            Issue(
-                f"{NAMESPACE}:cluster.project",
-                f"{c.project!r} is not a GCP project id (6-30 lowercase letters, digits and '-', starting with a "
-                "letter; the id, not the project number or display name)",
-                "'my-gcp-project'",
-            )
-        )
-    if not c.location:
-        issues.append(Issue(f"{NAMESPACE}:cluster.location", "required for cloud 'gcp'", "'us-central1'"))
-    elif not (is_zone(c.location) or re.fullmatch(REGION_PATTERN, c.location)):
-        issues.append(
-            Issue(
-                f"{NAMESPACE}:cluster.location",
-                f"{c.location!r} is neither a GCP region nor a zone",
-                "'us-central1' (regional cluster) or 'us-central1-a' (zonal)",
-            )
-        )
-    bucket = cfg.model_repository.bucket
-    if bucket and (problem := bucket_name_issue(bucket)):
-        issues.append(Issue(f"{NAMESPACE}:modelRepository.bucket", problem, "'acme-triton-models'"))
-    return issues
-
-
 def build(cfg: PlatformConfig, base_dir: Path) -> dict[str, pulumi.Output[Any]]:
-    issues = gcp_issues(cfg)
-    if issues:
-        raise ConfigError(issues, pulumi.get_stack())
-    stack = pulumi.get_stack()
+    """Provision the GKE platform for ``cfg`` and return the stack outputs."""
     c = cfg.cluster
-    # gcp_issues guarantees both.
-    project, location = str(c.project), str(c.location)
+    # parse_config guarantees both for cloud 'gcp' (and their forms, through stacks.cloud_rules).
+    assert c.project is not None
+    assert c.location is not None
+    stack = pulumi.get_stack()
+    project, location = c.project, c.location
     region = region_of(location)
     provider = gcp.Provider(
         "gcp",

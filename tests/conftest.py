@@ -6,7 +6,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pulumi
 import pytest
 
 from tests.support.pulumi_mocks import RecordingMocks
@@ -18,7 +17,7 @@ REPO = Path(__file__).resolve().parents[1]
 def mocks() -> RecordingMocks:
     """Fresh Pulumi mocks for one test; resources registered under it are recorded."""
     m = RecordingMocks()
-    pulumi.runtime.set_mocks(m, project="triton-platform", stack="test", preview=False)
+    m.install()
     return m
 
 

@@ -665,27 +665,49 @@ def test_bad_config_names_the_key(
             "gpuInstanceProfile",
         ),
         (None, {"resourceGroup": "bad name."}, "triton-platform:cluster.resourceGroup", "resource group names"),
+        (None, {"project": "acme-ml"}, "triton-platform:cluster.project", "applies to cloud 'gcp' only"),
+        (
+            None,
+            {"systemNodePool": {"machineType": "m6i.large"}},
+            "triton-platform:cluster.systemNodePool.machineType",
+            "not an Azure VM size",
+        ),
     ],
 )
-def test_azure_only_problems_stop_before_any_resource(
-    azure_mocks: AzureMocks,
+def test_azure_only_problems_are_config_errors(
     samples_built: Path,
     gpu_cfg: dict[str, Any] | None,
     cluster_change: dict[str, Any] | None,
     key: str,
     why: str,
 ) -> None:
-    from stacks.azure import build
-
+    # Valid for the generic schema, but not on AKS: parse_config (run before build) says so.
     raw = stack_config(STACK)
-    overrides: dict[str, Any] = {}
     if gpu_cfg:
-        overrides["gpu"] = gpu_cfg
+        raw["gpu"] = gpu_cfg
     if cluster_change:
-        overrides["cluster"] = {**raw["cluster"], **cluster_change}
-    cfg = parse_stack(STACK, **overrides)  # valid for every cloud...
+        raw["cluster"] = {**raw["cluster"], **cluster_change}
     with pytest.raises(ConfigError) as info:
-        build(cfg, REPO)  # ...but not on AKS
-    assert key in str(info.value)
+        parse_config(raw, base_dir=REPO, stack=STACK)
+    assert key in info.value.keys, str(info.value)
     assert why in str(info.value)
-    assert azure_mocks.resources == []
+
+
+def test_generic_and_azure_problems_arrive_in_one_error(samples_built: Path) -> None:
+    raw = stack_config(STACK)
+    raw["cluster"] = {**raw["cluster"], "region": "us-east-1", "resourceGroup": "bad name."}
+    raw["modelRepository"] = {**raw.get("modelRepository", {}), "bucket": "triton--models"}
+    with pytest.raises(ConfigError) as info:
+        parse_config(raw, base_dir=REPO, stack=STACK)
+    keys = info.value.keys
+    assert "triton-platform:cluster.region" in keys, str(info.value)  # generic: aws only
+    assert "triton-platform:cluster.resourceGroup" in keys, str(info.value)  # Azure's own
+    assert "triton-platform:modelRepository.bucket" in keys, str(info.value)  # Azure's own
+
+
+def test_dotted_container_name_is_reported_once(samples_built: Path) -> None:
+    raw = stack_config(STACK)
+    raw["modelRepository"] = {**raw.get("modelRepository", {}), "bucket": "triton.models--x"}
+    with pytest.raises(ConfigError) as info:
+        parse_config(raw, base_dir=REPO, stack=STACK)
+    assert info.value.keys.count("triton-platform:modelRepository.bucket") == 1, str(info.value)

@@ -22,12 +22,7 @@ import yaml
 from pulumi.runtime import rpc
 
 import stacks.gcp as gcp_stack
-from components.gcs_model_bucket import (
-    GcsModelBucketArgs,
-    bucket_name_issue,
-    generated_bucket_prefix,
-    lifecycle_rules,
-)
+from components.gcs_model_bucket import GcsModelBucketArgs, generated_bucket_prefix, lifecycle_rules
 from components.gke_cluster import (
     GkeClusterArgs,
     GpuPoolSpec,
@@ -35,14 +30,13 @@ from components.gke_cluster import (
     gke_kubeconfig,
     guest_accelerator,
     initial_node_count,
-    is_zone,
-    region_of,
     service_account_id,
 )
 from components.gke_workload_identity import GkeWorkloadIdentityArgs, prefix_condition, workload_identity_member
 from stacks.config import ConfigError, PlatformConfig, parse_config
 from tests.support.pulumi_mocks import RecordingMocks, Registered
 from tests.support.stacks import REPO, parse_stack, stack_config
+from triton_platform.gcp import bucket_name_issue, is_zone, region_of
 
 STACK = "staging"
 PROJECT = "acme-ml-staging"
@@ -647,7 +641,7 @@ def test_gke_gpu_setup_renders_design_table(
     assert svc["metadata"]["annotations"]["networking.gke.io/load-balancer-type"] == "Internal"
 
 
-# --- bad configuration: one ConfigError naming the key, nothing registered --------------------
+# --- bad configuration: one ConfigError naming the key, before any resource -------------------
 
 
 def _edit(path: str, value: Any) -> Callable[[dict[str, Any]], None]:
@@ -743,25 +737,36 @@ BAD_CONFIGS: dict[str, tuple[list[Callable[[dict[str, Any]], None]], str, str]] 
 
 
 @pytest.mark.parametrize("case", list(BAD_CONFIGS))
-def test_bad_config_fails_before_any_resource(case: str, gcp_mocks: GcpMocks, samples_built: Path) -> None:
+def test_bad_config_is_one_config_error_naming_the_key(case: str, samples_built: Path) -> None:
+    # parse_config (what __main__ runs before build) checks GCP's own rules too, so a bad
+    # stack stops before any resource is registered.
     edits, key, hint = BAD_CONFIGS[case]
     raw = stack_config(STACK)
     for edit in edits:
         edit(raw)
-    errors: list[ConfigError] = []
-
-    @pulumi.runtime.test
-    def run() -> None:
-        # What __main__ does: validate, then build; build rejects GCP-only rules before any resource.
-        try:
-            cfg = parse_config(raw, base_dir=REPO, stack=STACK)
-            gcp_stack.build(cfg, REPO)
-        except ConfigError as err:
-            errors.append(err)
-
-    run()
-    assert errors, f"{case}: config was accepted"
-    err = errors[0]
+    with pytest.raises(ConfigError) as info:
+        parse_config(raw, base_dir=REPO, stack=STACK)
+    err = info.value
     assert key in err.keys, f"{case}: {err}"
     assert hint in str(err), f"{case}: {err}"
-    assert gcp_mocks.resources == []
+
+
+def test_missing_project_is_reported_once(samples_built: Path) -> None:
+    raw = stack_config(STACK)
+    _drop("cluster.project")(raw)
+    with pytest.raises(ConfigError) as info:
+        parse_config(raw, base_dir=REPO, stack=STACK)
+    assert info.value.keys.count("triton-platform:cluster.project") == 1, str(info.value)
+
+
+def test_generic_and_gcp_problems_arrive_in_one_error(samples_built: Path) -> None:
+    raw = stack_config(STACK)
+    _edit("cluster.gpuNodePool.gpuCount", 2)(raw)  # generic: the machine type has one GPU
+    _edit("cluster.project", "123456789012")(raw)  # GCP's own: a project number, not an id
+    _edit("modelRepository.bucket", "google-triton-models")(raw)  # GCS's own naming rule
+    with pytest.raises(ConfigError) as info:
+        parse_config(raw, base_dir=REPO, stack=STACK)
+    keys = info.value.keys
+    assert "triton-platform:cluster.gpuNodePool.gpuCount" in keys, str(info.value)
+    assert "triton-platform:cluster.project" in keys, str(info.value)
+    assert "triton-platform:modelRepository.bucket" in keys, str(info.value)

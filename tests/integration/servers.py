@@ -45,6 +45,7 @@ def free_port() -> int:
 @dataclass(frozen=True)
 class S3Endpoint:
     url: str
+    pid: int | None = None  # the server process, for benchmarks that count its CPU time
     access_key: str = "testing"
     secret_key: str = "testing"
     region: str = "us-east-1"
@@ -121,7 +122,7 @@ def _tail(log: Path, lines: int = 30) -> str:
 @contextlib.contextmanager
 def _serve(
     argv: list[str], ready_url: str, *, env: Mapping[str, str] | None = None, timeout: float = READY_TIMEOUT_S
-) -> Iterator[None]:
+) -> Iterator[int]:
     with tempfile.TemporaryDirectory(prefix="store-server-") as tmp:
         log = Path(tmp) / "server.log"
         with open(log, "wb") as out:
@@ -136,7 +137,7 @@ def _serve(
             )
             try:
                 _wait_http(ready_url, proc, log, timeout)
-                yield
+                yield proc.pid
             finally:
                 proc.terminate()
                 try:
@@ -156,8 +157,8 @@ def moto_server(timeout: float = READY_TIMEOUT_S) -> Iterator[S3Endpoint]:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     argv = [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)]
-    with _serve(argv, f"{url}/moto-api/", timeout=timeout):
-        yield S3Endpoint(url)
+    with _serve(argv, f"{url}/moto-api/", timeout=timeout) as pid:
+        yield S3Endpoint(url, pid=pid)
 
 
 @contextlib.contextmanager

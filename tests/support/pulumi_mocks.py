@@ -25,6 +25,26 @@ class RecordingMocks(pulumi.runtime.Mocks):
 
     resources: list[Registered] = field(default_factory=list)
     calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    # name -> (type, parent URN, dependency URNs), as the engine receives them.
+    registrations: dict[str, tuple[str, str, list[str]]] = field(default_factory=dict)
+
+    def install(self) -> None:
+        """Set these mocks as the runtime and record each registration's parent and dependencies.
+
+        ``new_resource`` does not see parents; the mock monitor's RegisterResource request does.
+        """
+        pulumi.runtime.set_mocks(self, project="triton-platform", stack="test", preview=False)
+        monitor: Any = pulumi.runtime.settings.get_monitor()
+        original = monitor.RegisterResource
+
+        def register(request: Any) -> Any:
+            self.registrations[request.name] = (request.type, request.parent, list(request.dependencies))
+            return original(request)
+
+        monitor.RegisterResource = register
+
+    def parent_of(self, name: str) -> str:
+        return self.registrations[name][1]
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
         outputs = dict(args.inputs)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import copy
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -270,6 +272,10 @@ def test_duplicate_model_names(onnx_dir: Path) -> None:
     assert_names(err, "models[1].name", "duplicate model name 'mlp'", "'mlp-v2'")
 
 
+def test_no_models(onnx_dir: Path) -> None:
+    assert_names(error_of(local(models=[]), onnx_dir), "models", "empty model repository")
+
+
 def test_missing_onnx_source(onnx_dir: Path) -> None:
     err = error_of(local(models=[{"name": "mlp", "source": "nope.onnx", "format": "onnx"}]), onnx_dir)
     assert_names(err, "models[0].source", "not found")
@@ -350,3 +356,27 @@ def test_every_bad_key_in_one_message(onnx_dir: Path) -> None:
     for key in ("triton.replicas", "triton.service.type", "monitoring.enabled", "bogus"):
         assert f"triton-platform:{key}" in str(err)
     assert str(err).startswith("invalid configuration of stack 'test'")
+
+
+def test_gcp_missing_project_is_reported_once(onnx_dir: Path) -> None:
+    raw = gcp(models=[{"name": "mlp", "source": "m/model.onnx", "format": "onnx"}])
+    raw["cluster"] = {k: v for k, v in raw["cluster"].items() if k != "project"}
+    err = error_of(raw, onnx_dir)
+    assert err.keys.count("triton-platform:cluster.project") == 1, str(err)
+
+
+def test_cloud_rules_join_the_one_error(onnx_dir: Path) -> None:
+    raw = gcp(models=[{"name": "mlp", "source": "m/model.onnx", "format": "onnx"}], triton={"version": "99.99"})
+    raw["cluster"] = {**raw["cluster"], "location": "westeurope"}
+    err = error_of(raw, onnx_dir)
+    assert_names(err, "triton.version", "unknown NGC release")
+    assert_names(err, "cluster.location", "neither a GCP region nor a zone")
+
+
+def test_validation_loads_no_pulumi() -> None:
+    code = (
+        "import sys; from stacks.config import parse_config; import stacks.cloud_rules; "
+        "print(sorted(m for m in sys.modules if m.split('.')[0].startswith('pulumi')))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]", out.stdout

@@ -79,6 +79,23 @@ def test_triton_release_values_follow_the_config(mocks: RecordingMocks, dev: Pro
     assert values["metrics"]["serviceMonitor"]["enabled"] is True
 
 
+def test_component_children_are_parented_to_their_component(mocks: RecordingMocks, dev: ProgramResult) -> None:
+    stack = pulumi.get_stack()
+    components = {
+        "triton-dev": "triton:local:KindCluster",
+        f"{stack}-minio": "triton:local:Minio",
+        f"{stack}-monitoring": "triton:monitoring:Monitoring",
+        f"{stack}-models": "triton:publisher:ModelPublisher",
+        f"{stack}-triton": "triton:serving:TritonServer",
+    }
+    for component, type_ in components.items():
+        assert mocks.registrations[component][0] == type_
+        children = [n for n in mocks.registrations if n.startswith(component + "-")]
+        assert children, component
+        for child in children:
+            assert mocks.parent_of(child).endswith(f"{type_}::{component}"), (child, mocks.parent_of(child))
+
+
 def test_kind_config_maps_triton_and_minio_ports(mocks: RecordingMocks, dev: ProgramResult) -> None:
     (create,) = [r for r in mocks.of_type("command:local:Command") if r.name == "triton-dev-create"]
     stdin = create.inputs["stdin"]
