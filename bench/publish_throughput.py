@@ -2,7 +2,8 @@
 
 Starts moto on 127.0.0.1, writes ``--files`` files of ``--size-mb`` MB, and uploads that
 directory ``--repeat`` times with each tool into a fresh prefix (tool order rotates per round;
-each prefix is deleted afterwards, untimed, to bound moto's memory):
+each prefix is deleted afterwards, untimed, to bound moto's memory; ``--warmup`` untimed rounds
+go first, so no tool pays for the server's first large allocations):
 
   ours    publish_version() with S3Store: parallel multipart, SHA256 per part, verification,
           config.pbtxt and manifest writes included. File hashes come from the warm persistent
@@ -137,6 +138,7 @@ def main() -> None:
     parser.add_argument("--size-mb", type=int, default=200, help="MiB per file (default 200)")
     parser.add_argument("--files", type=int, default=3, help="number of files (default 3)")
     parser.add_argument("--repeat", type=int, default=3, help="rounds per tool (default 3)")
+    parser.add_argument("--warmup", type=int, default=1, help="untimed rounds first (default 1)")
     parser.add_argument("--chunk-mb", type=int, default=None, help="override S3TransferSettings multipart_chunksize")
     parser.add_argument("--concurrency", type=int, default=None, help="override S3TransferSettings max_concurrency")
     parser.add_argument("--tools", default="ours,awscli,s5cmd", help="comma-separated subset")
@@ -180,6 +182,10 @@ def main() -> None:
             times: dict[str, list[float]] = {t: [] for t in tools}
             client_cpu: dict[str, list[float]] = {t: [] for t in tools}
             server_cpu: dict[str, list[float]] = {t: [] for t in tools}
+            for warm in range(args.warmup):
+                for tool in tools:
+                    runners[tool](f"warmup-{warm}-{tool}")
+                    clear_prefix(endpoint, f"warmup-{warm}-{tool}")
             for round_no in range(args.repeat):
                 order = tools[round_no % len(tools) :] + tools[: round_no % len(tools)]
                 for tool in order:
@@ -218,6 +224,7 @@ def main() -> None:
         "size_mib": args.size_mb,
         "total_mb": round(total_bytes / 1e6, 1),
         "repeat": args.repeat,
+        "warmup_rounds": args.warmup,
         "ours_settings": settings.__dict__,
         "ours_cold_hash_seconds": round(cold_hash_s, 3),
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},

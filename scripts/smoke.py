@@ -24,6 +24,7 @@ def main(argv: list[str] | None = None) -> int:
 
     client = httpclient.InferenceServerClient(url=args.url)
     deadline = time.monotonic() + args.wait
+    last: Exception | None = None
     while True:
         try:
             if client.is_server_ready() and client.is_model_ready(args.model):

@@ -63,7 +63,10 @@ def build(cfg: PlatformConfig, base_dir: Path) -> dict[str, Any]:
                 "bucket": bucket,
                 "prefix": prefix,
                 "cache_prefix": cfg.publisher.cache_prefix,
+                # The publisher on this machine reaches MinIO through kind's port mapping; pods
+                # (the engine-build Job) through its Service.
                 "endpoint_url": f"http://127.0.0.1:{MINIO_HOST_PORT}",
+                "cluster_endpoint_url": f"http://minio.{ns}.svc.cluster.local:9000",
                 "region": REGION,
                 # Where the publisher finds MinIO's keys at apply time: never the keys themselves.
                 "credentials": {

@@ -413,3 +413,30 @@ def test_kubernetes_secret_errors_name_the_secret_not_its_values(tmp_path: Path)
     no_kubeconfig = open_store(StoreRef(kind="s3", bucket="models", credentials=cred))
     with pytest.raises(StoreError, match="cannot load kubeconfig"):
         no_kubeconfig.check()
+
+
+@pytest.mark.integration
+def test_kubernetes_secret_account_key_for_azure(
+    azurite_endpoint: servers.AzuriteEndpoint, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The opt-in static-key path for Azure: an account key read from a Secret, shared-key auth.
+    monkeypatch.delenv("AZURE_STORAGE_CONNECTION_STRING", raising=False)
+    container = f"t-{uuid.uuid4().hex[:12]}"
+    servers.create_bucket(azurite_endpoint, container)
+    secrets = {("triton", "storage-key"): {"accountKey": azurite_endpoint.key}}
+    with fake_kube_api(secrets) as api:
+        cred = CredentialsRef(
+            source="kubernetes-secret",
+            kubeconfig_path=str(write_kubeconfig(tmp_path / "kubeconfig", api.url)),
+            namespace="triton",
+            name="storage-key",
+            secret_key_field="accountKey",
+        )
+        ref = StoreRef(kind="azure", bucket=container, account_url=azurite_endpoint.account_url, credentials=cred)
+        store = open_store(ref)
+        store.check()
+        info = store.upload_bytes("models/m/config.pbtxt", b'name: "m"\n')
+        assert info.checksum_algorithm == "md5"
+        assert store.read_bytes("models/m/config.pbtxt") == b'name: "m"\n'
+        assert [path for path, _ in api.requests] == ["/api/v1/namespaces/triton/secrets/storage-key"]
+        assert azurite_endpoint.key not in repr(store)

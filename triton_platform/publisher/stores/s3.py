@@ -73,6 +73,8 @@ class S3Store(ObjectStore):
         self.max_attempts = max_attempts
         self._client_obj: Any = None
         self._client_lock = threading.Lock()
+        self._batch_lock = threading.Lock()
+        self._batch_manager: Any = None
 
     @property
     def _client(self) -> Any:
@@ -136,7 +138,8 @@ class S3Store(ObjectStore):
                 hint="is the endpoint (MinIO port-forward, moto) running?",
             ) from None
         except BotoCoreError as exc:
-            raise self.error(f"S3 client error: {type(exc).__name__}", key=key) from None
+            # botocore messages name operations, URLs and causes, never credentials.
+            raise self.error(f"S3 client error: {exc}", key=key) from None
 
     def _client_error(self, exc: Any, key: str | None) -> StoreError:
         code = str(exc.response.get("Error", {}).get("Code", ""))
@@ -227,43 +230,48 @@ class S3Store(ObjectStore):
                 raise
             return bytes(reply["Body"].read())
 
-    def _put_file(self, key: str, path: Path, *, size: int, sha256: str, advance: ByteCallback) -> None:
-        self._put_files([PutItem(key, path, size, sha256, advance)])
-
     def _put_files(self, items: Sequence[PutItem]) -> None:
-        # One transfer manager for all files: their parts share one pool of threads and
-        # connections, so small files do not wait for large ones and the link stays busy.
-        from boto3.s3.transfer import ProgressCallbackInvoker, create_transfer_manager
+        # One transfer manager for the whole batch: the files' parts share one pool of threads
+        # and connections, so small files do not wait for large ones and the link stays busy.
+        # _put_file (run per file by the base class) submits to it.
+        with self._batch_lock:
+            self._batch_manager = self._transfer_manager()
+            try:
+                super()._put_files(items)
+            except BaseException:
+                self._batch_manager.shutdown(cancel=True)  # Ctrl-C: abort the multipart uploads
+                raise
+            else:
+                self._batch_manager.shutdown()
+            finally:
+                self._batch_manager = None
 
-        manager = create_transfer_manager(self._client, self.transfer.transfer_config())
-        failures: list[tuple[PutItem, BaseException]] = []
+    def _put_file(self, key: str, path: Path, *, size: int, sha256: str, advance: ByteCallback) -> None:
+        from boto3.s3.transfer import ProgressCallbackInvoker
+
+        shared = self._batch_manager
+        manager = shared if shared is not None else self._transfer_manager()
         try:
-            futures = [
-                (
-                    item,
-                    manager.upload(
-                        str(item.path),
-                        self.bucket,
-                        item.key,
-                        extra_args={"Metadata": {SHA256_METADATA: item.sha256}, "ChecksumAlgorithm": "SHA256"},
-                        subscribers=[ProgressCallbackInvoker(item.advance)],
-                    ),
-                )
-                for item in items
-            ]
-            for item, future in futures:
-                try:
-                    future.result()
-                except Exception as error:
-                    failures.append((item, error))
+            future = manager.upload(
+                str(path),
+                self.bucket,
+                key,
+                extra_args={"Metadata": {SHA256_METADATA: sha256}, "ChecksumAlgorithm": "SHA256"},
+                subscribers=[ProgressCallbackInvoker(advance)],
+            )
+            with self._errors(key):
+                future.result()
         except BaseException:
-            manager.shutdown(cancel=True)  # Ctrl-C: abort the multipart uploads
+            if shared is None:
+                manager.shutdown(cancel=True)
             raise
-        manager.shutdown()
-        if failures:
-            failed, first = failures[0]
-            with self._errors(failed.key):
-                raise first
+        if shared is None:
+            manager.shutdown()
+
+    def _transfer_manager(self) -> Any:
+        from boto3.s3.transfer import create_transfer_manager
+
+        return create_transfer_manager(self._client, self.transfer.transfer_config())
 
     def _put_bytes(self, key: str, data: bytes, *, sha256: str, content_type: str) -> None:
         with self._errors(key):
