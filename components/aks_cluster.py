@@ -14,15 +14,14 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
-import shlex
 
 import pulumi
 import pulumi_azure_native as azure
-import pulumi_command as command
 import pulumi_kubernetes as k8s
 from pydantic import Field, model_validator
 
 from components.base import ComponentArgs
+from components.kubeconfig_file import kubeconfig_file
 from triton_platform import azure as az
 
 POOL_NAME = r"^[a-z][a-z0-9]{0,11}$"  # AKS: Linux pool names, lowercase alphanumeric, <= 12
@@ -263,22 +262,8 @@ class AksCluster(pulumi.ComponentResource):
         self.kubeconfig_path = args.kubeconfig_path
         provider_deps: list[pulumi.Resource] = [self.cluster]
         if args.kubeconfig_path:
-            path = shlex.quote(args.kubeconfig_path)
-            provider_deps.append(
-                command.local.Command(
-                    f"{name}-kubeconfig-file",
-                    command.local.CommandArgs(
-                        # The engine builder runs where `pulumi up` runs and reads this file.
-                        create=f'umask 077; mkdir -p "$(dirname {path})"; cat > {path}',
-                        update=f"umask 077; cat > {path}",
-                        delete=f"rm -f {path}",
-                        stdin=self.kubeconfig,
-                        interpreter=["/bin/bash", "-c"],
-                        logging=command.local.Logging.NONE,
-                    ),
-                    opts=pulumi.ResourceOptions(parent=self, additional_secret_outputs=["stdin", "stdout"]),
-                )
-            )
+            # The engine builder runs where `pulumi up` runs and reads this file.
+            provider_deps.append(kubeconfig_file(name, args.kubeconfig_path, self.kubeconfig, parent=self))
         self.provider = k8s.Provider(
             f"{name}-k8s",
             k8s.ProviderArgs(kubeconfig=self.kubeconfig),

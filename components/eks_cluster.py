@@ -23,18 +23,17 @@ from __future__ import annotations
 
 import ipaddress
 import json
-import shlex
 from collections.abc import Callable, Sequence
 from typing import Any, Literal
 
 import pulumi
 import pulumi_aws as aws
-import pulumi_command as command
 import pulumi_kubernetes as k8s
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from components.base import ComponentArgs
 from components.irsa_access import web_identity_trust_policy
+from components.kubeconfig_file import kubeconfig_file
 
 # IAM validates EKS OIDC issuers against its own CA library; the API still takes a thumbprint:
 # the root CA of oidc.eks.<region>.amazonaws.com (Starfield Services Root CA - G2).
@@ -407,27 +406,23 @@ class EksCluster(pulumi.ComponentResource):
             )
             return role, attach
 
+        def addon(part: str, addon_name: str, depends_on: list[pulumi.Resource], **extra: Any) -> aws.eks.Addon:
+            return aws.eks.Addon(
+                f"{name}-{part}",
+                cluster_name=self.cluster.name,
+                addon_name=addon_name,
+                # Take over what EKS installed at creation; keep later edits made in the cluster.
+                resolve_conflicts_on_create="OVERWRITE",
+                resolve_conflicts_on_update="PRESERVE",
+                tags=tags,
+                opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=depends_on)),
+                **extra,
+            )
+
         # --- add-ons the nodes need to become Ready (before the node groups) --------------
         cni_role, cni_attach = irsa_role("vpc-cni", "kube-system", "aws-node", "AmazonEKS_CNI_Policy")
-        vpc_cni = aws.eks.Addon(
-            f"{name}-vpc-cni",
-            cluster_name=self.cluster.name,
-            addon_name="vpc-cni",
-            service_account_role_arn=cni_role.arn,
-            resolve_conflicts_on_create="OVERWRITE",
-            resolve_conflicts_on_update="PRESERVE",
-            tags=tags,
-            opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[cni_attach])),
-        )
-        kube_proxy = aws.eks.Addon(
-            f"{name}-kube-proxy",
-            cluster_name=self.cluster.name,
-            addon_name="kube-proxy",
-            resolve_conflicts_on_create="OVERWRITE",
-            resolve_conflicts_on_update="PRESERVE",
-            tags=tags,
-            opts=child,
-        )
+        vpc_cni = addon("vpc-cni", "vpc-cni", [cni_attach], service_account_role_arn=cni_role.arn)
+        kube_proxy = addon("kube-proxy", "kube-proxy", [])
 
         # --- nodes ----------------------------------------------------------------------
         node_role = aws.iam.Role(
@@ -487,31 +482,17 @@ class EksCluster(pulumi.ComponentResource):
             self.gpu_node_group = node_group("gpu", gpu_spec, GPU_AMI, [GPU_TAINT])
 
         # --- add-ons that run as Deployments (need nodes) --------------------------------
-        coredns = aws.eks.Addon(
-            f"{name}-coredns",
-            cluster_name=self.cluster.name,
-            addon_name="coredns",
-            resolve_conflicts_on_create="OVERWRITE",
-            resolve_conflicts_on_update="PRESERVE",
-            tags=tags,
-            opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[self.system_node_group])),
-        )
+        coredns = addon("coredns", "coredns", [self.system_node_group])
         ebs_role, ebs_attach = irsa_role(
             "ebs-csi", "kube-system", "ebs-csi-controller-sa", "service-role/AmazonEBSCSIDriverPolicy"
         )
-        ebs_csi = aws.eks.Addon(
-            f"{name}-ebs-csi",
-            cluster_name=self.cluster.name,
-            addon_name="aws-ebs-csi-driver",
+        ebs_csi = addon(
+            "ebs-csi",
+            "aws-ebs-csi-driver",
+            [ebs_attach, self.system_node_group],
             service_account_role_arn=ebs_role.arn,
             # Prometheus and Grafana volumes need a default StorageClass (gp3, encrypted).
             configuration_values=json.dumps({"defaultStorageClass": {"enabled": True}}),
-            resolve_conflicts_on_create="OVERWRITE",
-            resolve_conflicts_on_update="PRESERVE",
-            tags=tags,
-            opts=pulumi.ResourceOptions.merge(
-                child, pulumi.ResourceOptions(depends_on=[ebs_attach, self.system_node_group])
-            ),
         )
 
         # --- access -----------------------------------------------------------------------
@@ -531,15 +512,7 @@ class EksCluster(pulumi.ComponentResource):
             self.ready.append(self.gpu_node_group)
         if args.kubeconfig_path:
             # The same kubeconfig on disk (mode 600) for tools running beside `pulumi up`.
-            path = shlex.quote(args.kubeconfig_path)
-            write = command.local.Command(
-                f"{name}-kubeconfig-file",
-                create=f'umask 077 && mkdir -p "$(dirname {path})" && cat > {path}',
-                delete=f"rm -f {path}",
-                stdin=self.kubeconfig,
-                add_previous_output_in_env=False,
-                opts=pulumi.ResourceOptions(parent=self, depends_on=[self.cluster]),
-            )
+            write = kubeconfig_file(name, args.kubeconfig_path, self.kubeconfig, parent=self, depends_on=[self.cluster])
             self.ready.append(write)
         self.register_outputs(
             {

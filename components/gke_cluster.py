@@ -18,17 +18,16 @@ from __future__ import annotations
 
 import ipaddress
 import re
-import shlex
 from typing import Any, Literal
 
 import pulumi
-import pulumi_command as command
 import pulumi_gcp as gcp
 import pulumi_kubernetes as k8s
 import yaml
 from pydantic import Field, model_validator
 
 from components.base import ComponentArgs
+from components.kubeconfig_file import kubeconfig_file
 from triton_platform.gcp import is_zone, region_of
 
 # GKE adds exactly this taint to GPU pools of clusters that also have non-GPU pools; declaring
@@ -145,12 +144,6 @@ def initial_node_count(min_nodes: int, *, zonal: bool, floor: int) -> int:
     if zonal:
         return max(min_nodes, floor)
     return floor
-
-
-def write_file_script(path: str) -> str:
-    """Shell that writes stdin to ``path`` atomically, readable by the owner only."""
-    p = shlex.quote(path)
-    return f'set -euo pipefail\numask 077\nmkdir -p "$(dirname {p})"\ncat > {p}.tmp\nmv -f {p}.tmp {p}\n'
 
 
 # --------------------------------------------------------------------------- args
@@ -479,18 +472,7 @@ class GkeCluster(pulumi.ComponentResource):
             self.ready.append(self.gpu_pool)
         self.kubeconfig_path = args.kubeconfig_path
         if args.kubeconfig_path:
-            kubeconfig_file = command.local.Command(
-                f"{name}-kubeconfig-file",
-                command.local.CommandArgs(
-                    create=write_file_script(args.kubeconfig_path),
-                    delete=f"rm -f {shlex.quote(args.kubeconfig_path)}",
-                    stdin=self.kubeconfig,
-                    interpreter=["/bin/bash", "-c"],
-                    logging=command.local.Logging.NONE,
-                ),
-                opts=pulumi.ResourceOptions(parent=self),
-            )
-            self.ready.append(kubeconfig_file)
+            self.ready.append(kubeconfig_file(name, args.kubeconfig_path, self.kubeconfig, parent=self))
 
         self.register_outputs(
             {

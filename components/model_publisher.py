@@ -10,44 +10,20 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Mapping
-from typing import Any, Literal
+from typing import Any
 
 import pulumi
-from pydantic import Field, field_validator, model_validator
+from pydantic import model_validator
 
-from components.base import ComponentArgs
-from components.model_version import ModelVersion, ModelVersionArgs, validate_builder_input, validate_store_input
+from components.model_version import ModelVersion, ModelVersionArgs, PublishTarget
 from triton_platform.publisher.spec import ModelSpec
-from triton_platform.versions import DEFAULT_NGC_RELEASE, NGC_RELEASES
+from triton_platform.versions import NGC_RELEASES
 
 
-class ModelPublisherArgs(ComponentArgs):
+class ModelPublisherArgs(PublishTarget):
     """What to publish where; the store says where credentials come from, never what they are."""
 
     models: list[ModelSpec]
-    # A StoreRef dict (snake_case keys, see triton_platform.publisher.stores.base) or an Output of one.
-    store: Any
-    # BuilderRef dict: {kind: local|kubernetes, kubeconfig_path, namespace, service_account,
-    # node_selector, tolerations, timeout_seconds, ...}.
-    builder: dict[str, Any] = Field(default_factory=lambda: {"kind": "local"})
-    ngc_release: str = Field(default=DEFAULT_NGC_RELEASE, examples=["25.01"])
-    # Defaults to the TensorRT version of ngc_release.
-    tensorrt_version: str | None = Field(default=None, examples=["10.8.0"])
-    compute_capabilities: list[str] = Field(default_factory=list, examples=[["8.0"]])
-    # Relative model sources are resolved against this directory (the Pulumi project root).
-    base_dir: str = "."
-    # Instance kind of models whose spec says instanceKind 'auto'.
-    instance_kind: Literal["KIND_GPU", "KIND_CPU"] = "KIND_CPU"
-
-    @field_validator("store")
-    @classmethod
-    def _store(cls, value: Any) -> Any:
-        return validate_store_input(value)
-
-    @field_validator("builder")
-    @classmethod
-    def _builder(cls, value: dict[str, Any]) -> dict[str, Any]:
-        return validate_builder_input(value)
 
     @model_validator(mode="after")
     def _consistent(self) -> ModelPublisherArgs:
@@ -55,10 +31,7 @@ class ModelPublisherArgs(ComponentArgs):
         duplicates = sorted({n for n in names if names.count(n) > 1})
         if duplicates:
             raise ValueError(f"models: duplicate model names {duplicates} (each name is one directory in the bucket)")
-        release = NGC_RELEASES.get(self.ngc_release)
-        if release is None:
-            known = ", ".join(sorted(NGC_RELEASES))
-            raise ValueError(f"ngc_release {self.ngc_release!r} is not one of {known} (valid example: '25.01')")
+        release = NGC_RELEASES[self.ngc_release]  # known: PublishTarget checked it
         if self.tensorrt_version is not None and self.tensorrt_version != release.tensorrt:
             raise ValueError(
                 f"tensorrt_version {self.tensorrt_version!r} is not the TensorRT {release.tensorrt} of NGC release "
@@ -88,7 +61,11 @@ class ModelPublisher(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: ModelPublisherArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("triton:publisher:ModelPublisher", name, None, opts)
-        tensorrt_version = args.tensorrt_version or NGC_RELEASES[args.ngc_release].tensorrt
+        # Every ModelVersion publishes to the same target, with the TensorRT version resolved.
+        target = {
+            **args.target_fields(),
+            "tensorrt_version": args.tensorrt_version or NGC_RELEASES[args.ngc_release].tensorrt,
+        }
         self.resources = []
         for spec in args.models:
             fingerprint: Any
@@ -101,17 +78,7 @@ class ModelPublisher(pulumi.ComponentResource):
                 fingerprint = _fingerprint(spec, args.base_dir, None)
             resource = ModelVersion(
                 f"{name}-{spec.name}",
-                ModelVersionArgs(
-                    spec=spec,
-                    store=args.store,
-                    source_fingerprint=fingerprint,
-                    builder=args.builder,
-                    ngc_release=args.ngc_release,
-                    tensorrt_version=tensorrt_version,
-                    compute_capabilities=args.compute_capabilities,
-                    base_dir=args.base_dir,
-                    instance_kind=args.instance_kind,
-                ),
+                ModelVersionArgs(spec=spec, source_fingerprint=fingerprint, **target),
                 pulumi.ResourceOptions(parent=self),
             )
             self.resources.append(resource)

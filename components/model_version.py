@@ -94,7 +94,7 @@ class ModelVersionProvider(pulumi.dynamic.ResourceProvider):
     serialize_as_secret_always = False
 
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> pulumi.dynamic.CheckResult:
-        from triton_platform.publisher.pipeline import BuilderRef, PublishRequest, restore_ints
+        from triton_platform.publisher.pipeline import BuilderRef, parse_request, restore_ints
         from triton_platform.publisher.stores.base import StoreRef
 
         failures: list[pulumi.dynamic.CheckFailure] = []
@@ -118,9 +118,7 @@ class ModelVersionProvider(pulumi.dynamic.ResourceProvider):
                 failures.extend(_failures(key, err))
         if not failures and not _unknown(_inputs(news)):
             try:
-                PublishRequest.model_validate(
-                    restore_ints({k: v for k, v in _inputs(news).items() if k != "provider_version" and v is not None})
-                )
+                parse_request(news)
             except ValidationError as err:
                 for e in err.errors():
                     where = ".".join(str(p) for p in e["loc"]) or "inputs"
@@ -247,20 +245,25 @@ def validate_builder_input(value: Mapping[str, Any]) -> dict[str, Any]:
     return dict(value)
 
 
-class ModelVersionArgs(ComponentArgs):
-    """Inputs of one ModelVersion: never credentials, only where to find them."""
+class PublishTarget(ComponentArgs):
+    """Where and how models are published: the inputs a ModelPublisher and each ModelVersion share.
 
-    spec: ModelSpec
-    # A StoreRef as a dict (snake_case keys), or an Output of one (a generated bucket name).
+    Never credentials, only where to find them.
+    """
+
+    # A StoreRef as a dict (snake_case keys, see triton_platform.publisher.stores.base), or an
+    # Output of one (a generated bucket name).
     store: Any
-    # sha256 of the source file/tree, computed in the program with the cached fingerprint.
-    source_fingerprint: Any
+    # BuilderRef dict: {kind: local|kubernetes, kubeconfig_path, namespace, service_account,
+    # node_selector, tolerations, timeout_seconds, ...}.
     builder: dict[str, Any] = Field(default_factory=lambda: {"kind": "local"})
     ngc_release: str = Field(default=DEFAULT_NGC_RELEASE, examples=["25.01"])
     # Defaults to the TensorRT of ``ngc_release`` (what its Triton loads).
     tensorrt_version: str | None = Field(default=None, examples=["10.8.0"])
     compute_capabilities: list[str] = Field(default_factory=list, examples=[["8.0"]])
+    # Relative model sources are resolved against this directory (the Pulumi project root).
     base_dir: str = "."
+    # Instance kind of models whose spec says instanceKind 'auto'.
     instance_kind: Literal["KIND_GPU", "KIND_CPU"] = "KIND_CPU"
 
     @field_validator("store")
@@ -281,6 +284,18 @@ class ModelVersionArgs(ComponentArgs):
                 f"ngc_release {value!r} is not one of {', '.join(sorted(NGC_RELEASES))} (valid example: '25.01')"
             )
         return value
+
+    def target_fields(self) -> dict[str, Any]:
+        """These fields as keyword arguments for another PublishTarget, the values as they are (Outputs too)."""
+        return {name: getattr(self, name) for name in PublishTarget.model_fields}
+
+
+class ModelVersionArgs(PublishTarget):
+    """Inputs of one ModelVersion: the model, its source fingerprint, and where it goes."""
+
+    spec: ModelSpec
+    # sha256 of the source file/tree, computed in the program with the cached fingerprint.
+    source_fingerprint: Any
 
     def props(self) -> dict[str, Any]:
         """The props the resource sends its provider (snake_case; the spec camelCase as in the stack config)."""

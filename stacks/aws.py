@@ -25,6 +25,8 @@ from stacks.common import (
     ClusterBinding,
     StorageBinding,
     deploy_workloads,
+    kubeconfig_path,
+    workload_outputs,
 )
 from stacks.config import PlatformConfig, SystemNodePool
 from triton_platform import gpu
@@ -110,7 +112,7 @@ def build(cfg: PlatformConfig, base_dir: Path) -> dict[str, pulumi.Output[Any]]:
     provider = aws.Provider("aws", region=region, default_tags=aws.ProviderDefaultTagsArgs(tags=tags))
 
     system_spec, gpu_spec = node_groups(cfg)
-    kubeconfig_path = str((base_dir / ".state" / f"eks-{cfg.cluster.name}.kubeconfig").resolve())
+    kubeconfig_file = kubeconfig_path(base_dir, "eks", cfg.cluster.name)
     cluster = EksCluster(
         cfg.cluster.name,
         EksClusterArgs(
@@ -120,7 +122,7 @@ def build(cfg: PlatformConfig, base_dir: Path) -> dict[str, pulumi.Output[Any]]:
             region=region,
             system_node_group=system_spec,
             gpu_node_group=gpu_spec,
-            kubeconfig_path=kubeconfig_path,
+            kubeconfig_path=kubeconfig_file,
         ),
     )
 
@@ -198,7 +200,7 @@ def build(cfg: PlatformConfig, base_dir: Path) -> dict[str, pulumi.Output[Any]]:
             name=cluster.cluster_name,
             provider=cluster.provider,
             kubeconfig=cluster.kubeconfig,
-            kubeconfig_path=kubeconfig_path,
+            kubeconfig_path=kubeconfig_file,
             ready=cluster_ready,
         ),
         storage=storage,
@@ -209,29 +211,15 @@ def build(cfg: PlatformConfig, base_dir: Path) -> dict[str, pulumi.Output[Any]]:
     outputs: dict[str, Any] = {
         "cloud": "aws",
         "region": region,
-        "clusterName": cluster.cluster_name,
         "clusterEndpoint": cluster.endpoint,
-        "kubeconfig": cluster.kubeconfig,
-        "kubeconfigPath": kubeconfig_path,
         "vpcId": cluster.vpc_id,
         "bucket": bucket.bucket_name,
         "modelRepository": storage.repository_uri,
         "oidcProviderArn": cluster.oidc_provider_arn,
         "tritonReaderRoleArn": access.reader_role_arn,
         "engineBuilderRoleArn": access.writer_role_arn,
-        "tritonNamespace": workloads.triton_namespace,
-        "tritonService": workloads.triton_service,
-        "tritonHttp": workloads.http_endpoint,
-        "tritonGrpc": workloads.grpc_endpoint,
-        "tritonMetrics": workloads.metrics_endpoint,
-        "publishedModels": workloads.published_versions,
+        **workload_outputs(workloads),
     }
-    if workloads.load_balancer is not None:
-        outputs["tritonLoadBalancer"] = workloads.load_balancer
     if operator is not None:
         outputs["gpuOperatorNamespace"] = operator.namespace
-    if workloads.grafana_admin_password is not None:
-        outputs["grafanaAdminPassword"] = pulumi.Output.secret(workloads.grafana_admin_password)
-    if workloads.prometheus_url is not None:
-        outputs["prometheusUrl"] = workloads.prometheus_url
     return outputs

@@ -32,6 +32,8 @@ from stacks.common import (
     StorageBinding,
     deep_merge,
     deploy_workloads,
+    kubeconfig_path,
+    workload_outputs,
 )
 from stacks.config import PlatformConfig
 from triton_platform import azure as az
@@ -54,7 +56,7 @@ def build(cfg: PlatformConfig, base_dir: Path) -> dict[str, Any]:
     pool = c.gpu_node_pool
     spot = bool(pool and pool.spot)
     builds_in_cluster = cfg.builder == "kubernetes" and any(m.format == "tensorrt" for m in cfg.models)
-    kubeconfig_path = str((base_dir / ".state" / f"aks-{c.name}.kubeconfig").resolve()) if builds_in_cluster else None
+    kubeconfig_file = kubeconfig_path(base_dir, "aks", c.name) if builds_in_cluster else None
     system = c.system_node_pool
     cluster = AksCluster(
         c.name,
@@ -84,7 +86,7 @@ def build(cfg: PlatformConfig, base_dir: Path) -> dict[str, Any]:
                 if pool
                 else None
             ),
-            kubeconfig_path=kubeconfig_path,
+            kubeconfig_path=kubeconfig_file,
             tags=tags,
         ),
     )
@@ -159,7 +161,7 @@ def build(cfg: PlatformConfig, base_dir: Path) -> dict[str, Any]:
             name=cluster.cluster_name,
             provider=cluster.provider,
             kubeconfig=cluster.kubeconfig,
-            kubeconfig_path=kubeconfig_path,
+            kubeconfig_path=kubeconfig_file,
             ready=cluster_ready,
             gpu_pool_tolerations=[dict(az.SPOT_TOLERATION)] if spot else [],
         ),
@@ -169,29 +171,18 @@ def build(cfg: PlatformConfig, base_dir: Path) -> dict[str, Any]:
     )
     outputs: dict[str, Any] = {
         "cloud": "azure",
-        "clusterName": cluster.cluster_name,
         "resourceGroup": cluster.resource_group_name,
-        "kubeconfig": cluster.kubeconfig,
         "oidcIssuerUrl": cluster.oidc_issuer_url,
         "storageAccount": store.account_name,
         "bucket": store.container_name,
         "modelRepository": store.account_name.apply(lambda a: az.repository_uri(a, container, repo.prefix)),
         "tritonRepositoryPath": storage.repository_uri,
-        "tritonHttp": workloads.http_endpoint,
-        "tritonGrpc": workloads.grpc_endpoint,
-        "tritonMetrics": workloads.metrics_endpoint,
-        "publishedModels": workloads.published_versions,
+        **workload_outputs(workloads),
     }
-    if kubeconfig_path:
-        outputs["kubeconfigPath"] = kubeconfig_path
     if identity.triton_client_id is not None:
         outputs["tritonIdentityClientId"] = identity.triton_client_id
     if identity.builder_client_id is not None:
         outputs["builderIdentityClientId"] = identity.builder_client_id
-    if workloads.load_balancer is not None:
-        outputs["tritonLoadBalancer"] = workloads.load_balancer
-    if workloads.grafana_admin_password is not None:
-        outputs["grafanaAdminPassword"] = workloads.grafana_admin_password
     return outputs
 
 

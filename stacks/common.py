@@ -27,6 +27,14 @@ TRITON_SERVICE_ACCOUNT = "triton"
 BUILDER_SERVICE_ACCOUNT = "triton-engine-builder"
 
 
+def kubeconfig_path(base_dir: Path, kind: str, cluster_name: str) -> str:
+    """Where a composition writes its cluster's kubeconfig for tools beside ``pulumi up``.
+
+    ``.state/`` is git-ignored; the engine builder and ``kubectl`` (see the README) read the file there.
+    """
+    return str((base_dir / ".state" / f"{kind}-{cluster_name}.kubeconfig").resolve())
+
+
 @dataclass(frozen=True)
 class StorageBinding:
     """How Triton and the publisher reach the model repository.
@@ -77,8 +85,9 @@ class ClusterBinding:
 
 @dataclass
 class WorkloadOutputs:
-    """What deploy_workloads created that the stack exports."""
+    """What deploy_workloads created that the stack exports, and the cluster it created it in."""
 
+    cluster: ClusterBinding
     triton_namespace: pulumi.Output[str]
     triton_service: pulumi.Output[str]
     http_endpoint: pulumi.Output[str]
@@ -183,6 +192,7 @@ def deploy_workloads(
         opts=pulumi.ResourceOptions(depends_on=triton_deps),
     )
     return WorkloadOutputs(
+        cluster=cluster,
         triton_namespace=namespace,
         triton_service=triton.service_name,
         http_endpoint=triton.http_endpoint,
@@ -193,6 +203,40 @@ def deploy_workloads(
         grafana_admin_password=monitoring.grafana_admin_password if monitoring else None,
         prometheus_url=monitoring.prometheus_url if monitoring else None,
     )
+
+
+def workload_outputs(workloads: WorkloadOutputs) -> dict[str, Any]:
+    """The stack outputs of the cluster and of what deploy_workloads created in it.
+
+    The same keys on every platform (the README's table, scripts and tests read them).
+    ``tritonHttp``/``tritonGrpc``/``tritonMetrics`` are where Triton is reached: the in-cluster
+    Service unless a composition knows better (kind publishes them on 127.0.0.1) and replaces
+    them; ``tritonInCluster*`` are always the in-cluster ones.
+    """
+    cluster = workloads.cluster
+    outputs: dict[str, Any] = {
+        "clusterName": cluster.name,
+        "kubeconfig": cluster.kubeconfig,
+        "tritonNamespace": workloads.triton_namespace,
+        "tritonService": workloads.triton_service,
+        "tritonHttp": workloads.http_endpoint,
+        "tritonGrpc": workloads.grpc_endpoint,
+        "tritonMetrics": workloads.metrics_endpoint,
+        "tritonInClusterHttp": workloads.http_endpoint,
+        "tritonInClusterGrpc": workloads.grpc_endpoint,
+        "tritonInClusterMetrics": workloads.metrics_endpoint,
+        "publishedModels": workloads.published_versions,
+    }
+    if cluster.kubeconfig_path:
+        outputs["kubeconfigPath"] = cluster.kubeconfig_path
+    if workloads.load_balancer is not None:
+        outputs["tritonLoadBalancer"] = workloads.load_balancer
+    if workloads.grafana_admin_password is not None:
+        # Secret already (a generated password); said again so no composition can export it plain.
+        outputs["grafanaAdminPassword"] = pulumi.Output.secret(workloads.grafana_admin_password)
+    if workloads.prometheus_url is not None:
+        outputs["prometheusUrl"] = workloads.prometheus_url
+    return outputs
 
 
 def _builder_settings(

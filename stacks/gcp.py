@@ -27,6 +27,8 @@ from stacks.common import (
     ClusterBinding,
     StorageBinding,
     deploy_workloads,
+    kubeconfig_path,
+    workload_outputs,
 )
 from stacks.config import PlatformConfig
 from triton_platform import gpu
@@ -91,7 +93,7 @@ def build(cfg: PlatformConfig, base_dir: Path) -> dict[str, pulumi.Output[Any]]:
     )
 
     system = c.system_node_pool
-    kubeconfig_path = str((base_dir / ".state" / f"gke-{c.name}.kubeconfig").resolve())
+    kubeconfig_file = kubeconfig_path(base_dir, "gke", c.name)
     cluster = GkeCluster(
         c.name,
         GkeClusterArgs(
@@ -106,7 +108,7 @@ def build(cfg: PlatformConfig, base_dir: Path) -> dict[str, pulumi.Output[Any]]:
                 else SystemPoolSpec()
             ),
             gpu_pool=gpu_pool_spec(cfg),
-            kubeconfig_path=kubeconfig_path,
+            kubeconfig_path=kubeconfig_file,
         ),
     )
 
@@ -179,7 +181,7 @@ def build(cfg: PlatformConfig, base_dir: Path) -> dict[str, pulumi.Output[Any]]:
             name=cluster.cluster_name,
             provider=cluster.provider,
             kubeconfig=cluster.kubeconfig,
-            kubeconfig_path=kubeconfig_path,
+            kubeconfig_path=kubeconfig_file,
             ready=cluster.ready,
             gke=True,
         ),
@@ -188,30 +190,15 @@ def build(cfg: PlatformConfig, base_dir: Path) -> dict[str, pulumi.Output[Any]]:
         service_annotations=service_annotations(cfg),
     )
 
-    outputs: dict[str, Any] = {
+    return {
         "cloud": "gcp",
         "project": project,
         "location": location,
-        "clusterName": cluster.cluster_name,
-        "kubeconfig": cluster.kubeconfig,
-        "kubeconfigPath": kubeconfig_path,
         "bucket": bucket.name,
         "modelRepository": storage.repository_uri,
-        "tritonNamespace": workloads.triton_namespace,
-        "tritonService": workloads.triton_service,
-        "tritonInClusterHttp": workloads.http_endpoint,
-        "tritonInClusterGrpc": workloads.grpc_endpoint,
-        "tritonInClusterMetrics": workloads.metrics_endpoint,
         "tritonServiceAccount": identity.triton_email,
         "builderServiceAccount": identity.builder_email,
         "nodeServiceAccount": cluster.node_service_account,
         "workloadPool": cluster.workload_pool,
-        "publishedModels": workloads.published_versions,
+        **workload_outputs(workloads),
     }
-    if workloads.load_balancer is not None:
-        outputs["tritonLoadBalancer"] = workloads.load_balancer
-    if workloads.grafana_admin_password is not None:
-        outputs["grafanaAdminPassword"] = pulumi.Output.secret(workloads.grafana_admin_password)
-    if workloads.prometheus_url is not None:
-        outputs["prometheusUrl"] = workloads.prometheus_url
-    return outputs

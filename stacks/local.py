@@ -15,7 +15,7 @@ import pulumi
 
 from components.kind_cluster import KindCluster, KindClusterArgs
 from components.minio import ROOT_SECRET, Minio, MinioArgs
-from stacks.common import ClusterBinding, StorageBinding, deploy_workloads
+from stacks.common import ClusterBinding, StorageBinding, deploy_workloads, kubeconfig_path, workload_outputs
 from stacks.config import NodePorts, PlatformConfig
 from triton_platform.kind import PortMapping
 from triton_platform.versions import KIND_NODE_IMAGE
@@ -30,14 +30,14 @@ def build(cfg: PlatformConfig, base_dir: Path) -> dict[str, Any]:
     stack = pulumi.get_stack()
     svc = cfg.triton.service
     node_ports = svc.node_ports or NodePorts()
-    kubeconfig_path = str((base_dir / ".state" / f"kind-{cfg.cluster.name}.kubeconfig").resolve())
+    kubeconfig_file = kubeconfig_path(base_dir, "kind", cfg.cluster.name)
     host_dir = cfg.cluster.kind.host_model_dir
     cluster = KindCluster(
         cfg.cluster.name,
         KindClusterArgs(
             cluster_name=cfg.cluster.name,
             node_image=cfg.cluster.kind.node_image or KIND_NODE_IMAGE,
-            kubeconfig_path=kubeconfig_path,
+            kubeconfig_path=kubeconfig_file,
             host_model_dir=str((base_dir / host_dir).resolve()) if host_dir else None,
             port_mappings=[
                 PortMapping("triton-http", node_ports.http, svc.http_port),
@@ -71,7 +71,7 @@ def build(cfg: PlatformConfig, base_dir: Path) -> dict[str, Any]:
                 # Where the publisher finds MinIO's keys at apply time: never the keys themselves.
                 "credentials": {
                     "source": "kubernetes-secret",
-                    "kubeconfig_path": kubeconfig_path,
+                    "kubeconfig_path": kubeconfig_file,
                     "namespace": ns,
                     "name": ROOT_SECRET,
                     "access_key_field": "rootUser",
@@ -90,25 +90,19 @@ def build(cfg: PlatformConfig, base_dir: Path) -> dict[str, Any]:
             name=cluster.cluster_name,
             provider=cluster.provider,
             kubeconfig=cluster.kubeconfig,
-            kubeconfig_path=kubeconfig_path,
+            kubeconfig_path=kubeconfig_file,
         ),
         storage=storage,
         base_dir=base_dir,
     )
-    outputs: dict[str, Any] = {
+    return {
         "cloud": "local",
-        "clusterName": cluster.cluster_name,
-        "kubeconfig": cluster.kubeconfig,
-        "kubeconfigPath": kubeconfig_path,
         "bucket": bucket,
         "modelRepository": storage.repository_uri,
+        "minioEndpoint": minio.host_endpoint,
+        **workload_outputs(workloads),
+        # kind publishes Triton's NodePorts on 127.0.0.1: reach it from this machine there.
         "tritonHttp": f"http://127.0.0.1:{svc.http_port}",
         "tritonGrpc": f"127.0.0.1:{svc.grpc_port}",
         "tritonMetrics": f"http://127.0.0.1:{svc.metrics_port}/metrics",
-        "minioEndpoint": minio.host_endpoint,
-        "tritonInClusterHttp": workloads.http_endpoint,
-        "publishedModels": workloads.published_versions,
     }
-    if workloads.grafana_admin_password is not None:
-        outputs["grafanaAdminPassword"] = workloads.grafana_admin_password
-    return outputs

@@ -14,10 +14,16 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture
-def mocks() -> RecordingMocks:
+def pulumi_stack() -> str:
+    """The stack name the mocks run under; a test module overrides it to match its example stack."""
+    return "test"
+
+
+@pytest.fixture
+def mocks(pulumi_stack: str) -> RecordingMocks:
     """Fresh Pulumi mocks for one test; resources registered under it are recorded."""
     m = RecordingMocks()
-    m.install()
+    m.install(stack=pulumi_stack)
     return m
 
 

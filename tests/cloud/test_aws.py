@@ -10,10 +10,9 @@ Deployment's GPU requests and node selector compared with DESIGN.md's MIG table.
 from __future__ import annotations
 
 import json
-import subprocess
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import pulumi
 import pytest
@@ -25,101 +24,32 @@ from components.eks_cluster import GPU_AMI, MIG_CONFIG_LABEL, kubeconfig, subnet
 from components.irsa_access import reader_policy, web_identity_trust_policy, writer_policy
 from components.s3_model_bucket import generated_bucket_name, tls_only_policy
 from stacks.config import ConfigError, PlatformConfig, parse_config
-from tests.support.pulumi_mocks import RecordingMocks, Registered
-from tests.support.stacks import REPO, parse_stack, stack_config
+from tests.support.cloud import WORKLOAD_OUTPUTS, Built, build_stack, secret_data_is_secret
+from tests.support.helm import assert_gpu_placement, pod_spec, render_triton
+from tests.support.pulumi_mocks import MOCK_AWS_SECRET_KEY, RecordingMocks, Registered
+from tests.support.stacks import REPO, Edit, drop_key, edited_config, parse_stack, set_key
 
 STACK = "prod"
 ISSUER = "https://oidc.eks.us-east-1.amazonaws.com/id/MOCK"
 ISSUER_HOST = "oidc.eks.us-east-1.amazonaws.com/id/MOCK"
-MOCK_SECRET_KEY = "mock-aws-secret-access-key-value"
-# How the mock monitor records a secret input: Pulumi's wire envelope {<sig key>: <secret sig>, value}.
-SECRET_SIG = rpc._special_sig_key
-SECRET_SIG_VALUE = rpc._special_secret_sig
 K8S_PROVIDER = "pulumi:providers:kubernetes::triton-prod-k8s::"
 AWS_PROVIDER = "pulumi:providers:aws::aws::"
-CHART = REPO / "charts" / "triton-inference-server"
+# The mocks run under the stack "test" (tests/conftest.py), which names the stack's resources.
 TRITON_RELEASE = "test-triton-release"
 GPU_OPERATOR_RELEASE = "test-gpu-operator-release"
 
 
-class AwsMocks(RecordingMocks):
-    """RecordingMocks plus the computed outputs the AWS stack reads that the shared mocks lack."""
-
-    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
-        rid, outputs = super().new_resource(args)
-        if args.typ == "random:index/randomId:RandomId":
-            outputs["hex"] = "0a1b2c3d"
-        if args.typ == "aws:iam/accessKey:AccessKey":
-            outputs["secret"] = MOCK_SECRET_KEY
-        return rid, outputs
-
-    def call(self, args: pulumi.runtime.MockCallArgs) -> dict[str, Any]:  # type: ignore[override]
-        # Pulumi's mock monitor iterates the failures of a (result, failures) tuple; None is not
-        # iterable, so hand back the result alone.
-        result = super().call(args)
-        return result[0] if isinstance(result, tuple) else result
-
-
-@pytest.fixture
-def aws_mocks() -> AwsMocks:
-    m = AwsMocks()
-    pulumi.runtime.set_mocks(m, project="triton-platform", stack="test", preview=False)
-    return m
-
-
-class Built:
-    """What one build() left behind: the outputs, resource options and the recorded graph."""
-
-    def __init__(self, mocks: AwsMocks) -> None:
-        self.mocks = mocks
-        self.outputs: dict[str, Any] = {}
-        self.retain: dict[str, bool | None] = {}
-        self.secret_props: dict[str, list[pulumi.Output[Any]]] = {}
-
-    def one(self, type_: str) -> Registered:
-        found = self.mocks.of_type(type_)
-        assert len(found) == 1, f"expected one {type_}, got {[r.name for r in found]}"
-        return found[0]
-
-    def named(self, name: str) -> Registered:
-        return self.mocks.named(name)
-
-
-def build_stack(
-    mocks: AwsMocks, cfg: PlatformConfig, check: Callable[[Built], pulumi.Output[Any]] | None = None
+def build(
+    mocks: RecordingMocks, cfg: PlatformConfig, check: Callable[[Built], pulumi.Output[Any]] | None = None
 ) -> Built:
     """Run stacks.aws.build under the mock runtime; ``check`` may return an Output to await."""
-    built = Built(mocks)
-
-    def record(args: pulumi.ResourceTransformationArgs) -> None:
-        built.retain[args.name] = args.opts.retain_on_delete
-        if args.type_ == "kubernetes:core/v1:Secret":
-            props = cast(dict[str, Any], args.props)
-            data: Any = props.get("string_data") or props.get("stringData") or {}
-            values = [data] if isinstance(data, pulumi.Output) else list(data.values())
-            built.secret_props[args.name] = [pulumi.Output.from_input(v) for v in values]
-
-    @pulumi.runtime.test
-    def run() -> pulumi.Output[Any]:
-        pulumi.runtime.register_stack_transformation(record)
-        built.outputs = aws_stack.build(cfg, REPO)
-        waited = pulumi.Output.all(*[pulumi.Output.from_input(v) for v in built.outputs.values()])
-        extra = check(built) if check else None
-        return pulumi.Output.all(waited, extra)
-
-    run()
-    return built
-
-
-def secret_flag(o: pulumi.Output[Any]) -> pulumi.Output[bool]:
-    """Whether an Output is marked secret, as an Output the test runtime awaits."""
-    return pulumi.Output.from_input(cast(Awaitable[bool], o.is_secret()))
+    return build_stack(mocks, aws_stack.build, cfg, check)
 
 
 def unwrap_secret(value: Any) -> tuple[Any, bool]:
     """A recorded input and whether the engine received it as a secret (Pulumi's secret envelope)."""
-    if isinstance(value, dict) and value.get(SECRET_SIG) == SECRET_SIG_VALUE:
-        return value["value"], True
+    if rpc.is_rpc_secret(value):
+        return rpc.unwrap_rpc_secret(value), True
     return value, False
 
 
@@ -235,29 +165,22 @@ def test_service_annotations_internal_and_public(samples_built: Path) -> None:
         "service.beta.kubernetes.io/aws-load-balancer-scheme": "internal",
         "service.beta.kubernetes.io/aws-load-balancer-internal": "true",
     }
-    raw = stack_config(STACK)
-    raw["triton"]["service"]["internal"] = False
-    public = parse_config(raw, base_dir=REPO)
+    public = parse_stack(STACK, set_key("triton.service.internal", False))
     assert aws_stack.service_annotations(public) == {
         "service.beta.kubernetes.io/aws-load-balancer-type": "nlb",
         "service.beta.kubernetes.io/aws-load-balancer-scheme": "internet-facing",
     }
-    raw["triton"]["service"] = {"type": "ClusterIP"}
-    assert aws_stack.service_annotations(parse_config(raw, base_dir=REPO)) == {}
+    cluster_ip = parse_stack(STACK, set_key("triton.service", {"type": "ClusterIP"}))
+    assert aws_stack.service_annotations(cluster_ip) == {}
 
 
 # --- the prod stack ----------------------------------------------------------------------------
 
 
-def test_prod_stack_graph(aws_mocks: AwsMocks, samples_built: Path) -> None:
-    cfg = parse_stack(STACK)
-
-    def secret_outputs(b: Built) -> pulumi.Output[Any]:
-        kc = b.outputs["kubeconfig"]
-        return secret_flag(kc).apply(lambda s: _assert(s, "kubeconfig output must be secret"))
-
-    b = build_stack(aws_mocks, cfg, secret_outputs)
-    m = aws_mocks
+def test_prod_stack_graph(mocks: RecordingMocks, samples_built: Path) -> None:
+    b = build(mocks, parse_stack(STACK))
+    m = mocks
+    assert "kubeconfig" in b.result.secret, "kubeconfig output must be secret"
 
     # Cluster: API authentication, private + public endpoint, logs, encrypted Secrets.
     eks = b.one("aws:eks/cluster:Cluster")
@@ -355,7 +278,7 @@ def test_prod_stack_graph(aws_mocks: AwsMocks, samples_built: Path) -> None:
     assert rules["abort-incomplete-multipart-uploads"]["abortIncompleteMultipartUpload"]["daysAfterInitiation"] > 0
     for r in m.resources:
         if r.type.startswith("aws:s3/"):
-            assert b.retain[r.name] is True, f"{r.name} must be retained with the bucket"
+            assert m.retained[r.name] is True, f"{r.name} must be retained with the bucket"
 
     # Providers: every AWS resource uses the stack's provider, every Kubernetes one the cluster's.
     for r in m.resources:
@@ -384,13 +307,7 @@ def test_prod_stack_graph(aws_mocks: AwsMocks, samples_built: Path) -> None:
     annotations = values["service"]["annotations"]
     assert annotations["service.beta.kubernetes.io/aws-load-balancer-scheme"] == "internal"
     assert annotations["service.beta.kubernetes.io/aws-load-balancer-type"] == "nlb"
-    builder_sa = [
-        s
-        for s in m.of_type("kubernetes:core/v1:ServiceAccount")
-        if s.inputs["metadata"]["name"] == "triton-engine-builder"
-    ]
-    assert len(builder_sa) == 1
-    assert builder_sa[0].inputs["metadata"]["annotations"] == {
+    assert b.service_account("triton-engine-builder").inputs["metadata"]["annotations"] == {
         "eks.amazonaws.com/role-arn": "arn:aws:mock::123456789012:test-model-access-writer"
     }
 
@@ -414,25 +331,19 @@ def test_prod_stack_graph(aws_mocks: AwsMocks, samples_built: Path) -> None:
         "publishedModels",
     ):
         assert key in b.outputs, key
+    assert set(b.outputs) >= WORKLOAD_OUTPUTS
+    # The kubeconfig file the engine builder reads: written by a local command, contents secret.
+    (write,) = [c for c in m.of_type("command:local:Command") if c.name == "triton-prod-kubeconfig-file"]
+    assert b.outputs["kubeconfigPath"] in write.inputs["create"]
+    assert "umask 077" in write.inputs["create"]
+    assert rpc.is_rpc_secret(write.inputs["stdin"]), "kubeconfig contents must travel as a secret"
+    assert b.result.values["tritonHttp"] == "http://triton.triton.svc.cluster.local:8000"
+    assert "grafanaAdminPassword" in b.result.secret
 
 
-def _assert(cond: bool, message: str) -> None:
-    assert cond, message
-
-
-def test_static_keys_only_when_opted_in(aws_mocks: AwsMocks, samples_built: Path) -> None:
-    raw = stack_config(STACK)
-    raw["modelRepository"]["staticKeys"] = True
-    cfg = parse_config(raw, base_dir=REPO, stack=STACK)
-
-    def secrets_are_secret(b: Built) -> pulumi.Output[Any]:
-        values = [v for outs in b.secret_props.values() for v in outs]
-        assert values, "a Kubernetes Secret with the keys must exist"
-        checks = [secret_flag(v) for v in values]
-        return pulumi.Output.all(*checks).apply(lambda flags: _assert(all(flags), f"Secret data not secret: {flags}"))
-
-    b = build_stack(aws_mocks, cfg, secrets_are_secret)
-    m = aws_mocks
+def test_static_keys_only_when_opted_in(mocks: RecordingMocks, samples_built: Path) -> None:
+    b = build(mocks, parse_stack(STACK, set_key("modelRepository.staticKeys", True)), secret_data_is_secret)
+    m = mocks
     b.one("aws:iam/user:User")
     b.one("aws:iam/accessKey:AccessKey")
     user_doc = policy(b.one("aws:iam/userPolicy:UserPolicy"))
@@ -446,76 +357,55 @@ def test_static_keys_only_when_opted_in(aws_mocks: AwsMocks, samples_built: Path
     assert set(values) == {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"}
     # Sent to the engine as secrets: the whole map, or each value.
     assert was_secret or all(flag for _, flag in values.values())
-    assert values["AWS_SECRET_ACCESS_KEY"][0] == MOCK_SECRET_KEY
+    assert values["AWS_SECRET_ACCESS_KEY"][0] == MOCK_AWS_SECRET_KEY
     values = b.named(TRITON_RELEASE).inputs["values"]
     assert values["modelRepository"]["credentialsSecret"] == secret.inputs["metadata"]["name"]
     # The key travels only in that Secret: not in Triton's values, not in any other input.
     for r in m.resources:
         if r is not secret:
-            assert MOCK_SECRET_KEY not in json.dumps(r.inputs, default=str), (r.type, r.name)
+            assert MOCK_AWS_SECRET_KEY not in json.dumps(r.inputs, default=str), (r.type, r.name)
     # The engine builder stays keyless.
-    builder_sa = [
-        s
-        for s in m.of_type("kubernetes:core/v1:ServiceAccount")
-        if s.inputs["metadata"]["name"] == "triton-engine-builder"
-    ]
-    assert "eks.amazonaws.com/role-arn" in builder_sa[0].inputs["metadata"]["annotations"]
+    assert "eks.amazonaws.com/role-arn" in b.service_account("triton-engine-builder").inputs["metadata"]["annotations"]
 
 
-def test_explicit_bucket_not_retained(aws_mocks: AwsMocks, samples_built: Path) -> None:
-    raw = stack_config(STACK)
-    raw["modelRepository"].update(bucket="acme-triton-models", retainOnDelete=False)
-    b = build_stack(aws_mocks, parse_config(raw, base_dir=REPO, stack=STACK))
+def test_explicit_bucket_not_retained(mocks: RecordingMocks, samples_built: Path) -> None:
+    cfg = parse_stack(
+        STACK, set_key("modelRepository.bucket", "acme-triton-models"), set_key("modelRepository.retainOnDelete", False)
+    )
+    b = build(mocks, cfg)
     bucket = b.one("aws:s3/bucket:Bucket")
     assert bucket.inputs["bucket"] == "acme-triton-models"
-    assert not aws_mocks.of_type("random:index/randomId:RandomId")
-    assert not b.retain[bucket.name]
+    assert not mocks.of_type("random:index/randomId:RandomId")
+    assert not mocks.retained[bucket.name]
 
 
 # --- MIG strategies rendered with the real chart ---------------------------------------------
 
 A100 = "A100-SXM4-40GB"
 MIG_CASES = {
-    "none": ({"migStrategy": "none"}, {"nvidia.com/gpu": "1"}, {"nvidia.com/gpu.product": A100}, None),
+    "none": ({"migStrategy": "none"}, {"nvidia.com/gpu": 1}, {"nvidia.com/gpu.product": A100}, None),
     "single": (
         {"migStrategy": "single", "migProfile": "1g.5gb"},
-        {"nvidia.com/gpu": "1"},
+        {"nvidia.com/gpu": 1},
         {"nvidia.com/gpu.product": f"{A100}-MIG-1g.5gb"},
         "all-1g.5gb",
     ),
     "mixed": (
         {"migStrategy": "mixed", "migProfile": "1g.5gb"},
-        {"nvidia.com/mig-1g.5gb": "1"},
+        {"nvidia.com/mig-1g.5gb": 1},
         {"nvidia.com/gpu.product": A100},
         "all-1g.5gb",
     ),
 }
 
 
-def _helm_template(values: dict[str, Any], tmp_path: Path) -> list[dict[str, Any]]:
-    from tests.support.tools import helm_path
-
-    values_file = tmp_path / "values.yaml"
-    values_file.write_text(yaml.safe_dump(values))
-    proc = subprocess.run(
-        [str(helm_path()), "template", "triton", str(CHART), "--namespace", "triton", "-f", str(values_file)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert proc.returncode == 0, proc.stderr
-    return [d for d in yaml.safe_load_all(proc.stdout) if d]
-
-
 @pytest.mark.chart
 @pytest.mark.parametrize("strategy", list(MIG_CASES))
 def test_mig_strategy_renders_design_table(
-    strategy: str, aws_mocks: AwsMocks, samples_built: Path, tmp_path: Path
+    strategy: str, mocks: RecordingMocks, samples_built: Path, tmp_path: Path
 ) -> None:
     gpu_cfg, requests, selector, layout = MIG_CASES[strategy]
-    cfg = parse_stack(STACK, gpu=gpu_cfg)
-    b = build_stack(aws_mocks, cfg)
+    b = build(mocks, parse_stack(STACK, gpu=gpu_cfg))
 
     # Node side: mig-manager's layout label on the GPU node group, operator strategy.
     labels = b.named("triton-prod-gpu").inputs["labels"]
@@ -524,35 +414,29 @@ def test_mig_strategy_renders_design_table(
     assert op.get("mig") == ({"strategy": strategy} if strategy != "none" else None)
 
     # Pod side: the chart renders exactly DESIGN.md's requests and node selector.
-    docs = _helm_template(b.named(TRITON_RELEASE).inputs["values"], tmp_path)
-    (deployment,) = [d for d in docs if d["kind"] == "Deployment"]
-    spec = deployment["spec"]["template"]["spec"]
-    (triton,) = [c for c in spec["containers"] if c["name"] == "triton"] or spec["containers"][:1]
-    limits = {k: str(v) for k, v in triton["resources"]["limits"].items() if k.startswith("nvidia.com/")}
-    assert limits == requests
-    gpu_requests = {
-        k: str(v) for k, v in triton["resources"].get("requests", {}).items() if k.startswith("nvidia.com/")
-    }
-    assert gpu_requests in ({}, requests)
-    assert spec["nodeSelector"] == selector
-    assert {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"} in spec["tolerations"]
+    docs = render_triton(b.named(TRITON_RELEASE).inputs["values"], tmp_path)
+    assert_gpu_placement(pod_spec(docs), requests, selector)
     sa = [d for d in docs if d["kind"] == "ServiceAccount"]
     assert sa
     assert sa[0]["metadata"]["annotations"]["eks.amazonaws.com/role-arn"].endswith("test-model-access-reader")
 
 
-def test_time_slicing_variant(aws_mocks: AwsMocks, samples_built: Path) -> None:
-    raw = stack_config(STACK)
-    raw["cluster"]["gpuNodePool"].update(machineType="g5.xlarge", gpuProduct="A10G", gpuCount=1)
-    raw["gpu"] = {"timeSlicingReplicas": 4}
-    b = build_stack(aws_mocks, parse_config(raw, base_dir=REPO, stack=STACK))
+def test_time_slicing_variant(mocks: RecordingMocks, samples_built: Path) -> None:
+    cfg = parse_stack(
+        STACK,
+        set_key("cluster.gpuNodePool.machineType", "g5.xlarge"),
+        set_key("cluster.gpuNodePool.gpuProduct", "A10G"),
+        set_key("cluster.gpuNodePool.gpuCount", 1),
+        gpu={"timeSlicingReplicas": 4},
+    )
+    b = build(mocks, cfg)
     op = b.named(GPU_OPERATOR_RELEASE).inputs["values"]
     assert op["devicePlugin"]["config"]["name"] == "time-slicing-config"
     assert op["migManager"] == {"enabled": False}
     assert MIG_CONFIG_LABEL not in b.named("triton-prod-gpu").inputs["labels"]
     (cm,) = [
         c
-        for c in aws_mocks.of_type("kubernetes:core/v1:ConfigMap")
+        for c in mocks.of_type("kubernetes:core/v1:ConfigMap")
         if c.inputs["metadata"]["name"] == "time-slicing-config"
     ]
     assert "replicas: 4" in next(iter(cm.inputs["data"].values()))
@@ -561,51 +445,40 @@ def test_time_slicing_variant(aws_mocks: AwsMocks, samples_built: Path) -> None:
 # --- bad configuration: one ConfigError naming the key, nothing registered --------------------
 
 
-def _edit(path: str, value: Any) -> Callable[[dict[str, Any]], None]:
-    def apply(raw: dict[str, Any]) -> None:
-        *parents, leaf = path.split(".")
-        node = raw
-        for p in parents:
-            node = node.setdefault(p, {})
-        node[leaf] = value
-
-    return apply
-
-
-BAD_CONFIGS: dict[str, tuple[list[Callable[[dict[str, Any]], None]], str, str]] = {
+BAD_CONFIGS: dict[str, tuple[list[Edit], str, str]] = {
     "machine type without the GPU": (
-        [_edit("cluster.gpuNodePool.gpuProduct", "H100-80GB")],
+        [set_key("cluster.gpuNodePool.gpuProduct", "H100-80GB")],
         "triton-platform:cluster.gpuNodePool.machineType",
         "p5.48xlarge",
     ),
     "unknown machine type": (
-        [_edit("cluster.gpuNodePool.machineType", "p9.huge")],
+        [set_key("cluster.gpuNodePool.machineType", "p9.huge")],
         "triton-platform:cluster.gpuNodePool.machineType",
         "p4d.24xlarge",
     ),
     "MIG on a GPU without MIG": (
         [
-            _edit("cluster.gpuNodePool.machineType", "g5.xlarge"),
-            _edit("cluster.gpuNodePool.gpuProduct", "A10G"),
-            _edit("cluster.gpuNodePool.gpuCount", 1),
+            set_key("cluster.gpuNodePool.machineType", "g5.xlarge"),
+            set_key("cluster.gpuNodePool.gpuProduct", "A10G"),
+            set_key("cluster.gpuNodePool.gpuCount", 1),
         ],
         "triton-platform:gpu.migProfile",
         "has no MIG",
     ),
     "MIG profile the GPU lacks": (
-        [_edit("gpu.migProfile", "2g.20gb"), _edit("gpu.migConfig", "all-2g.20gb")],
+        [set_key("gpu.migProfile", "2g.20gb"), set_key("gpu.migConfig", "all-2g.20gb")],
         "triton-platform:gpu.migProfile",
         "1g.5gb",
     ),
     "wrong GPU count": (
-        [_edit("cluster.gpuNodePool.gpuCount", 4)],
+        [set_key("cluster.gpuNodePool.gpuCount", 4)],
         "triton-platform:cluster.gpuNodePool.gpuCount",
         "8",
     ),
-    "no region": ([lambda raw: raw["cluster"].pop("region")], "triton-platform:cluster.region", "us-east-1"),
-    "location on aws": ([_edit("cluster.location", "westeurope")], "triton-platform:cluster.location", "gcp"),
+    "no region": ([drop_key("cluster.region")], "triton-platform:cluster.region", "us-east-1"),
+    "location on aws": ([set_key("cluster.location", "westeurope")], "triton-platform:cluster.location", "gcp"),
     "unknown key": (
-        [_edit("cluster.gpuNodePool.acceleratorType", "x")],
+        [set_key("cluster.gpuNodePool.acceleratorType", "x")],
         "triton-platform:cluster.gpuNodePool.acceleratorType",
         "unknown key",
     ),
@@ -613,11 +486,9 @@ BAD_CONFIGS: dict[str, tuple[list[Callable[[dict[str, Any]], None]], str, str]] 
 
 
 @pytest.mark.parametrize("case", list(BAD_CONFIGS))
-def test_bad_config_fails_before_any_resource(case: str, aws_mocks: AwsMocks, samples_built: Path) -> None:
+def test_bad_config_fails_before_any_resource(case: str, mocks: RecordingMocks, samples_built: Path) -> None:
     edits, key, hint = BAD_CONFIGS[case]
-    raw = stack_config(STACK)
-    for edit in edits:
-        edit(raw)
+    raw = edited_config(STACK, *edits)
     errors: list[ConfigError] = []
 
     @pulumi.runtime.test
@@ -635,4 +506,4 @@ def test_bad_config_fails_before_any_resource(case: str, aws_mocks: AwsMocks, sa
     err = errors[0]
     assert key in err.keys, f"{case}: {err}"
     assert hint in str(err)
-    assert aws_mocks.resources == []
+    assert mocks.resources == []

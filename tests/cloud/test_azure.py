@@ -8,24 +8,26 @@ only when opted in. MIG variants render the Triton release's values with the rea
 
 from __future__ import annotations
 
-import base64
 import json
 import re
-import subprocess
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import pulumi
 import pytest
-import yaml
-from google.protobuf import json_format
 
+import stacks.azure as azure_stack
 from stacks.common import BUILDER_SERVICE_ACCOUNT, TRITON_SERVICE_ACCOUNT
-from stacks.config import ConfigError, PlatformConfig, parse_config
-from tests.support.pulumi_mocks import ProgramResult, RecordingMocks, Registered, run_program
-from tests.support.stacks import REPO, parse_stack, stack_config
+from tests.support.cloud import WORKLOAD_OUTPUTS, Built, build_stack
+from tests.support.helm import CHART, assert_gpu_placement, pod_spec, render_triton, triton_container
+from tests.support.pulumi_mocks import (
+    MOCK_AKS_PRINCIPAL_ID,
+    MOCK_RANDOM_STRING,
+    MOCK_STORAGE_KEY,
+    SECRET_SIG,
+    RecordingMocks,
+    run_program,
+)
+from tests.support.stacks import Edit, config_error, parse_stack, set_key
 from triton_platform import azure as az
 from triton_platform import azure_model_sync, gpu
 
@@ -33,10 +35,10 @@ STACK = "prod-azure"
 CLUSTER = "triton-prod-weu"
 K8S_PROVIDER = f"pulumi:providers:kubernetes::{CLUSTER}-k8s"
 AZURE_PROVIDER = "pulumi:providers:azure-native::azure"
-STATIC_KEY = "bW9jay1zdG9yYWdlLWFjY291bnQta2V5"
-SECRET_SIG = "4dabf18193072939515e22adb298388d"  # Pulumi's marker of a secret value on the wire
 SUBSCRIPTION = "00000000-0000-0000-0000-000000000000"
-CHART = REPO / "charts" / "triton-inference-server"
+# The storage account: the cluster's name, alphanumeric, and the mocks' random suffix.
+ACCOUNT = f"tritonprodweu{MOCK_RANDOM_STRING}"
+STATIC = set_key("modelRepository.staticKeys", True)
 
 
 # --------------------------------------------------------------------------- plain logic
@@ -141,110 +143,26 @@ def test_model_sync_values_mirror_keylessly_and_read_only() -> None:
 
 # --------------------------------------------------------------------------- Pulumi mocks
 
-# The input that names each Azure resource; the real provider returns it as `name`.
-NAME_INPUTS = {
-    "azure-native:resources:ResourceGroup": "resourceGroupName",
-    "azure-native:storage:StorageAccount": "accountName",
-    "azure-native:storage:BlobContainer": "containerName",
-    "azure-native:containerservice:ManagedCluster": "resourceName",
-    "azure-native:containerservice:AgentPool": "agentPoolName",
-    "azure-native:managedidentity:UserAssignedIdentity": "resourceName",
-    "azure-native:network:VirtualNetwork": "virtualNetworkName",
-    "azure-native:network:Subnet": "subnetName",
-}
+
+@pytest.fixture
+def pulumi_stack() -> str:
+    """The mocks run under the example stack's name: it names the stack's resources."""
+    return STACK
 
 
-@dataclass
-class AzureMocks(RecordingMocks):
-    """RecordingMocks plus what azure-native computes, and what the engine is asked to do."""
-
-    retained: dict[str, bool] = field(default_factory=dict)
-    dependencies: dict[str, list[str]] = field(default_factory=dict)
-    wire_inputs: dict[str, dict[str, Any]] = field(default_factory=dict)
-
-    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
-        rid, outputs = super().new_resource(args)
-        key = NAME_INPUTS.get(args.typ)
-        if key and args.inputs.get(key):
-            outputs["name"] = args.inputs[key]
-        if args.typ == "random:index/randomString:RandomString":
-            outputs["result"] = "ab12cd34"
-        if args.typ == "azure-native:containerservice:ManagedCluster":
-            outputs["identity"] = {"type": "SystemAssigned", "principalId": "11111111-0000-0000-0000-0000000aks00"}
-        return rid, outputs
-
-    def call(self, args: pulumi.runtime.MockCallArgs) -> Any:
-        self.calls.append((args.token, dict(args.args)))
-        return self._call(args)  # a bare dict: no check failures
-
-    def _call(self, args: pulumi.runtime.MockCallArgs) -> dict[str, Any]:
-        if args.token == "azure-native:containerservice:listManagedClusterUserCredentials":
-            kubeconfig = base64.b64encode(b"apiVersion: v1\nkind: Config\nclusters: []\n").decode()
-            return {"kubeconfigs": [{"name": "clusterUser", "value": kubeconfig}]}
-        if args.token == "azure-native:storage:listStorageAccountKeys":
-            return {"keys": [{"keyName": "key1", "value": STATIC_KEY, "permissions": "FULL", "creationTime": "x"}]}
-        return super()._call(args)
+def _build(mocks: RecordingMocks, *edits: Edit, **overrides: Any) -> Built:
+    """The example stack, edited, built by stacks.azure under the mocks."""
+    return build_stack(mocks, azure_stack.build, parse_stack(STACK, *edits, **overrides))
 
 
 @pytest.fixture
-def azure_mocks() -> AzureMocks:
-    m = AzureMocks()
-    pulumi.runtime.set_mocks(m, project="triton-platform", stack=STACK, preview=False)
-    monitor = pulumi.runtime.settings.SETTINGS.monitor
-    register = monitor.RegisterResource
-
-    def recording(request: Any) -> Any:
-        # What RegisterResource carries besides the inputs: options and raw (secret-marked) wire values.
-        m.retained[request.name] = request.retainOnDelete
-        m.dependencies[request.name] = list(request.dependencies)
-        m.wire_inputs[request.name] = json_format.MessageToDict(request.object)
-        return register(request)
-
-    monitor.RegisterResource = recording
-    return m
-
-
-@dataclass
-class Built:
-    mocks: AzureMocks
-    result: ProgramResult
-    cfg: PlatformConfig
-
-    def one(self, t: str) -> Registered:
-        found = self.mocks.of_type(t)
-        assert len(found) == 1, (t, [r.name for r in found])
-        return found[0]
-
-    def triton_values(self) -> dict[str, Any]:
-        (release,) = [
-            r
-            for r in self.mocks.of_type("kubernetes:helm.sh/v3:Release")
-            if str(r.inputs.get("chart", "")).endswith("triton-inference-server")
-        ]
-        values: dict[str, Any] = release.inputs["values"]
-        return values
-
-
-def _build(mocks: AzureMocks, samples_built: Path, **overrides: Any) -> Built:
-    from stacks.azure import build
-
-    cfg = parse_stack(STACK, **overrides)
-    return Built(mocks, run_program(lambda: build(cfg, REPO)), cfg)
-
-
-def _static(extra: dict[str, Any] | None = None) -> dict[str, Any]:
-    raw = stack_config(STACK)
-    return {"modelRepository": {**raw["modelRepository"], "staticKeys": True, **(extra or {})}}
+def keyless(mocks: RecordingMocks, samples_built: Path) -> Built:
+    return _build(mocks)
 
 
 @pytest.fixture
-def keyless(azure_mocks: AzureMocks, samples_built: Path) -> Built:
-    return _build(azure_mocks, samples_built)
-
-
-@pytest.fixture
-def static(azure_mocks: AzureMocks, samples_built: Path) -> Built:
-    return _build(azure_mocks, samples_built, **_static())
+def static(mocks: RecordingMocks, samples_built: Path) -> Built:
+    return _build(mocks, STATIC)
 
 
 def test_example_stack_is_valid_config(samples_built: Path) -> None:
@@ -288,9 +206,8 @@ def test_gpu_pool_is_tainted_partitioned_and_autoscaled(static: Built) -> None:
 
 
 def test_gpu_operator_uses_aks_driver_and_partitions(static: Built) -> None:
-    (release,) = [
-        r for r in static.mocks.of_type("kubernetes:helm.sh/v3:Release") if r.inputs.get("chart") == "gpu-operator"
-    ]
+    release = static.mocks.release("gpu-operator")
+    assert release.inputs["chart"] == "gpu-operator"
     values = release.inputs["values"]
     assert values["driver"] == {"enabled": False}
     assert values["toolkit"] == {"enabled": False}
@@ -323,8 +240,8 @@ def test_storage_is_private_tls_only_versioned_and_kept(static: Built) -> None:
     assert static.mocks.retained[f"{CLUSTER}-rg"] is True
 
 
-def test_storage_is_deleted_with_the_stack_when_not_retained(azure_mocks: AzureMocks, samples_built: Path) -> None:
-    built = _build(azure_mocks, samples_built, **_static({"retainOnDelete": False}))
+def test_storage_is_deleted_with_the_stack_when_not_retained(mocks: RecordingMocks, samples_built: Path) -> None:
+    built = _build(mocks, STATIC, set_key("modelRepository.retainOnDelete", False))
     assert built.mocks.retained[built.one("azure-native:storage:StorageAccount").name] is False
     assert built.mocks.retained[f"{CLUSTER}-rg"] is False
 
@@ -340,19 +257,19 @@ def test_every_kubernetes_resource_uses_the_cluster_provider(static: Built) -> N
 
 
 def test_static_keys_only_in_a_secret_when_opted_in(static: Built) -> None:
-    secrets = [r for r in static.mocks.of_type("kubernetes:core/v1:Secret") if STATIC_KEY in repr(r.inputs)]
+    secrets = [r for r in static.mocks.of_type("kubernetes:core/v1:Secret") if MOCK_STORAGE_KEY in repr(r.inputs)]
     assert [s.name for s in secrets] == [f"{STACK}-model-repository-credentials"]
     wire = static.mocks.wire_inputs[secrets[0].name]["stringData"]
     assert SECRET_SIG in wire  # sent to the engine as a secret
-    assert wire["value"] == {"AZURE_STORAGE_KEY": STATIC_KEY}
+    assert wire["value"] == {"AZURE_STORAGE_KEY": MOCK_STORAGE_KEY}
     for r in static.mocks.resources:
         if r.type != "kubernetes:core/v1:Secret":
-            assert STATIC_KEY not in repr(r.inputs), (r.type, r.name)
+            assert MOCK_STORAGE_KEY not in repr(r.inputs), (r.type, r.name)
     for key, value in static.result.values.items():
-        assert STATIC_KEY not in repr(value), key
+        assert MOCK_STORAGE_KEY not in repr(value), key
     values = static.triton_values()
-    assert values["modelRepository"]["uri"] == "as://tritonprodweuab12cd34/triton-models/models"
-    assert values["modelRepository"]["env"] == {"AZURE_STORAGE_ACCOUNT": "tritonprodweuab12cd34"}
+    assert values["modelRepository"]["uri"] == f"as://{ACCOUNT}/triton-models/models"
+    assert values["modelRepository"]["env"] == {"AZURE_STORAGE_ACCOUNT": ACCOUNT}
     assert values["modelRepository"]["credentialsSecret"]
     assert static.one("azure-native:storage:StorageAccount").inputs["allowSharedKeyAccess"] is True
     # Triton reads with the key: no Triton identity; the engine builder keeps its own.
@@ -377,7 +294,7 @@ def test_keyless_no_key_anywhere(keyless: Built) -> None:
     (init,) = values["extraInitContainers"]
     assert init["image"] == "nvcr.io/nvidia/tritonserver:25.01-py3"
     assert init["command"] == ["python3", "-c", azure_model_sync.source_text()]
-    assert "https://tritonprodweuab12cd34.blob.core.windows.net" in init["args"]
+    assert f"https://{ACCOUNT}.blob.core.windows.net" in init["args"]
 
 
 def test_identities_are_federated_to_exactly_their_service_accounts(keyless: Built) -> None:
@@ -425,12 +342,12 @@ def test_publisher_store_names_the_container_not_a_credential(keyless: Built) ->
     assert store["kind"] == "azure"
     assert store["bucket"] == "triton-models"
     assert (store["prefix"], store["cache_prefix"]) == ("models", "_cache")
-    assert store["account_url"] == "https://tritonprodweuab12cd34.blob.core.windows.net"
+    assert store["account_url"] == f"https://{ACCOUNT}.blob.core.windows.net"
     assert store["credentials"] == {"source": "environment"}
 
 
 def test_triton_waits_for_the_gpu_operator_and_the_role_assignments(keyless: Built) -> None:
-    names = {urn.rsplit("::", 1)[-1] for urn in keyless.mocks.dependencies[f"{STACK}-triton"]}
+    names = keyless.mocks.dependency_names(f"{STACK}-triton")
     for wanted in (
         f"{STACK}-gpu-operator-release",
         f"{CLUSTER}-gpu-pool",
@@ -452,6 +369,12 @@ def test_secrets_stay_secret(static: Built) -> None:
     assert {"kubeconfig", "grafanaAdminPassword"} <= static.result.secret
 
 
+def test_workload_outputs_have_the_names_of_every_platform(keyless: Built) -> None:
+    assert set(keyless.outputs) >= WORKLOAD_OUTPUTS
+    assert keyless.result.values["tritonHttp"] == "http://triton.triton.svc.cluster.local:8000"
+    assert keyless.result.values["tritonInClusterGrpc"] == "triton.triton.svc.cluster.local:8001"
+
+
 def test_builder_kubeconfig_is_written_for_the_engine_builder_as_a_secret(static: Built) -> None:
     (write,) = [r for r in static.mocks.of_type("command:local:Command") if r.name == f"{CLUSTER}-kubeconfig-file"]
     path = static.result.values["kubeconfigPath"]
@@ -459,11 +382,10 @@ def test_builder_kubeconfig_is_written_for_the_engine_builder_as_a_secret(static
     assert "umask 077" in write.inputs["create"]
     assert path in write.inputs["create"]
     assert SECRET_SIG in static.mocks.wire_inputs[write.name]["stdin"]  # the kubeconfig travels as a secret
-    names = {urn.rsplit("::", 1)[-1] for urn in static.mocks.dependencies[f"{CLUSTER}-k8s"]}
-    assert write.name in names
+    assert write.name in static.mocks.dependency_names(f"{CLUSTER}-k8s")
 
 
-def test_own_vnet_gets_a_subnet_and_network_contributor_for_the_cluster(azure_mocks: AzureMocks) -> None:
+def test_own_vnet_gets_a_subnet_and_network_contributor_for_the_cluster(mocks: RecordingMocks) -> None:
     from components.aks_cluster import AksCluster, AksClusterArgs, AksGpuPool
 
     def program() -> dict[str, Any]:
@@ -488,40 +410,22 @@ def test_own_vnet_gets_a_subnet_and_network_contributor_for_the_cluster(azure_mo
     result = run_program(program)
     assert result.values["rg"] == "existing-rg"
     assert "kubeconfig" in result.secret
-    assert azure_mocks.of_type("azure-native:resources:ResourceGroup") == []  # an existing group is used
-    (vnet,) = azure_mocks.of_type("azure-native:network:VirtualNetwork")
+    assert mocks.of_type("azure-native:resources:ResourceGroup") == []  # an existing group is used
+    (vnet,) = mocks.of_type("azure-native:network:VirtualNetwork")
     assert vnet.inputs["addressSpace"] == {"addressPrefixes": ["10.20.0.0/16"]}
-    (subnet,) = azure_mocks.of_type("azure-native:network:Subnet")
-    (aks,) = azure_mocks.of_type("azure-native:containerservice:ManagedCluster")
+    (subnet,) = mocks.of_type("azure-native:network:Subnet")
+    (aks,) = mocks.of_type("azure-native:containerservice:ManagedCluster")
     assert aks.inputs["agentPoolProfiles"][0]["vnetSubnetID"] == f"{subnet.name}-id"
-    (pool,) = azure_mocks.of_type("azure-native:containerservice:AgentPool")
+    (pool,) = mocks.of_type("azure-native:containerservice:AgentPool")
     assert pool.inputs["vnetSubnetID"] == f"{subnet.name}-id"
     assert pool.inputs["scaleSetPriority"] == "Spot"
-    (network,) = azure_mocks.of_type("azure-native:authorization:RoleAssignment")
+    (network,) = mocks.of_type("azure-native:authorization:RoleAssignment")
     assert network.inputs["scope"] == f"{subnet.name}-id"
     assert network.inputs["roleDefinitionId"].endswith(az.NETWORK_CONTRIBUTOR)
-    assert network.inputs["principalId"] == "11111111-0000-0000-0000-0000000aks00"
+    assert network.inputs["principalId"] == MOCK_AKS_PRINCIPAL_ID
 
 
 # --------------------------------------------------------------------------- MIG variants + helm
-
-
-def _helm_deployment(values: dict[str, Any], tmp_path: Path) -> dict[str, Any]:
-    from tests.support.tools import helm_path
-
-    values_file = tmp_path / "values.yaml"
-    values_file.write_text(yaml.safe_dump(values))
-    rendered = subprocess.run(
-        [str(helm_path()), "template", "triton", str(CHART), "--namespace", "triton", "-f", str(values_file)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert rendered.returncode == 0, rendered.stderr
-    docs = [d for d in yaml.safe_load_all(rendered.stdout) if d]
-    (deployment,) = [d for d in docs if d["kind"] == "Deployment"]
-    return deployment
 
 
 MIG_VARIANTS: list[tuple[str, dict[str, Any], str | None, dict[str, int], dict[str, str]]] = [
@@ -554,7 +458,7 @@ MIG_VARIANTS: list[tuple[str, dict[str, Any], str | None, dict[str, int], dict[s
     ("label", "gpu_cfg", "profile", "resources", "selector"), MIG_VARIANTS, ids=[v[0] for v in MIG_VARIANTS]
 )
 def test_mig_variants_render_exactly_the_mig_table(
-    azure_mocks: AzureMocks,
+    mocks: RecordingMocks,
     samples_built: Path,
     tmp_path: Path,
     label: str,
@@ -563,31 +467,18 @@ def test_mig_variants_render_exactly_the_mig_table(
     resources: dict[str, int],
     selector: dict[str, str],
 ) -> None:
-    built = _build(azure_mocks, samples_built, gpu=gpu_cfg, **_static())
+    built = _build(mocks, STATIC, gpu=gpu_cfg)
     pool = built.one("azure-native:containerservice:AgentPool").inputs
     assert pool.get("gpuInstanceProfile") == profile
-    deployment = _helm_deployment(built.triton_values(), tmp_path)
-    spec = deployment["spec"]["template"]["spec"]
-    (triton,) = [c for c in spec["containers"] if c["name"] == "triton"]
-    for kind in ("requests", "limits"):
-        gpu_part = {k: v for k, v in triton["resources"][kind].items() if k.startswith("nvidia.com/")}
-        assert gpu_part == resources, (label, kind, triton["resources"])
-    assert spec["nodeSelector"] == selector
-    assert {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"} in spec["tolerations"]
+    assert_gpu_placement(pod_spec(render_triton(built.triton_values(), tmp_path)), resources, selector)
 
 
 @pytest.mark.chart
-def test_spot_pool_is_tolerated(azure_mocks: AzureMocks, samples_built: Path, tmp_path: Path) -> None:
-    raw = stack_config(STACK)
-    built = _build(
-        azure_mocks,
-        samples_built,
-        cluster={**raw["cluster"], "gpuNodePool": {**raw["cluster"]["gpuNodePool"], "spot": True}},
-        **_static(),
-    )
+def test_spot_pool_is_tolerated(mocks: RecordingMocks, samples_built: Path, tmp_path: Path) -> None:
+    built = _build(mocks, STATIC, set_key("cluster.gpuNodePool.spot", True))
     pool = built.one("azure-native:containerservice:AgentPool").inputs
     assert (pool["scaleSetPriority"], pool["scaleSetEvictionPolicy"], pool["spotMaxPrice"]) == ("Spot", "Delete", -1)
-    spec = _helm_deployment(built.triton_values(), tmp_path)["spec"]["template"]["spec"]
+    spec = pod_spec(render_triton(built.triton_values(), tmp_path))
     assert az.SPOT_TOLERATION in spec["tolerations"]
 
 
@@ -596,22 +487,15 @@ def test_keyless_pod_renders_the_mirror(keyless: Built, tmp_path: Path) -> None:
     schema = json.loads((CHART / "values.schema.json").read_text())
     if "extraContainers" not in schema.get("properties", {}):
         pytest.skip("the chart has no extraInitContainers/extraContainers/extraVolumes/extraVolumeMounts yet")
-    spec = _helm_deployment(keyless.triton_values(), tmp_path)["spec"]["template"]["spec"]
+    spec = pod_spec(render_triton(keyless.triton_values(), tmp_path))
     assert [c["name"] for c in spec["initContainers"]] == ["model-sync-init"]
     assert {c["name"] for c in spec["containers"]} == {"triton", "model-sync"}
-    (triton,) = [c for c in spec["containers"] if c["name"] == "triton"]
+    triton = triton_container(spec)
     assert f"--model-repository={az.SYNC_REPOSITORY}" in triton["args"]
     assert {"name": az.SYNC_VOLUME, "mountPath": az.SYNC_ROOT, "readOnly": True} in triton["volumeMounts"]
 
 
 # --------------------------------------------------------------------------- bad configuration
-
-
-def _raw(**changes: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
-    raw = json.loads(json.dumps(stack_config(STACK)))
-    for change in changes.values():
-        change(raw)
-    return raw
 
 
 @pytest.mark.parametrize(
@@ -645,13 +529,10 @@ def _raw(**changes: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
         ),
     ],
 )
-def test_bad_config_names_the_key(
-    samples_built: Path, change: Callable[[dict[str, Any]], None], key: str, why: str
-) -> None:
-    with pytest.raises(ConfigError) as info:
-        parse_config(_raw(c=change), base_dir=REPO, stack=STACK)
-    assert key in str(info.value)
-    assert why in str(info.value)
+def test_bad_config_names_the_key(samples_built: Path, change: Edit, key: str, why: str) -> None:
+    err = config_error(STACK, change)
+    assert key in str(err)
+    assert why in str(err)
 
 
 @pytest.mark.parametrize(
@@ -682,32 +563,27 @@ def test_azure_only_problems_are_config_errors(
     why: str,
 ) -> None:
     # Valid for the generic schema, but not on AKS: parse_config (run before build) says so.
-    raw = stack_config(STACK)
+    edits = [set_key(f"cluster.{name}", value) for name, value in (cluster_change or {}).items()]
     if gpu_cfg:
-        raw["gpu"] = gpu_cfg
-    if cluster_change:
-        raw["cluster"] = {**raw["cluster"], **cluster_change}
-    with pytest.raises(ConfigError) as info:
-        parse_config(raw, base_dir=REPO, stack=STACK)
-    assert key in info.value.keys, str(info.value)
-    assert why in str(info.value)
+        edits.append(set_key("gpu", gpu_cfg))
+    err = config_error(STACK, *edits)
+    assert key in err.keys, str(err)
+    assert why in str(err)
 
 
 def test_generic_and_azure_problems_arrive_in_one_error(samples_built: Path) -> None:
-    raw = stack_config(STACK)
-    raw["cluster"] = {**raw["cluster"], "region": "us-east-1", "resourceGroup": "bad name."}
-    raw["modelRepository"] = {**raw.get("modelRepository", {}), "bucket": "triton--models"}
-    with pytest.raises(ConfigError) as info:
-        parse_config(raw, base_dir=REPO, stack=STACK)
-    keys = info.value.keys
-    assert "triton-platform:cluster.region" in keys, str(info.value)  # generic: aws only
-    assert "triton-platform:cluster.resourceGroup" in keys, str(info.value)  # Azure's own
-    assert "triton-platform:modelRepository.bucket" in keys, str(info.value)  # Azure's own
+    err = config_error(
+        STACK,
+        set_key("cluster.region", "us-east-1"),
+        set_key("cluster.resourceGroup", "bad name."),
+        set_key("modelRepository.bucket", "triton--models"),
+    )
+    keys = err.keys
+    assert "triton-platform:cluster.region" in keys, str(err)  # generic: aws only
+    assert "triton-platform:cluster.resourceGroup" in keys, str(err)  # Azure's own
+    assert "triton-platform:modelRepository.bucket" in keys, str(err)  # Azure's own
 
 
 def test_dotted_container_name_is_reported_once(samples_built: Path) -> None:
-    raw = stack_config(STACK)
-    raw["modelRepository"] = {**raw.get("modelRepository", {}), "bucket": "triton.models--x"}
-    with pytest.raises(ConfigError) as info:
-        parse_config(raw, base_dir=REPO, stack=STACK)
-    assert info.value.keys.count("triton-platform:modelRepository.bucket") == 1, str(info.value)
+    err = config_error(STACK, set_key("modelRepository.bucket", "triton.models--x"))
+    assert err.keys.count("triton-platform:modelRepository.bucket") == 1, str(err)

@@ -27,6 +27,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support import tools
 from triton_platform import azure_model_sync as sync
 
 REPO = Path(__file__).resolve().parents[2]
@@ -185,7 +186,8 @@ def _free_port() -> int:
 
 
 def _azurite_main() -> Path:
-    return REPO / ".cache/npm/node_modules/azurite/dist/src/blob/main.js"
+    tools.azurite_path()  # npm-installs azurite on first use
+    return tools.NPM_DIR / "node_modules/azurite/dist/src/blob/main.js"
 
 
 def _b64url(data: bytes) -> str:

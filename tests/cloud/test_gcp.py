@@ -11,8 +11,7 @@ with DESIGN.md's MIG table (GKE row).
 from __future__ import annotations
 
 import json
-import subprocess
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, cast
 
@@ -33,110 +32,35 @@ from components.gke_cluster import (
     service_account_id,
 )
 from components.gke_workload_identity import GkeWorkloadIdentityArgs, prefix_condition, workload_identity_member
-from stacks.config import ConfigError, PlatformConfig, parse_config
-from tests.support.pulumi_mocks import RecordingMocks, Registered
-from tests.support.stacks import REPO, parse_stack, stack_config
+from stacks.config import PlatformConfig
+from tests.support.cloud import WORKLOAD_OUTPUTS, Built, build_stack, secret_data_is_secret
+from tests.support.helm import assert_gpu_placement, pod_spec, render_triton
+from tests.support.pulumi_mocks import MOCK_HMAC_SECRET, MOCK_RANDOM_HEX, RecordingMocks
+from tests.support.stacks import REPO, Edit, config_error, drop_key, parse_stack, set_key
 from triton_platform.gcp import bucket_name_issue, is_zone, region_of
 
 STACK = "staging"
 PROJECT = "acme-ml-staging"
 POOL = f"{PROJECT}.svc.id.goog"
-BUCKET = "triton-staging-models-0a1b2c3d"
+BUCKET = f"triton-staging-models-{MOCK_RANDOM_HEX}"
 K8S_PROVIDER = "pulumi:providers:kubernetes::triton-staging-k8s::"
 GCP_PROVIDER = "pulumi:providers:gcp::gcp::"
-CHART = REPO / "charts" / "triton-inference-server"
-MOCK_HMAC_SECRET = "mock-gcs-hmac-secret-value"
-MOCK_HMAC_ID = "GOOG1EMOCKACCESSID"
 TRITON_GSA = "triton-staging-triton@mock-project.iam.gserviceaccount.com"
 BUILDER_GSA = "triton-staging-builder@mock-project.iam.gserviceaccount.com"
 A100 = "nvidia-tesla-a100"
 
 
-class GcpMocks(RecordingMocks):
-    """RecordingMocks plus the computed outputs the GCP stack reads that the shared mocks lack."""
-
-    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
-        rid, outputs = super().new_resource(args)
-        if args.typ == "random:index/randomId:RandomId":
-            outputs["hex"] = "0a1b2c3d"
-        if args.typ == "gcp:storage/hmacKey:HmacKey":
-            outputs.update(accessId=MOCK_HMAC_ID, secret=MOCK_HMAC_SECRET)
-        return rid, outputs
-
-
 @pytest.fixture
-def gcp_mocks() -> GcpMocks:
-    m = GcpMocks()
-    pulumi.runtime.set_mocks(m, project="triton-platform", stack="staging", preview=False)
-    return m
+def pulumi_stack() -> str:
+    """The mocks run under the example stack's name: it names the stack's resources."""
+    return STACK
 
 
-class Built:
-    """What one build() left behind: outputs, resource options and the recorded graph."""
-
-    def __init__(self, mocks: GcpMocks) -> None:
-        self.mocks = mocks
-        self.outputs: dict[str, Any] = {}
-        self.retain: dict[str, bool | None] = {}
-        self.secret_props: dict[str, list[pulumi.Output[Any]]] = {}
-
-    def one(self, type_: str) -> Registered:
-        found = self.mocks.of_type(type_)
-        assert len(found) == 1, f"expected one {type_}, got {[r.name for r in found]}"
-        return found[0]
-
-    def named(self, name: str) -> Registered:
-        return self.mocks.named(name)
-
-    def triton_values(self) -> dict[str, Any]:
-        (release,) = [
-            r
-            for r in self.mocks.of_type("kubernetes:helm.sh/v3:Release")
-            if str(r.inputs.get("chart", "")).endswith("charts/triton-inference-server")
-        ]
-        values: dict[str, Any] = release.inputs["values"]
-        return values
-
-    def service_account(self, name: str) -> Registered:
-        (sa,) = [
-            s for s in self.mocks.of_type("kubernetes:core/v1:ServiceAccount") if s.inputs["metadata"]["name"] == name
-        ]
-        return sa
-
-
-def build_stack(
-    mocks: GcpMocks, cfg: PlatformConfig, check: Callable[[Built], pulumi.Output[Any]] | None = None
+def build(
+    mocks: RecordingMocks, cfg: PlatformConfig, check: Callable[[Built], pulumi.Output[Any]] | None = None
 ) -> Built:
     """Run stacks.gcp.build under the mock runtime; ``check`` may return an Output to await."""
-    built = Built(mocks)
-
-    def record(args: pulumi.ResourceTransformationArgs) -> None:
-        built.retain[args.name] = args.opts.retain_on_delete
-        if args.type_ == "kubernetes:core/v1:Secret":
-            props = cast(dict[str, Any], args.props)
-            data: Any = props.get("string_data") or props.get("stringData") or props.get("data") or {}
-            # The whole mapping may be one (secret) Output, or a dict of them.
-            values = data.values() if isinstance(data, dict) else [data]
-            built.secret_props[args.name] = [pulumi.Output.from_input(v) for v in values]
-
-    @pulumi.runtime.test
-    def run() -> pulumi.Output[Any]:
-        pulumi.runtime.register_stack_transformation(record)
-        built.outputs = gcp_stack.build(cfg, REPO)
-        waited = pulumi.Output.all(*[pulumi.Output.from_input(v) for v in built.outputs.values()])
-        extra = check(built) if check else None
-        return pulumi.Output.all(waited, extra)
-
-    run()
-    return built
-
-
-def secret_flag(o: pulumi.Output[Any]) -> pulumi.Output[bool]:
-    return pulumi.Output.from_input(cast(Awaitable[bool], o.is_secret()))
-
-
-def _assert(cond: bool, message: str) -> None:
-    assert cond, message
+    return build_stack(mocks, gcp_stack.build, cfg, check)
 
 
 def _gpu_pool(b: Built) -> dict[str, Any]:
@@ -298,24 +222,19 @@ def test_gpu_pool_spec_and_service_annotations(samples_built: Path) -> None:
     assert spec.time_sharing_clients is None
     assert gcp_stack.service_annotations(cfg) == {"networking.gke.io/load-balancer-type": "Internal"}
     assert gcp_stack.label_value("Prod.EU") == "prod-eu"
-    raw = stack_config(STACK)
-    raw["triton"]["service"]["internal"] = False
-    assert gcp_stack.service_annotations(parse_config(raw, base_dir=REPO)) == {}
-    raw["triton"]["service"] = {"type": "ClusterIP"}
-    assert gcp_stack.service_annotations(parse_config(raw, base_dir=REPO)) == {}
+    public = parse_stack(STACK, set_key("triton.service.internal", False))
+    assert gcp_stack.service_annotations(public) == {}
+    cluster_ip = parse_stack(STACK, set_key("triton.service", {"type": "ClusterIP"}))
+    assert gcp_stack.service_annotations(cluster_ip) == {}
 
 
 # --- the staging stack ---------------------------------------------------------------------------
 
 
-def test_staging_stack_graph(gcp_mocks: GcpMocks, samples_built: Path) -> None:
-    cfg = parse_stack(STACK)
-
-    def secret_outputs(b: Built) -> pulumi.Output[Any]:
-        return secret_flag(b.outputs["kubeconfig"]).apply(lambda s: _assert(s, "kubeconfig output must be secret"))
-
-    b = build_stack(gcp_mocks, cfg, secret_outputs)
-    m = gcp_mocks
+def test_staging_stack_graph(mocks: RecordingMocks, samples_built: Path) -> None:
+    b = build(mocks, parse_stack(STACK))
+    m = mocks
+    assert "kubeconfig" in b.result.secret, "kubeconfig output must be secret"
 
     # Network: custom VPC, VPC-native secondary ranges, private nodes with Cloud NAT.
     net = b.one("gcp:compute/network:Network").inputs
@@ -391,7 +310,7 @@ def test_staging_stack_graph(gcp_mocks: GcpMocks, samples_built: Path) -> None:
     actions = [r["action"]["type"] for r in bucket.inputs["lifecycleRules"]]
     assert actions.count("Delete") == 2
     assert "AbortIncompleteMultipartUpload" in actions
-    assert b.retain[bucket.name] is True
+    assert m.retained[bucket.name] is True
 
     # IAM: Triton reads objects under models/ only; the builder reads/writes _cache/ only.
     (triton_read,) = _iam(b, "roles/storage.objectViewer", TRITON_GSA)
@@ -491,22 +410,14 @@ def test_staging_stack_graph(gcp_mocks: GcpMocks, samples_built: Path) -> None:
         "publishedModels",
     ):
         assert key in b.outputs, key
+    assert set(b.outputs) >= WORKLOAD_OUTPUTS
+    assert b.result.values["tritonInClusterHttp"] == "http://triton.triton.svc.cluster.local:8000"
+    assert "grafanaAdminPassword" in b.result.secret
 
 
-def test_static_keys_only_when_opted_in(gcp_mocks: GcpMocks, samples_built: Path) -> None:
-    raw = stack_config(STACK)
-    raw["modelRepository"]["staticKeys"] = True
-    cfg = parse_config(raw, base_dir=REPO, stack=STACK)
-
-    def secrets_are_secret(b: Built) -> pulumi.Output[Any]:
-        values = [v for outs in b.secret_props.values() for v in outs]
-        assert values, "a Kubernetes Secret with the HMAC key must exist"
-        return pulumi.Output.all(*[secret_flag(v) for v in values]).apply(
-            lambda flags: _assert(all(flags), f"Secret data not secret: {flags}")
-        )
-
-    b = build_stack(gcp_mocks, cfg, secrets_are_secret)
-    m = gcp_mocks
+def test_static_keys_only_when_opted_in(mocks: RecordingMocks, samples_built: Path) -> None:
+    b = build(mocks, parse_stack(STACK, set_key("modelRepository.staticKeys", True)), secret_data_is_secret)
+    m = mocks
     hmac = b.one("gcp:storage/hmacKey:HmacKey")
     assert hmac.inputs["serviceAccountEmail"] == TRITON_GSA, "the key belongs to Triton's read-only GSA"
     assert not m.of_type("gcp:serviceaccount/key:Key")
@@ -535,15 +446,18 @@ def test_static_keys_only_when_opted_in(gcp_mocks: GcpMocks, samples_built: Path
     }
 
 
-def test_explicit_bucket_not_retained_and_zonal_cluster(gcp_mocks: GcpMocks, samples_built: Path) -> None:
-    raw = stack_config(STACK)
-    raw["modelRepository"].update(bucket="acme-triton-models", retainOnDelete=False)
-    raw["cluster"]["location"] = "us-central1-a"
-    b = build_stack(gcp_mocks, parse_config(raw, base_dir=REPO, stack=STACK))
+def test_explicit_bucket_not_retained_and_zonal_cluster(mocks: RecordingMocks, samples_built: Path) -> None:
+    cfg = parse_stack(
+        STACK,
+        set_key("modelRepository.bucket", "acme-triton-models"),
+        set_key("modelRepository.retainOnDelete", False),
+        set_key("cluster.location", "us-central1-a"),
+    )
+    b = build(mocks, cfg)
     bucket = b.one("gcp:storage/bucket:Bucket")
     assert bucket.inputs["name"] == "acme-triton-models"
-    assert not gcp_mocks.of_type("random:index/randomId:RandomId")
-    assert not b.retain[bucket.name]
+    assert not mocks.of_type("random:index/randomId:RandomId")
+    assert not mocks.retained[bucket.name]
     assert b.triton_values()["modelRepository"]["uri"] == "gs://acme-triton-models/models"
     # Zonal: the provider gets the zone, the bucket and subnet the region, pools start at minNodes.
     provider = b.one("pulumi:providers:gcp").inputs
@@ -556,65 +470,47 @@ def test_explicit_bucket_not_retained_and_zonal_cluster(gcp_mocks: GcpMocks, sam
 
 # --- GPU setups rendered with the real chart ---------------------------------------------------
 
-GKE_CASES: dict[str, tuple[dict[str, Any], dict[str, Any], dict[str, str], dict[str, str], dict[str, Any]]] = {
+GKE_CASES: dict[str, tuple[dict[str, Any], dict[str, Any], dict[str, int], dict[str, str], dict[str, Any]]] = {
     # name: (gpuNodePool edits, gpu config, requests, nodeSelector, accelerator extras)
     "none": (
         {},
         {"migStrategy": "none"},
-        {"nvidia.com/gpu": "1"},
+        {"nvidia.com/gpu": 1},
         {"cloud.google.com/gke-accelerator": A100},
         {},
     ),
     "single (GKE partition)": (
         {},
         {"migStrategy": "single", "migProfile": "1g.5gb"},
-        {"nvidia.com/gpu": "1"},
+        {"nvidia.com/gpu": 1},
         {"cloud.google.com/gke-accelerator": A100, "cloud.google.com/gke-gpu-partition-size": "1g.5gb"},
         {"gpuPartitionSize": "1g.5gb"},
     ),
     "single 3g.20gb": (
         {},
         {"migStrategy": "single", "migProfile": "3g.20gb"},
-        {"nvidia.com/gpu": "1"},
+        {"nvidia.com/gpu": 1},
         {"cloud.google.com/gke-accelerator": A100, "cloud.google.com/gke-gpu-partition-size": "3g.20gb"},
         {"gpuPartitionSize": "3g.20gb"},
     ),
     "time-sharing (L4, no MIG)": (
         {"machineType": "g2-standard-8", "gpuProduct": "L4", "gpuCount": 1},
         {"timeSlicingReplicas": 4},
-        {"nvidia.com/gpu": "1"},
+        {"nvidia.com/gpu": 1},
         {"cloud.google.com/gke-accelerator": "nvidia-l4"},
         {"gpuSharingConfig": {"gpuSharingStrategy": "TIME_SHARING", "maxSharedClientsPerGpu": 4}},
     ),
 }
 
 
-def _helm_template(values: dict[str, Any], tmp_path: Path) -> list[dict[str, Any]]:
-    from tests.support.tools import helm_path
-
-    values_file = tmp_path / "values.yaml"
-    values_file.write_text(yaml.safe_dump(values))
-    proc = subprocess.run(
-        [str(helm_path()), "template", "triton", str(CHART), "--namespace", "triton", "-f", str(values_file)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert proc.returncode == 0, proc.stderr
-    return [d for d in yaml.safe_load_all(proc.stdout) if d]
-
-
 @pytest.mark.chart
 @pytest.mark.parametrize("case", list(GKE_CASES))
 def test_gke_gpu_setup_renders_design_table(
-    case: str, gcp_mocks: GcpMocks, samples_built: Path, tmp_path: Path
+    case: str, mocks: RecordingMocks, samples_built: Path, tmp_path: Path
 ) -> None:
     pool_edits, gpu_cfg, requests, selector, extras = GKE_CASES[case]
-    raw = stack_config(STACK)
-    raw["cluster"]["gpuNodePool"].update(pool_edits)
-    raw["gpu"] = gpu_cfg
-    b = build_stack(gcp_mocks, parse_config(raw, base_dir=REPO, stack=STACK))
+    pool = [set_key(f"cluster.gpuNodePool.{key}", value) for key, value in pool_edits.items()]
+    b = build(mocks, parse_stack(STACK, *pool, gpu=gpu_cfg))
 
     # Node side: GKE partitions / shares through the node pool's accelerator config.
     (accel,) = _gpu_pool(b)["nodeConfig"]["guestAccelerators"]
@@ -623,18 +519,8 @@ def test_gke_gpu_setup_renders_design_table(
         assert accel.get(key) == extras.get(key), key
 
     # Pod side: the chart renders exactly DESIGN.md's GKE requests and node selector.
-    docs = _helm_template(b.triton_values(), tmp_path)
-    (deployment,) = [d for d in docs if d["kind"] == "Deployment"]
-    spec = deployment["spec"]["template"]["spec"]
-    (triton,) = [c for c in spec["containers"] if c["name"] == "triton"]
-    limits = {k: str(v) for k, v in triton["resources"]["limits"].items() if k.startswith("nvidia.com/")}
-    assert limits == requests
-    gpu_requests = {
-        k: str(v) for k, v in triton["resources"].get("requests", {}).items() if k.startswith("nvidia.com/")
-    }
-    assert gpu_requests in ({}, requests)
-    assert spec["nodeSelector"] == selector
-    assert {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"} in spec["tolerations"]
+    docs = render_triton(b.triton_values(), tmp_path)
+    assert_gpu_placement(pod_spec(docs), requests, selector)
     (sa,) = [d for d in docs if d["kind"] == "ServiceAccount"]
     assert sa["metadata"]["annotations"] == {"iam.gke.io/gcp-service-account": TRITON_GSA}
     (svc,) = [d for d in docs if d["kind"] == "Service" and d["spec"].get("type") == "LoadBalancer"]
@@ -644,92 +530,70 @@ def test_gke_gpu_setup_renders_design_table(
 # --- bad configuration: one ConfigError naming the key, before any resource -------------------
 
 
-def _edit(path: str, value: Any) -> Callable[[dict[str, Any]], None]:
-    def apply(raw: dict[str, Any]) -> None:
-        *parents, leaf = path.split(".")
-        node = raw
-        for p in parents:
-            node = node.setdefault(p, {})
-        node[leaf] = value
-
-    return apply
-
-
-def _drop(path: str) -> Callable[[dict[str, Any]], None]:
-    def apply(raw: dict[str, Any]) -> None:
-        *parents, leaf = path.split(".")
-        node = raw
-        for p in parents:
-            node = node[p]
-        node.pop(leaf)
-
-    return apply
-
-
-BAD_CONFIGS: dict[str, tuple[list[Callable[[dict[str, Any]], None]], str, str]] = {
+BAD_CONFIGS: dict[str, tuple[list[Edit], str, str]] = {
     "machine type without the GPU": (
-        [_edit("cluster.gpuNodePool.gpuProduct", "H100-80GB")],
+        [set_key("cluster.gpuNodePool.gpuProduct", "H100-80GB")],
         "triton-platform:cluster.gpuNodePool.machineType",
         "a3-highgpu-1g",
     ),
     "unknown machine type": (
-        [_edit("cluster.gpuNodePool.machineType", "a9-megagpu-1g")],
+        [set_key("cluster.gpuNodePool.machineType", "a9-megagpu-1g")],
         "triton-platform:cluster.gpuNodePool.machineType",
         "a2-highgpu-1g",
     ),
     "MIG on a GPU without MIG": (
         [
-            _edit("cluster.gpuNodePool.machineType", "g2-standard-8"),
-            _edit("cluster.gpuNodePool.gpuProduct", "L4"),
+            set_key("cluster.gpuNodePool.machineType", "g2-standard-8"),
+            set_key("cluster.gpuNodePool.gpuProduct", "L4"),
         ],
         "triton-platform:gpu.migProfile",
         "has no MIG",
     ),
     "GKE partition size the accelerator lacks": (
         # 1g.10gb is an A100-40GB MIG profile, but not a GKE partition size.
-        [_edit("gpu.migProfile", "1g.10gb")],
+        [set_key("gpu.migProfile", "1g.10gb")],
         "triton-platform:gpu.migProfile",
         "GKE cannot partition",
     ),
     "MIG profile of another GPU": (
-        [_edit("gpu.migProfile", "1g.18gb")],
+        [set_key("gpu.migProfile", "1g.18gb")],
         "triton-platform:gpu.migProfile",
         "1g.5gb",
     ),
     "mixed strategy on GKE": (
-        [_edit("gpu.migStrategy", "mixed")],
+        [set_key("gpu.migStrategy", "mixed")],
         "triton-platform:gpu.migStrategy",
         "single",
     ),
     "wrong GPU count": (
-        [_edit("cluster.gpuNodePool.gpuCount", 2)],
+        [set_key("cluster.gpuNodePool.gpuCount", 2)],
         "triton-platform:cluster.gpuNodePool.gpuCount",
         "a2-highgpu-1g",
     ),
-    "no project": ([_drop("cluster.project")], "triton-platform:cluster.project", "my-gcp-project"),
-    "no location": ([_drop("cluster.location")], "triton-platform:cluster.location", "us-central1"),
+    "no project": ([drop_key("cluster.project")], "triton-platform:cluster.project", "my-gcp-project"),
+    "no location": ([drop_key("cluster.location")], "triton-platform:cluster.location", "us-central1"),
     "region key on gcp": (
-        [_edit("cluster.region", "us-east-1")],
+        [set_key("cluster.region", "us-east-1")],
         "triton-platform:cluster.region",
         "cluster.location",
     ),
     "project number instead of id": (
-        [_edit("cluster.project", "123456789012")],
+        [set_key("cluster.project", "123456789012")],
         "triton-platform:cluster.project",
         "not a GCP project id",
     ),
     "Azure location on gcp": (
-        [_edit("cluster.location", "westeurope")],
+        [set_key("cluster.location", "westeurope")],
         "triton-platform:cluster.location",
         "us-central1-a",
     ),
     "reserved bucket name": (
-        [_edit("modelRepository.bucket", "google-triton-models")],
+        [set_key("modelRepository.bucket", "google-triton-models")],
         "triton-platform:modelRepository.bucket",
         "goog",
     ),
     "unknown key": (
-        [_edit("cluster.gpuNodePool.acceleratorType", "nvidia-tesla-a100")],
+        [set_key("cluster.gpuNodePool.acceleratorType", "nvidia-tesla-a100")],
         "triton-platform:cluster.gpuNodePool.acceleratorType",
         "unknown key",
     ),
@@ -741,32 +605,24 @@ def test_bad_config_is_one_config_error_naming_the_key(case: str, samples_built:
     # parse_config (what __main__ runs before build) checks GCP's own rules too, so a bad
     # stack stops before any resource is registered.
     edits, key, hint = BAD_CONFIGS[case]
-    raw = stack_config(STACK)
-    for edit in edits:
-        edit(raw)
-    with pytest.raises(ConfigError) as info:
-        parse_config(raw, base_dir=REPO, stack=STACK)
-    err = info.value
+    err = config_error(STACK, *edits)
     assert key in err.keys, f"{case}: {err}"
     assert hint in str(err), f"{case}: {err}"
 
 
 def test_missing_project_is_reported_once(samples_built: Path) -> None:
-    raw = stack_config(STACK)
-    _drop("cluster.project")(raw)
-    with pytest.raises(ConfigError) as info:
-        parse_config(raw, base_dir=REPO, stack=STACK)
-    assert info.value.keys.count("triton-platform:cluster.project") == 1, str(info.value)
+    err = config_error(STACK, drop_key("cluster.project"))
+    assert err.keys.count("triton-platform:cluster.project") == 1, str(err)
 
 
 def test_generic_and_gcp_problems_arrive_in_one_error(samples_built: Path) -> None:
-    raw = stack_config(STACK)
-    _edit("cluster.gpuNodePool.gpuCount", 2)(raw)  # generic: the machine type has one GPU
-    _edit("cluster.project", "123456789012")(raw)  # GCP's own: a project number, not an id
-    _edit("modelRepository.bucket", "google-triton-models")(raw)  # GCS's own naming rule
-    with pytest.raises(ConfigError) as info:
-        parse_config(raw, base_dir=REPO, stack=STACK)
-    keys = info.value.keys
-    assert "triton-platform:cluster.gpuNodePool.gpuCount" in keys, str(info.value)
-    assert "triton-platform:cluster.project" in keys, str(info.value)
-    assert "triton-platform:modelRepository.bucket" in keys, str(info.value)
+    err = config_error(
+        STACK,
+        set_key("cluster.gpuNodePool.gpuCount", 2),  # generic: the machine type has one GPU
+        set_key("cluster.project", "123456789012"),  # GCP's own: a project number, not an id
+        set_key("modelRepository.bucket", "google-triton-models"),  # GCS's own naming rule
+    )
+    keys = err.keys
+    assert "triton-platform:cluster.gpuNodePool.gpuCount" in keys, str(err)
+    assert "triton-platform:cluster.project" in keys, str(err)
+    assert "triton-platform:modelRepository.bucket" in keys, str(err)

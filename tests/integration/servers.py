@@ -21,11 +21,11 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from tests.support import tools
+
 REPO = Path(__file__).resolve().parents[2]
 READY_TIMEOUT_S = 60.0
 STOP_TIMEOUT_S = 10.0
-AZURITE_VERSION = "3.37.0"
-NPM_PREFIX = REPO / ".cache" / "npm"
 # Azurite's documented, public development account (the same in every Azurite install).
 AZURITE_ACCOUNT = "devstoreaccount1"
 AZURITE_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
@@ -178,23 +178,11 @@ def gcs_emulator(timeout: float = READY_TIMEOUT_S) -> Iterator[GcsEndpoint]:
 
 
 def azurite_program() -> Path:
-    """``azurite-blob`` from ``.cache/npm``, installed there with npm on first use."""
-    program = NPM_PREFIX / "node_modules" / ".bin" / "azurite-blob"
-    if program.exists():
-        return program
-    if not shutil.which("node") or not shutil.which("npm"):
-        raise ServerUnavailable("Azurite needs node and npm on PATH")
-    NPM_PREFIX.mkdir(parents=True, exist_ok=True)
-    result = subprocess.run(
-        ["npm", "install", "--prefix", str(NPM_PREFIX), f"azurite@{AZURITE_VERSION}", "--no-audit", "--no-fund"],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
-    if result.returncode != 0 or not program.exists():
-        raise ServerUnavailable(f"npm install azurite@{AZURITE_VERSION} failed: {result.stderr[-2000:]}")
-    return program
+    """``azurite-blob`` from ``.cache/npm`` (tests.support.tools installs it on first use)."""
+    try:
+        return tools.azurite_path()
+    except RuntimeError as exc:
+        raise ServerUnavailable(str(exc)) from exc
 
 
 @contextlib.contextmanager

@@ -20,11 +20,11 @@ from typing import Any
 import numpy as np
 import pytest
 
-from components.model_version import ModelVersionArgs, ModelVersionProvider
+from components.model_version import ModelVersionProvider
 from samples import make_samples
 from tests.integration import servers
 from tests.integration.triton import TritonServer, TritonUnavailable, run_triton
-from triton_platform.publisher import pipeline
+from tests.publisher.fakes import provider_props
 from triton_platform.publisher.errors import PublisherError
 from triton_platform.publisher.spec import ModelSpec
 from triton_platform.publisher.stores.base import StoreRef, open_store
@@ -49,10 +49,7 @@ def _spec(name: str) -> ModelSpec:
 
 
 def _props(spec: ModelSpec, store: dict[str, Any], base: Path) -> dict[str, Any]:
-    fingerprint = pipeline.source_fingerprint(spec, base)
-    return ModelVersionArgs(
-        spec=spec, store=store, source_fingerprint=fingerprint, base_dir=str(base), instance_kind="KIND_CPU"
-    ).props()
+    return provider_props(spec, store, base, instance_kind="KIND_CPU")
 
 
 def _batch(seed: int = 7) -> np.ndarray:
@@ -96,7 +93,8 @@ class LazyTriton:
                     run_triton(self.repository, workdir=self.workdir, env=self.env, poll_seconds=POLL_SECONDS)
                 )
             except TritonUnavailable as exc:
-                pytest.skip(f"tritonserver unavailable: {exc}")
+                # The test command installs it: missing means a broken setup, never a silent skip.
+                pytest.fail(f"tritonserver unavailable: {exc}")
         return self._server
 
     def close(self) -> None:

@@ -1,4 +1,5 @@
-"""Test-only helpers for the publisher tests: tiny ONNX models built in code, an in-memory store.
+"""Test-only helpers for the publisher tests: tiny ONNX models built in code, an in-memory store,
+and ModelVersion props as the provider receives them.
 
 Nothing here is used outside tests.
 """
@@ -10,11 +11,15 @@ import hashlib
 import threading
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
+from components.model_version import ModelVersionArgs
+from triton_platform.publisher import pipeline
+from triton_platform.publisher.spec import ModelSpec
 from triton_platform.publisher.stores.base import ByteCallback, ObjectInfo, ObjectStore, StoreRef, b64, digest
 
 OPSET = 17
@@ -97,6 +102,26 @@ def corrupt_model(path: Path) -> Path:
     """Random bytes with an .onnx name."""
     path.write_bytes(np.random.default_rng(1).integers(0, 256, 4096, dtype=np.uint8).tobytes())
     return path
+
+
+def provider_props(spec: ModelSpec, store: dict[str, Any], base: Path, **extra: Any) -> dict[str, Any]:
+    """The props a ModelVersion sends its provider for ``spec`` with its source under ``base``."""
+    fingerprint = pipeline.source_fingerprint(spec, base)
+    args = ModelVersionArgs(spec=spec, store=store, source_fingerprint=fingerprint, base_dir=str(base), **extra)
+    return args.props()
+
+
+def wire_floats(value: Any) -> Any:
+    """What protobuf Structs do to dynamic-provider props: every int becomes a float."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        return float(value)
+    if isinstance(value, dict):
+        return {k: wire_floats(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [wire_floats(v) for v in value]
+    return value
 
 
 class MemoryStore(ObjectStore):

@@ -28,7 +28,7 @@ from kubernetes.client import (
 )
 from kubernetes.client.exceptions import ApiException
 
-from tests.publisher.fakes import MemoryStore, image_model, mlp_model
+from tests.publisher.fakes import MemoryStore, image_model, mlp_model, wire_floats
 from triton_platform import versions
 from triton_platform.publisher import fingerprint as fp
 from triton_platform.publisher.builders import EngineBuilder, EngineJob, KubernetesJobBuilder, LocalTensorRTBuilder
@@ -141,19 +141,7 @@ def test_engine_job_rejects_mismatched_tensorrt() -> None:
 def test_engine_job_survives_a_props_round_trip() -> None:
     # Dynamic-provider props cross the wire as protobuf Structs: every number becomes a float.
     job = _job(_spec(precision="fp16", shapes={"x": {"min": [1, 4], "opt": [4, 4], "max": [8, 4]}}))
-
-    def floats(v: Any) -> Any:
-        if isinstance(v, bool):
-            return v
-        if isinstance(v, int):
-            return float(v)
-        if isinstance(v, dict):
-            return {k: floats(x) for k, x in v.items()}
-        if isinstance(v, list):
-            return [floats(x) for x in v]
-        return v
-
-    assert EngineJob.model_validate(floats(job.model_dump(mode="json"))) == job
+    assert EngineJob.model_validate(wire_floats(job.model_dump(mode="json"))) == job
 
 
 def test_builders_implement_the_protocol() -> None:

@@ -1,12 +1,46 @@
-"""Pulumi mock runtime that records every registered resource for assertions."""
+"""Pulumi mock runtime that records every registered resource for assertions.
+
+One set of mocks serves every composition (local, AWS, GCP, Azure): it fills in the computed
+outputs the stacks read (bucket suffixes, identities, issuer URLs, keys opted into) with fixed
+values the tests look for (``MOCK_*``).
+"""
 
 from __future__ import annotations
 
+import base64
 import json
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import pulumi
+from google.protobuf import json_format
+from pulumi.runtime import rpc
+
+# How a secret travels to the engine: {SECRET_SIG: <Pulumi's secret marker>, "value": ...}.
+SECRET_SIG = rpc._special_sig_key
+
+# Computed outputs the mocks hand out, for tests to look for by value.
+MOCK_RANDOM_HEX = "0a1b2c3d"  # random.RandomId.hex: generated bucket suffixes
+MOCK_RANDOM_STRING = "ab12cd34"  # random.RandomString.result: storage account suffixes
+MOCK_AWS_SECRET_KEY = "mock-aws-secret-access-key-value"  # aws.iam.AccessKey.secret
+MOCK_HMAC_ID = "GOOG1EMOCKACCESSID"  # gcp.storage.HmacKey.accessId
+MOCK_HMAC_SECRET = "mock-gcs-hmac-secret-value"  # gcp.storage.HmacKey.secret
+MOCK_STORAGE_KEY = "bW9jay1zdG9yYWdlLWFjY291bnQta2V5"  # azure-native listStorageAccountKeys
+MOCK_AKS_PRINCIPAL_ID = "11111111-0000-0000-0000-0000000aks00"  # the AKS cluster's system identity
+MOCK_KUBECONFIG = "apiVersion: v1\nkind: Config\nclusters: []\n"
+
+# The input that names each Azure resource; azure-native returns it as the `name` output.
+AZURE_NAME_INPUTS = {
+    "azure-native:resources:ResourceGroup": "resourceGroupName",
+    "azure-native:storage:StorageAccount": "accountName",
+    "azure-native:storage:BlobContainer": "containerName",
+    "azure-native:containerservice:ManagedCluster": "resourceName",
+    "azure-native:containerservice:AgentPool": "agentPoolName",
+    "azure-native:managedidentity:UserAssignedIdentity": "resourceName",
+    "azure-native:network:VirtualNetwork": "virtualNetworkName",
+    "azure-native:network:Subnet": "subnetName",
+}
 
 
 @dataclass
@@ -27,24 +61,35 @@ class RecordingMocks(pulumi.runtime.Mocks):
     calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     # name -> (type, parent URN, dependency URNs), as the engine receives them.
     registrations: dict[str, tuple[str, str, list[str]]] = field(default_factory=dict)
+    # name -> the retainOnDelete option the engine receives.
+    retained: dict[str, bool] = field(default_factory=dict)
+    # name -> inputs as sent on the wire, secrets still in Pulumi's envelope (see SECRET_SIG).
+    wire_inputs: dict[str, dict[str, Any]] = field(default_factory=dict)
 
-    def install(self) -> None:
-        """Set these mocks as the runtime and record each registration's parent and dependencies.
+    def install(self, stack: str = "test") -> None:
+        """Set these mocks as the runtime and record what each registration asks of the engine.
 
-        ``new_resource`` does not see parents; the mock monitor's RegisterResource request does.
+        ``new_resource`` does not see parents, dependencies or options; the mock monitor's
+        RegisterResource request does.
         """
-        pulumi.runtime.set_mocks(self, project="triton-platform", stack="test", preview=False)
+        pulumi.runtime.set_mocks(self, project="triton-platform", stack=stack, preview=False)
         monitor: Any = pulumi.runtime.settings.get_monitor()
         original = monitor.RegisterResource
 
         def register(request: Any) -> Any:
             self.registrations[request.name] = (request.type, request.parent, list(request.dependencies))
+            self.retained[request.name] = request.retainOnDelete
+            self.wire_inputs[request.name] = json_format.MessageToDict(request.object)
             return original(request)
 
         monitor.RegisterResource = register
 
     def parent_of(self, name: str) -> str:
         return self.registrations[name][1]
+
+    def dependency_names(self, name: str) -> set[str]:
+        """The names of the resources a registration depends on (depends_on and inputs)."""
+        return {urn.rsplit("::", 1)[-1] for urn in self.registrations[name][2]}
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
         outputs = dict(args.inputs)
@@ -53,9 +98,17 @@ class RecordingMocks(pulumi.runtime.Mocks):
         if t == "kubernetes:core/v1:Namespace":
             outputs.setdefault("metadata", {}).setdefault("name", args.name)
         if t == "command:local:Command":
-            outputs.setdefault("stdout", "apiVersion: v1\nkind: Config\nclusters: []\n")
+            outputs.setdefault("stdout", MOCK_KUBECONFIG)
         if t == "random:index/randomPassword:RandomPassword":
             outputs["result"] = "mock-password-" + args.name
+        if t == "random:index/randomString:RandomString":
+            outputs["result"] = MOCK_RANDOM_STRING
+        if t == "random:index/randomId:RandomId":
+            outputs["hex"] = MOCK_RANDOM_HEX
+        if t == "aws:iam/accessKey:AccessKey":
+            outputs["secret"] = MOCK_AWS_SECRET_KEY
+        if t == "gcp:storage/hmacKey:HmacKey":
+            outputs.update(accessId=MOCK_HMAC_ID, secret=MOCK_HMAC_SECRET)
         if t == "aws:eks/cluster:Cluster":
             outputs.update(
                 endpoint="https://mock.eks.amazonaws.com",
@@ -79,7 +132,13 @@ class RecordingMocks(pulumi.runtime.Mocks):
                 clientId="00000000-0000-0000-0000-00000000c1d0", principalId="00000000-0000-0000-0000-0000000091d0"
             )
         if t == "azure-native:containerservice:ManagedCluster":
-            outputs.update(oidcIssuerProfile={"enabled": True, "issuerURL": "https://oidc.mock.azure.com/"})
+            outputs.update(
+                oidcIssuerProfile={"enabled": True, "issuerURL": "https://oidc.mock.azure.com/"},
+                identity={"type": "SystemAssigned", "principalId": MOCK_AKS_PRINCIPAL_ID},
+            )
+        name_input = AZURE_NAME_INPUTS.get(t)
+        if name_input and args.inputs.get(name_input):
+            outputs["name"] = args.inputs[name_input]
         self.resources.append(
             Registered(
                 t,
@@ -115,6 +174,13 @@ class RecordingMocks(pulumi.runtime.Mocks):
                 "subscriptionId": "00000000-0000-0000-0000-000000000000",
                 "tenantId": "t",
             }
+        if args.token == "azure-native:containerservice:listManagedClusterUserCredentials":
+            kubeconfig = base64.b64encode(MOCK_KUBECONFIG.encode()).decode()
+            return {"kubeconfigs": [{"name": "clusterUser", "value": kubeconfig}]}
+        if args.token == "azure-native:storage:listStorageAccountKeys":
+            return {
+                "keys": [{"keyName": "key1", "value": MOCK_STORAGE_KEY, "permissions": "FULL", "creationTime": "x"}]
+            }
         if args.token == "gcp:organizations/getProject:getProject":
             return {"number": "123456789", "projectId": args.args.get("projectId", "mock-project")}
         return {}
@@ -123,10 +189,29 @@ class RecordingMocks(pulumi.runtime.Mocks):
     def of_type(self, t: str) -> list[Registered]:
         return [r for r in self.resources if r.type == t]
 
+    def one(self, t: str) -> Registered:
+        """The single resource of a type (fails listing what there is otherwise)."""
+        found = self.of_type(t)
+        assert len(found) == 1, f"expected one {t}, got {[r.name for r in found]}"
+        return found[0]
+
     def named(self, name: str) -> Registered:
         matches = [r for r in self.resources if r.name == name]
         assert matches, f"no resource named {name!r}; have {[r.name for r in self.resources]}"
         return matches[0]
+
+    def release(self, chart_contains: str) -> Registered:
+        """The single Helm release whose chart (name or path) contains ``chart_contains``."""
+        matches = [
+            r for r in self.of_type("kubernetes:helm.sh/v3:Release") if chart_contains in str(r.inputs.get("chart"))
+        ]
+        assert len(matches) == 1, f"expected one release of {chart_contains!r}; have {self.dump()}"
+        return matches[0]
+
+    def service_account(self, name: str) -> Registered:
+        """The single Kubernetes ServiceAccount called ``name`` (its metadata name)."""
+        (sa,) = [s for s in self.of_type("kubernetes:core/v1:ServiceAccount") if s.inputs["metadata"]["name"] == name]
+        return sa
 
     def dump(self) -> str:
         return json.dumps([(r.type, r.name) for r in self.resources], indent=1)
@@ -140,11 +225,13 @@ class ProgramResult:
     secret: set[str]
 
 
-def run_program(program: Any) -> ProgramResult:
+def run_program(program: Any, check: Callable[[], pulumi.Output[Any] | None] | None = None) -> ProgramResult:
     """Run ``program() -> dict[str, Output|value]`` under the mock runtime and wait for all of it.
 
     ``pulumi.runtime.test`` waits for every outstanding registration before it returns, so
-    assertions on the recorded resources made afterwards see the whole graph.
+    assertions on the recorded resources made afterwards see the whole graph. ``check``, run
+    after the program, may return an Output whose own assertions (in ``apply``) are awaited
+    too: the way to assert on Outputs that are not stack outputs.
     """
     result = ProgramResult({}, set())
 
@@ -159,7 +246,14 @@ def run_program(program: Any) -> ProgramResult:
                 if await out.is_secret():
                     result.secret.add(key)
 
-        return pulumi.Output.from_input(resolve())
+        resolved: pulumi.Output[None] = pulumi.Output.from_input(resolve())
+        extra = check() if check else None
+        return pulumi.Output.all(resolved, extra)
 
     _run()
     return result
+
+
+def secret_flag(o: pulumi.Output[Any]) -> pulumi.Output[bool]:
+    """Whether an Output is marked secret, as an Output the test runtime awaits."""
+    return pulumi.Output.from_input(cast(Awaitable[bool], o.is_secret()))

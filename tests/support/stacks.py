@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pulumi
+import pytest
 import yaml
 
-from stacks.config import NAMESPACE, PlatformConfig, parse_config
+from stacks.config import NAMESPACE, ConfigError, PlatformConfig, parse_config
+
+# One change to a raw stack config (the dict ``stack_config`` returns), applied in place.
+Edit = Callable[[dict[str, Any]], None]
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -29,11 +34,51 @@ def stack_config(stack: str) -> dict[str, Any]:
     return out
 
 
-def parse_stack(stack: str, **overrides: Any) -> PlatformConfig:
-    """Validate a stack file (optionally with top-level keys replaced) into a PlatformConfig."""
+def set_key(path: str, value: Any) -> Edit:
+    """An edit that sets a dotted key (``cluster.gpuNodePool.machineType``), creating parents."""
+
+    def apply(raw: dict[str, Any]) -> None:
+        *parents, leaf = path.split(".")
+        node = raw
+        for p in parents:
+            node = node.setdefault(p, {})
+        node[leaf] = value
+
+    return apply
+
+
+def drop_key(path: str) -> Edit:
+    """An edit that removes a dotted key, which must exist."""
+
+    def apply(raw: dict[str, Any]) -> None:
+        *parents, leaf = path.split(".")
+        node = raw
+        for p in parents:
+            node = node[p]
+        node.pop(leaf)
+
+    return apply
+
+
+def edited_config(stack: str, *edits: Edit, **overrides: Any) -> dict[str, Any]:
+    """A stack file's raw config with top-level keys replaced, then the edits applied in order."""
     raw = stack_config(stack)
     raw.update(overrides)
-    return parse_config(raw, base_dir=REPO, stack=stack)
+    for edit in edits:
+        edit(raw)
+    return raw
+
+
+def parse_stack(stack: str, *edits: Edit, **overrides: Any) -> PlatformConfig:
+    """Validate a stack file (optionally with top-level keys replaced, then edited) into a PlatformConfig."""
+    return parse_config(edited_config(stack, *edits, **overrides), base_dir=REPO, stack=stack)
+
+
+def config_error(stack: str, *edits: Edit, **overrides: Any) -> ConfigError:
+    """The ConfigError that validating an edited stack file must raise (the test fails otherwise)."""
+    with pytest.raises(ConfigError) as info:
+        parse_stack(stack, *edits, **overrides)
+    return info.value
 
 
 def set_pulumi_config(raw: dict[str, Any]) -> None:

@@ -188,10 +188,35 @@ def _version(cmd: list[str]) -> str:
         return f"unknown ({exc})"
 
 
+AZURITE_VERSION = "3.37.0"
+
+
+def azurite_path() -> Path:
+    """``azurite-blob`` (Azure Blob emulator) from ``.cache/npm``, npm-installed on first use."""
+    program = NPM_DIR / "node_modules" / ".bin" / "azurite-blob"
+    with _locked("azurite"):
+        if not program.exists():
+            if not shutil.which("node") or not shutil.which("npm"):
+                raise RuntimeError("Azurite needs node and npm on PATH (Debian: apt-get install nodejs npm)")
+            NPM_DIR.mkdir(parents=True, exist_ok=True)
+            result = subprocess.run(
+                ["npm", "install", "--prefix", str(NPM_DIR), f"azurite@{AZURITE_VERSION}", "--no-audit", "--no-fund"],
+                capture_output=True,
+                text=True,
+                timeout=600,
+                check=False,
+            )
+            if result.returncode != 0 or not program.exists():
+                raise RuntimeError(f"npm install azurite@{AZURITE_VERSION} failed: {result.stderr[-2000:]}")
+    return program
+
+
 def install() -> int:
-    """Ensure helm, kubectl and the checkov venv exist; print their versions."""
+    """Ensure helm, kubectl, the checkov venv and azurite exist; print their versions."""
     helm = helm_path()
     kubectl = kubectl_path()
+    azurite = azurite_path()
+    print(f"azurite  {azurite}: {_version([str(azurite), '--version'])}")
     checkov = checkov_path()
     print(f"helm     {helm}: {_version([str(helm), 'version', '--short'])}")
     print(f"kubectl  {kubectl}: {_version([str(kubectl), 'version', '--client'])}")
@@ -205,7 +230,7 @@ def install() -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tests.support.tools", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("install", help="install helm, kubectl and checkov into .cache/ and print their versions")
+    sub.add_parser("install", help="install helm, kubectl, checkov and azurite into .cache/ and print their versions")
     args = parser.parse_args(argv)
     if args.command == "install":
         return install()

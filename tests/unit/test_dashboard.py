@@ -210,7 +210,8 @@ def test_a_real_triton_exports_every_metric_the_dashboard_and_alerts_query(
         try:
             server = stack.enter_context(run_triton(str(repo), workdir=tmp_path))
         except TritonUnavailable as err:
-            pytest.skip(f"no runnable tritonserver here: {err}")
+            # The test command installs it: missing means a broken setup, never a silent skip.
+            pytest.fail(f"no runnable tritonserver here: {err}")
         server.wait_model("double", 1)
         for _ in range(3):
             request = urllib.request.Request(

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import pulumi
 import pytest
 
 from stacks import build_stack
 from stacks.config import ConfigError, load_config
+from tests.support.cloud import WORKLOAD_OUTPUTS
 from tests.support.pulumi_mocks import ProgramResult, RecordingMocks, run_program
 from tests.support.stacks import REPO, set_pulumi_config, stack_config
 
@@ -21,14 +21,6 @@ def dev(mocks: RecordingMocks, samples_built: Path) -> ProgramResult:
     """The dev stack's outputs after the whole program has registered under the mocks."""
     set_pulumi_config(stack_config("dev"))
     return run_program(lambda: build_stack(load_config(REPO), REPO))
-
-
-def _release(mocks: RecordingMocks, chart_contains: str) -> dict[str, Any]:
-    matches = [
-        r for r in mocks.of_type("kubernetes:helm.sh/v3:Release") if chart_contains in str(r.inputs.get("chart"))
-    ]
-    assert len(matches) == 1, mocks.dump()
-    return matches[0].inputs
 
 
 def test_dev_stack_registers_the_platform(mocks: RecordingMocks, dev: ProgramResult) -> None:
@@ -50,7 +42,10 @@ def test_dev_stack_registers_the_platform(mocks: RecordingMocks, dev: ProgramRes
     assert any(c.endswith("charts/triton-inference-server") for c in charts), charts
     assert "minio" in charts
     assert "kube-prometheus-stack" in charts
+    assert set(dev.values) >= WORKLOAD_OUTPUTS
+    # kind publishes Triton on 127.0.0.1; the in-cluster endpoints stay under their own names.
     assert dev.values["tritonHttp"] == "http://127.0.0.1:8000"
+    assert dev.values["tritonInClusterHttp"] == "http://triton.triton.svc.cluster.local:8000"
     assert dev.values["bucket"] == "triton-models"
 
 
@@ -63,7 +58,7 @@ def test_every_kubernetes_resource_uses_the_kind_provider(mocks: RecordingMocks,
 
 
 def test_triton_release_values_follow_the_config(mocks: RecordingMocks, dev: ProgramResult) -> None:
-    values = _release(mocks, "triton-inference-server")["values"]
+    values = mocks.release("triton-inference-server").inputs["values"]
     assert values["image"] == {
         "repository": "nvcr.io/nvidia/tritonserver",
         "tag": "25.01-py3",

@@ -23,6 +23,7 @@ import pytest
 from components.model_version import PROVIDER_VERSION, ModelVersionArgs, ModelVersionProvider
 from samples import make_samples
 from tests.integration import servers
+from tests.publisher.fakes import provider_props, wire_floats
 from triton_platform.publisher import pipeline
 from triton_platform.publisher.errors import PublisherError
 from triton_platform.publisher.spec import ModelSpec
@@ -39,7 +40,8 @@ def moto() -> Iterator[servers.S3Endpoint]:
         with servers.moto_server() as endpoint:
             yield servers.S3Endpoint(endpoint.url, access_key="AKIATESTPROVIDER", secret_key=SECRET_KEY)
     except servers.ServerUnavailable as exc:
-        pytest.skip(f"moto server unavailable: {exc}")
+        # The test command installs it: missing means a broken setup, never a silent skip.
+        pytest.fail(f"moto server unavailable: {exc}")
 
 
 @pytest.fixture
@@ -61,25 +63,6 @@ def store_ref(env: servers.S3Endpoint) -> dict[str, Any]:
 def _onnx_source(base: Path, seed: int) -> Path:
     make_samples.write_mlp(base / "mlp.onnx", seed)
     return base / "mlp.onnx"
-
-
-def _props(spec: ModelSpec, store: dict[str, Any], base: Path, **extra: Any) -> dict[str, Any]:
-    fingerprint = pipeline.source_fingerprint(spec, base)
-    args = ModelVersionArgs(spec=spec, store=store, source_fingerprint=fingerprint, base_dir=str(base), **extra)
-    return args.props()
-
-
-def _floats(value: Any) -> Any:
-    """What protobuf Structs do to props: every int becomes a float."""
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, int):
-        return float(value)
-    if isinstance(value, dict):
-        return {k: _floats(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_floats(v) for v in value]
-    return value
 
 
 def _keys(store: dict[str, Any]) -> list[str]:
@@ -136,7 +119,7 @@ def test_check_accepts_float_props_and_unknowns() -> None:
 
     spec = ModelSpec.model_validate({**MLP.model_dump(), "version_policy": {"latest": 2}, "instance_count": 2})
     props = ModelVersionArgs(spec=spec, store={"kind": "s3", "bucket": "models-bucket"}, source_fingerprint="f").props()
-    floated = _floats(props)
+    floated = wire_floats(props)
     assert floated["spec"]["maxBatchSize"] == 8.0
     result = ModelVersionProvider().check({}, floated)
     assert result.failures == []
@@ -152,7 +135,7 @@ def test_check_accepts_float_props_and_unknowns() -> None:
 
 
 def _diff(olds: dict[str, Any], news: dict[str, Any]) -> pulumi.dynamic.DiffResult:
-    return ModelVersionProvider().diff("id", _floats(olds), news)
+    return ModelVersionProvider().diff("id", wire_floats(olds), news)
 
 
 def test_diff_no_change_update_and_replace() -> None:
@@ -222,9 +205,9 @@ def test_diff_with_unknown_inputs_expects_an_update() -> None:
 
 def test_create_publishes_version_1_and_same_inputs_diff_clean(store_ref: dict[str, Any], tmp_path: Path) -> None:
     _onnx_source(tmp_path, seed=1)
-    props = _props(MLP, store_ref, tmp_path)
+    props = provider_props(MLP, store_ref, tmp_path)
     provider = ModelVersionProvider()
-    created = provider.create(_floats(props))
+    created = provider.create(wire_floats(props))
     outs = created.outs
     assert outs is not None
     assert created.id == f"s3://{store_ref['bucket']}/models/mlp"
@@ -238,19 +221,19 @@ def test_create_publishes_version_1_and_same_inputs_diff_clean(store_ref: dict[s
     # Every declared output is set, and the inputs are kept for the next diff.
     for key in ("version", "files", "config_sha256", "engine_objects", "published_versions", "seconds"):
         assert key in outs
-    assert provider.diff(created.id, _floats(outs), _props(MLP, store_ref, tmp_path)).changes is False
+    assert provider.diff(created.id, wire_floats(outs), provider_props(MLP, store_ref, tmp_path)).changes is False
 
 
 def test_update_with_new_bytes_serves_only_version_2(store_ref: dict[str, Any], tmp_path: Path) -> None:
     _onnx_source(tmp_path, seed=1)
     provider = ModelVersionProvider()
-    created = provider.create(_props(MLP, store_ref, tmp_path))
+    created = provider.create(provider_props(MLP, store_ref, tmp_path))
     assert created.outs is not None
 
     _onnx_source(tmp_path, seed=2)
-    news = _props(MLP, store_ref, tmp_path)
-    assert provider.diff(created.id, _floats(created.outs), news).changes is True
-    updated = provider.update(created.id, _floats(created.outs), _floats(news)).outs
+    news = provider_props(MLP, store_ref, tmp_path)
+    assert provider.diff(created.id, wire_floats(created.outs), news).changes is True
+    updated = provider.update(created.id, wire_floats(created.outs), wire_floats(news)).outs
     assert updated is not None
     assert updated["version"] == 2
     assert updated["published_versions"] == [2]
@@ -264,16 +247,16 @@ def test_update_with_latest_2_keeps_both(store_ref: dict[str, Any], tmp_path: Pa
     spec = ModelSpec.model_validate({**MLP.model_dump(), "version_policy": {"latest": 2}})
     _onnx_source(tmp_path, seed=1)
     provider = ModelVersionProvider()
-    created = provider.create(_props(spec, store_ref, tmp_path)).outs
+    created = provider.create(provider_props(spec, store_ref, tmp_path)).outs
     assert created is not None
     _onnx_source(tmp_path, seed=2)
-    second = provider.update("id", _floats(created), _floats(_props(spec, store_ref, tmp_path))).outs
+    second = provider.update("id", wire_floats(created), wire_floats(provider_props(spec, store_ref, tmp_path))).outs
     assert second is not None
     assert second["version"] == 2
     assert sorted(second["published_versions"]) == [1, 2]
     assert _served(store_ref, "mlp") == [1, 2]
     _onnx_source(tmp_path, seed=3)
-    third = provider.update("id", _floats(second), _floats(_props(spec, store_ref, tmp_path))).outs
+    third = provider.update("id", wire_floats(second), wire_floats(provider_props(spec, store_ref, tmp_path))).outs
     assert third is not None
     assert third["version"] == 3
     assert sorted(third["published_versions"]) == [2, 3]
@@ -284,13 +267,13 @@ def test_update_with_latest_2_keeps_both(store_ref: dict[str, Any], tmp_path: Pa
 def test_delete_removes_only_what_it_published(store_ref: dict[str, Any], tmp_path: Path) -> None:
     _onnx_source(tmp_path, seed=1)
     provider = ModelVersionProvider()
-    created = provider.create(_props(MLP, store_ref, tmp_path)).outs
+    created = provider.create(provider_props(MLP, store_ref, tmp_path)).outs
     assert created is not None
     store = open_store(StoreRef.model_validate(store_ref))
     foreign = ["models/mlp/README.md", "models/mlp/7/model.onnx", "models/other/config.pbtxt", "elsewhere/x.bin"]
     for key in foreign:
         store.upload_bytes(key, b"someone else's")
-    provider.delete("id", _floats(created))
+    provider.delete("id", wire_floats(created))
     keys = _keys(store_ref)
     assert sorted(k for k in keys if not k.startswith("_cache/")) == sorted(foreign)
     assert not [k for k in keys if k.startswith("_cache/manifests/mlp/1")]
@@ -299,7 +282,7 @@ def test_delete_removes_only_what_it_published(store_ref: dict[str, Any], tmp_pa
 def test_delete_keeps_a_config_someone_rewrote(store_ref: dict[str, Any], tmp_path: Path) -> None:
     _onnx_source(tmp_path, seed=1)
     provider = ModelVersionProvider()
-    created = provider.create(_props(MLP, store_ref, tmp_path)).outs
+    created = provider.create(provider_props(MLP, store_ref, tmp_path)).outs
     assert created is not None
     store = open_store(StoreRef.model_validate(store_ref))
     store.upload_bytes("models/mlp/config.pbtxt", b'name: "mlp"\n')
@@ -319,12 +302,12 @@ def test_interrupted_update_keeps_serving_and_resumes(
     shutil.copy(REPO / "samples" / "python-onnx" / "model.py", source / "model.py")
     make_samples.write_mlp(source / "model.onnx", 1)
     provider = ModelVersionProvider()
-    created = provider.create(_props(spec, store_ref, tmp_path)).outs
+    created = provider.create(provider_props(spec, store_ref, tmp_path)).outs
     assert created is not None
     config_v1 = _config(store_ref, "pymlp")
 
     make_samples.write_mlp(source / "model.onnx", 2)
-    news = _props(spec, store_ref, tmp_path)
+    news = provider_props(spec, store_ref, tmp_path)
     real_put = S3Store._put_file
     calls: list[str] = []
 
@@ -366,7 +349,7 @@ def test_outputs_and_provider_carry_no_credentials(
 
     _onnx_source(tmp_path, seed=1)
     provider = ModelVersionProvider()
-    props = _props(MLP, store_ref, tmp_path)
+    props = provider_props(MLP, store_ref, tmp_path)
     outs = provider.create(props).outs
     text = json.dumps([props, outs])
     assert env.secret_key not in text
@@ -410,7 +393,7 @@ def test_remote_source_uri_is_fingerprinted_and_published(store_ref: dict[str, A
 
 def test_delete_after_the_bucket_is_gone_succeeds(store_ref: dict[str, Any], tmp_path: Path) -> None:
     _onnx_source(tmp_path, seed=1)
-    outs = ModelVersionProvider().create(_props(MLP, store_ref, tmp_path)).outs
+    outs = ModelVersionProvider().create(provider_props(MLP, store_ref, tmp_path)).outs
     assert outs is not None
     gone = {**outs, "store": {**store_ref, "bucket": f"gone-{uuid.uuid4().hex[:12]}"}}
     ModelVersionProvider().delete("id", gone)

@@ -7,7 +7,15 @@ Messages never carry credentials.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypedDict, Unpack
+
+
+class ErrorParts(TypedDict, total=False):
+    """The keyword arguments of PublisherError, passed on unchanged by subclasses that add their own."""
+
+    model: str | None
+    key: str | None
+    example: str | None
 
 
 class PublisherError(Exception):
@@ -70,17 +78,9 @@ class ConfigPbtxtError(PublisherError):
 class StoreError(PublisherError):
     """The object store refused or failed: bucket missing, access denied, checksum mismatch."""
 
-    def __init__(
-        self,
-        detail: str,
-        *,
-        model: str | None = None,
-        key: str | None = None,
-        example: str | None = None,
-        bucket: str | None = None,
-    ) -> None:
+    def __init__(self, detail: str, *, bucket: str | None = None, **parts: Unpack[ErrorParts]) -> None:
         self.bucket = bucket
-        super().__init__(detail, model=model, key=key, example=example)
+        super().__init__(detail, **parts)
 
     def _message(self) -> str:
         text = super()._message()
@@ -93,17 +93,9 @@ class StoreError(PublisherError):
 class BuildError(PublisherError):
     """A TensorRT engine build failed; ``log_tail`` holds the last lines of the build log."""
 
-    def __init__(
-        self,
-        detail: str,
-        *,
-        model: str | None = None,
-        key: str | None = None,
-        example: str | None = None,
-        log_tail: str = "",
-    ) -> None:
+    def __init__(self, detail: str, *, log_tail: str = "", **parts: Unpack[ErrorParts]) -> None:
         self.log_tail = log_tail
-        super().__init__(detail, model=model, key=key, example=example)
+        super().__init__(detail, **parts)
 
     def _message(self) -> str:
         text = super()._message()

@@ -645,18 +645,8 @@ def remove(
 
 def parse_request(props: Mapping[str, Any]) -> PublishRequest:
     """Typed request from dynamic-provider props (camelCase spec; ints that arrived as floats)."""
-    keys = (
-        "spec",
-        "store",
-        "builder",
-        "ngc_release",
-        "tensorrt_version",
-        "compute_capabilities",
-        "source_fingerprint",
-        "base_dir",
-        "instance_kind",
-    )
-    data = {k: restore_ints(props[k]) for k in keys if props.get(k) is not None}
+    # Props also hold the provider's version and the outputs; the request takes its own fields.
+    data = {k: restore_ints(props[k]) for k in PublishRequest.model_fields if props.get(k) is not None}
     return PublishRequest.model_validate(data)
 
 

@@ -9,9 +9,8 @@ checks size and the recorded sha256 only.
 
 from __future__ import annotations
 
-import contextlib
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -54,6 +53,7 @@ class AzureBlobStore(ObjectStore):
     """One container of a storage account (or Azurite's)."""
 
     kind = "azure"
+    bucket_noun = "container"
 
     def __init__(
         self,
@@ -83,42 +83,34 @@ class AzureBlobStore(ObjectStore):
                 self._service_obj = azure_service_client(self.ref, **self._client_kwargs)
             return self._service_obj.get_container_client(self.bucket)
 
-    @contextlib.contextmanager
-    def _errors(self, key: str | None = None) -> Iterator[None]:
+    def _store_error(self, exc: Exception, key: str | None) -> StoreError | None:
         from azure.core import exceptions as aexc
 
-        try:
-            yield
-        except StoreError:
-            raise
-        except aexc.ResourceNotFoundError as exc:
+        if isinstance(exc, aexc.ResourceNotFoundError):
             if key is None or _code(exc) == "ContainerNotFound":
-                raise self.error(
-                    "container does not exist",
-                    key=key,
-                    hint="create it first, or set modelRepository.bucket to an existing container",
-                ) from None
-            raise self.error("blob does not exist", key=key) from None
-        except aexc.ClientAuthenticationError as exc:
-            raise self.error(
+                return self.missing_bucket_error(key)
+            return self.error("blob does not exist", key=key)
+        if isinstance(exc, aexc.ClientAuthenticationError):
+            return self.error(
                 f"authentication failed ({_code(exc) or exc.status_code})",
                 key=key,
                 hint="`az login`, or AKS Workload Identity with the 'Storage Blob Data Contributor' role",
-            ) from None
-        except aexc.HttpResponseError as exc:
+            )
+        if isinstance(exc, aexc.HttpResponseError):
             if exc.status_code == 403:
-                raise self.error(
+                return self.error(
                     f"access denied ({_code(exc)})",
                     key=key,
                     hint="assign 'Storage Blob Data Contributor' on the container to the publisher's identity",
-                ) from None
+                )
             if _code(exc) in ("Md5Mismatch", "InvalidMd5", "Crc64Mismatch"):
-                raise self.error(f"the service rejected a corrupted block ({_code(exc)}); run again", key=key) from None
-            raise self.error(f"Azure request failed: HTTP {exc.status_code} {_code(exc)}", key=key) from None
-        except aexc.ServiceRequestError:
-            raise self.error(f"cannot connect to {self.ref.account_url}", key=key) from None
-        except aexc.AzureError as exc:
-            raise self.error(f"Azure client error: {type(exc).__name__}", key=key) from None
+                return self.error(f"the service rejected a corrupted block ({_code(exc)}); run again", key=key)
+            return self.error(f"Azure request failed: HTTP {exc.status_code} {_code(exc)}", key=key)
+        if isinstance(exc, aexc.ServiceRequestError):
+            return self.error(f"cannot connect to {self.ref.account_url}", key=key)
+        if isinstance(exc, aexc.AzureError):
+            return self.error(f"Azure client error: {type(exc).__name__}", key=key)
+        return None
 
     @staticmethod
     def _info(key: str, props: Any) -> ObjectInfo:

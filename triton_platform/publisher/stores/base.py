@@ -17,7 +17,7 @@ import re
 import tempfile
 import urllib.parse
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import datetime
@@ -250,6 +250,8 @@ class ObjectStore(ABC):
     """The operations the atomic publish protocol needs, on one bucket; keys are bucket-absolute."""
 
     kind: str = ""
+    # What the provider calls a bucket, for messages (Azure: "container").
+    bucket_noun: str = "bucket"
     # Files uploaded (and verified) at once by upload_files; each may itself go up in parallel parts.
     file_concurrency: int = 4
 
@@ -314,6 +316,36 @@ class ObjectStore(ABC):
     ) -> StoreError:
         """A StoreError naming this bucket; ``hint`` becomes the example."""
         return StoreError(detail, bucket=self.bucket, key=key, model=model, example=hint)
+
+    def missing_bucket_error(self, key: str | None = None) -> StoreError:
+        """The StoreError for a bucket (or container) that does not exist, with how to fix it."""
+        noun = self.bucket_noun
+        return self.error(
+            f"{noun} does not exist",
+            key=key,
+            hint=f"create it first, or set modelRepository.bucket to an existing {noun}",
+        )
+
+    @contextlib.contextmanager
+    def _errors(self, key: str | None = None) -> Iterator[None]:
+        """Turn an SDK exception raised in the block into a StoreError naming the bucket and ``key``.
+
+        The backend's ``_store_error`` says which exceptions become which errors; the SDK's
+        exception is not chained (the StoreError already says what failed and how to fix it).
+        """
+        try:
+            yield
+        except StoreError:
+            raise
+        except Exception as exc:
+            error = self._store_error(exc, key)
+            if error is None:
+                raise
+            raise error from None
+
+    def _store_error(self, exc: Exception, key: str | None) -> StoreError | None:
+        """The StoreError for ``exc`` raised by the backend's SDK, or None to let ``exc`` through."""
+        return None
 
     def upload_file(
         self, key: str, path: Path, *, sha256: str | None = None, progress: Progress | None = None

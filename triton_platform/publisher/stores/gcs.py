@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from pathlib import Path
 from typing import IO, Any
 
@@ -91,39 +91,31 @@ class GcsStore(ObjectStore):
     def _bucket(self) -> Any:
         return self._client.bucket(self.bucket)
 
-    @contextlib.contextmanager
-    def _errors(self, key: str | None = None) -> Iterator[None]:
+    def _store_error(self, exc: Exception, key: str | None) -> StoreError | None:
         from google.api_core import exceptions as gexc
         from google.auth.exceptions import GoogleAuthError
         from google.resumable_media.common import DataCorruption
         from requests.exceptions import ConnectionError as RequestsConnectionError
 
-        try:
-            yield
-        except StoreError:
-            raise
-        except gexc.NotFound as exc:
+        if isinstance(exc, gexc.NotFound):
             if key is None or "bucket" in str(exc.message).lower():
-                raise self.error(
-                    "bucket does not exist",
-                    key=key,
-                    hint="create it first, or set modelRepository.bucket to an existing bucket",
-                ) from None
-            raise self.error("object does not exist", key=key) from None
-        except (gexc.Forbidden, gexc.Unauthorized) as exc:
-            raise self.error(
+                return self.missing_bucket_error(key)
+            return self.error("object does not exist", key=key)
+        if isinstance(exc, gexc.Forbidden | gexc.Unauthorized):
+            return self.error(
                 f"access denied (HTTP {exc.code})",
                 key=key,
                 hint="grant roles/storage.objectAdmin on the bucket to the publisher's identity",
-            ) from None
-        except DataCorruption:
-            raise self.error("crc32c mismatch reported during transfer; run again", key=key) from None
-        except gexc.GoogleAPICallError as exc:
-            raise self.error(f"GCS request failed: HTTP {exc.code}", key=key) from None
-        except GoogleAuthError as exc:
-            raise self.error(f"Google credentials failed: {type(exc).__name__}", key=key) from None
-        except RequestsConnectionError:
-            raise self.error("cannot connect to GCS", key=key, hint="is STORAGE_EMULATOR_HOST right?") from None
+            )
+        if isinstance(exc, DataCorruption):
+            return self.error("crc32c mismatch reported during transfer; run again", key=key)
+        if isinstance(exc, gexc.GoogleAPICallError):
+            return self.error(f"GCS request failed: HTTP {exc.code}", key=key)
+        if isinstance(exc, GoogleAuthError):
+            return self.error(f"Google credentials failed: {type(exc).__name__}", key=key)
+        if isinstance(exc, RequestsConnectionError):
+            return self.error("cannot connect to GCS", key=key, hint="is STORAGE_EMULATOR_HOST right?")
+        return None
 
     def _info(self, blob: Any) -> ObjectInfo:
         return ObjectInfo(

@@ -8,10 +8,9 @@ A custom ``endpoint_url`` switches to path-style addressing (MinIO, moto, on-pre
 
 from __future__ import annotations
 
-import contextlib
 import re
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -109,47 +108,39 @@ class S3Store(ObjectStore):
 
     # --- errors --------------------------------------------------------------------------------
 
-    @contextlib.contextmanager
-    def _errors(self, key: str | None = None) -> Iterator[None]:
+    def _store_error(self, exc: Exception, key: str | None) -> StoreError | None:
         from boto3.exceptions import S3UploadFailedError
         from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError, NoCredentialsError
 
-        try:
-            yield
-        except StoreError:
-            raise
-        except ClientError as exc:
-            raise self._client_error(exc, key) from None
-        except S3UploadFailedError as exc:
+        if isinstance(exc, ClientError):
+            return self._client_error(exc, key)
+        if isinstance(exc, S3UploadFailedError):
             cause = exc.__cause__ or exc.__context__
             if isinstance(cause, ClientError):
-                raise self._client_error(cause, key) from None
-            raise self.error(f"upload failed: {exc}", key=key) from None
-        except NoCredentialsError:
-            raise self.error(
+                return self._client_error(cause, key)
+            return self.error(f"upload failed: {exc}", key=key)
+        if isinstance(exc, NoCredentialsError):
+            return self.error(
                 "no AWS credentials found in the environment",
                 key=key,
                 hint="IRSA on EKS, `aws sso login`, or AWS_PROFILE",
-            ) from None
-        except EndpointConnectionError:
-            raise self.error(
+            )
+        if isinstance(exc, EndpointConnectionError):
+            return self.error(
                 f"cannot connect to {self.ref.endpoint_url or 'S3'}",
                 key=key,
                 hint="is the endpoint (MinIO port-forward, moto) running?",
-            ) from None
-        except BotoCoreError as exc:
+            )
+        if isinstance(exc, BotoCoreError):
             # botocore messages name operations, URLs and causes, never credentials.
-            raise self.error(f"S3 client error: {exc}", key=key) from None
+            return self.error(f"S3 client error: {exc}", key=key)
+        return None
 
     def _client_error(self, exc: Any, key: str | None) -> StoreError:
         code = str(exc.response.get("Error", {}).get("Code", ""))
         op = getattr(exc, "operation_name", "request")
         if code in _NO_BUCKET or (code in _MISSING and key is None):
-            return self.error(
-                "bucket does not exist",
-                key=key,
-                hint="create it first, or set modelRepository.bucket to an existing bucket",
-            )
+            return self.missing_bucket_error(key)
         if code in _DENIED:
             return self.error(
                 f"access denied ({op})",
