@@ -37,7 +37,7 @@ export PULUMI_BACKEND_URL="file://$ROOT/.state/pulumi"
 # Dev secrets (MinIO keys, Grafana password) are encrypted with this passphrase in local state.
 export PULUMI_CONFIG_PASSPHRASE="${PULUMI_CONFIG_PASSPHRASE-}"
 pulumi stack select dev 2>/dev/null || pulumi stack init dev
-pulumi up --stack dev --yes --skip-preview=false "$@"
+pulumi up --stack dev --yes "$@"
 
 echo "==> Smoke test against Triton on 127.0.0.1:8000"
 .venv/bin/python -m scripts.smoke --url 127.0.0.1:8000 --model sample-mlp
