@@ -7,25 +7,11 @@ from typing import Any
 
 import pytest
 
+from tests.support.promql import OTHER_METRICS, TRITON_METRICS, balanced
 from triton_platform.alerts import AlertThresholds, build_rule_groups, prometheus_rule_spec
 
-# Triton's documented metric names (docs/user_guide/metrics.md) plus the Prometheus and
-# kube-state-metrics series the rules join with.
-KNOWN_METRICS = {
-    "nv_inference_request_success",
-    "nv_inference_request_failure",
-    "nv_inference_count",
-    "nv_inference_exec_count",
-    "nv_inference_request_duration_us",
-    "nv_inference_queue_duration_us",
-    "nv_inference_compute_infer_duration_us",
-    "nv_gpu_utilization",
-    "nv_gpu_memory_used_bytes",
-    "nv_gpu_memory_total_bytes",
-    "up",
-    "kube_pod_status_ready",
-    "kube_pod_status_phase",
-}
+# The rules may use only these (plus kube-state-metrics, see tests.support.promql).
+KNOWN_METRICS = TRITON_METRICS | OTHER_METRICS
 PROMQL_WORDS = {"sum", "avg", "max", "by", "on", "and", "or", "rate", "absent", "namespace", "model", "pod", "gpu_uuid"}
 
 
@@ -35,22 +21,6 @@ def _rules(groups: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def _by_name(groups: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     return {r["alert"]: r for r in _rules(groups)}
-
-
-def _balanced(expr: str) -> bool:
-    pairs = {")": "(", "]": "[", "}": "{"}
-    stack: list[str] = []
-    in_string = False
-    for ch in expr:
-        if ch == '"':
-            in_string = not in_string
-        elif in_string:
-            continue
-        elif ch in "([{":
-            stack.append(ch)
-        elif ch in pairs and (not stack or stack.pop() != pairs[ch]):
-            return False
-    return not stack and not in_string
 
 
 def test_groups_have_the_prometheus_rule_shape() -> None:
@@ -99,7 +69,7 @@ def test_defaults_match_stack_config_defaults() -> None:
 def test_every_expression_is_scoped_to_the_triton_namespace_and_well_formed() -> None:
     for rule in _rules(build_rule_groups("triton-prod")):
         expr = rule["expr"]
-        assert _balanced(expr), expr
+        assert balanced(expr), expr
         selectors = re.findall(r"\{[^}]*\}", expr)
         assert selectors, expr
         assert all('namespace="triton-prod"' in s for s in selectors), expr

@@ -9,32 +9,10 @@ from typing import Any
 
 import pytest
 
+from tests.support.promql import OTHER_METRICS, TRITON_METRICS, balanced
+
 DASHBOARD = Path(__file__).resolve().parents[2] / "dashboards" / "triton.json"
 
-# Triton's documented metric names (docs/user_guide/metrics.md), plus `up` (Prometheus) and
-# kube-state-metrics' pod status, which kube-prometheus-stack ships.
-TRITON_METRICS = {
-    "nv_inference_request_success",
-    "nv_inference_request_failure",
-    "nv_inference_count",
-    "nv_inference_exec_count",
-    "nv_inference_pending_request_count",
-    "nv_inference_request_duration_us",
-    "nv_inference_queue_duration_us",
-    "nv_inference_compute_input_duration_us",
-    "nv_inference_compute_infer_duration_us",
-    "nv_inference_compute_output_duration_us",
-    "nv_inference_request_summary_us",
-    "nv_gpu_utilization",
-    "nv_gpu_memory_total_bytes",
-    "nv_gpu_memory_used_bytes",
-    "nv_gpu_power_usage",
-    "nv_gpu_power_limit",
-    "nv_cpu_utilization",
-    "nv_cpu_memory_total_bytes",
-    "nv_cpu_memory_used_bytes",
-}
-OTHER_METRICS = {"up", "kube_pod_status_ready", "kube_pod_status_phase"}
 PROMQL_WORDS = {"sum", "avg", "max", "count", "by", "on", "and", "or", "rate", "label_values"}
 LABELS = {"namespace", "pod", "model", "gpu_uuid", "quantile", "job", "condition", "phase"}
 GRAFANA_VARIABLES = {"datasource", "namespace", "pod", "model", "__rate_interval"}
@@ -56,22 +34,6 @@ def _panels(doc: dict[str, Any]) -> list[dict[str, Any]]:
 
 def _exprs(doc: dict[str, Any]) -> list[str]:
     return [t["expr"] for p in _panels(doc) for t in p.get("targets", [])]
-
-
-def _balanced(expr: str) -> bool:
-    pairs = {")": "(", "]": "[", "}": "{"}
-    stack: list[str] = []
-    in_string = False
-    for ch in expr:
-        if ch == '"':
-            in_string = not in_string
-        elif in_string:
-            continue
-        elif ch in "([{":
-            stack.append(ch)
-        elif ch in pairs and (not stack or stack.pop() != pairs[ch]):
-            return False
-    return not stack and not in_string
 
 
 def test_identity_and_schema(dashboard: dict[str, Any]) -> None:
@@ -119,7 +81,7 @@ def test_every_panel_queries_prometheus_through_the_variable(dashboard: dict[str
 def test_expressions_use_only_known_metrics_and_are_well_formed(dashboard: dict[str, Any]) -> None:
     used: set[str] = set()
     for expr in _exprs(dashboard):
-        assert _balanced(expr), expr
+        assert balanced(expr), expr
         without_strings = re.sub(r'"[^"]*"', '""', expr)
         assert "[$__rate_interval]" in expr or "rate(" not in expr, expr
         variables = set(re.findall(r"\$\{?(\w+)", expr))
