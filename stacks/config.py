@@ -244,6 +244,13 @@ PATTERN_MEANING = {
     r"^1\.(2[89]|3[0-9])$": "must be a supported Kubernetes minor version, 1.28 or newer",
     r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$": "must be a bucket name: 3-63 lowercase letters, digits, '.' and '-'",
     r"^\d+g\.\d+gb(\+me)?$": "must be a MIG profile name like '1g.5gb'",
+    r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$": "must be a path of letters, digits, '_', '.', '-' without leading or "
+    "trailing '/'",
+    r"^[a-z0-9][-a-z0-9.+]*$": "must be a mig-manager layout name: lowercase letters, digits, '-', '.', '+'",
+    r"^[a-z]{2}(-[a-z]+)+-\d$": "must be an AWS region name",
+    r"^\d+(Ki|Mi|Gi|Ti)$": "must be a Kubernetes memory quantity in Ki/Mi/Gi/Ti",
+    r"^\d+(\.\d+)?m?$": "must be a Kubernetes CPU quantity: cores ('2', '0.5') or millicores ('500m')",
+    r"^\d{2}\.\d{2}$": "must be an NGC release 'YY.MM'",
     NAME_PATTERN: "must be a Triton model name: letters, digits, '_', '.', '-' (at most 63)",
 }
 

@@ -380,3 +380,81 @@ def test_validation_loads_no_pulumi() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]", out.stdout
+
+
+MLP = {"name": "mlp", "source": "m/model.onnx", "format": "onnx"}
+TRT = {"name": "mlp", "source": "m/model.onnx", "format": "tensorrt"}
+
+
+@pytest.mark.parametrize(
+    ("builder", "key", "words"),
+    [
+        (
+            lambda: aws(gpu={"migStrategy": "single", "migProfile": "1g.5gb", "migConfig": "All Balanced"}),
+            "gpu.migConfig",
+            (),
+        ),
+        (lambda: aws(gpu={"timeSlicingReplicas": 1}), "gpu.timeSlicingReplicas", ("greater than or equal to 2",)),
+        (
+            lambda: aws(gpu={"migStrategy": "single", "migProfile": "1g.5gb", "timeSlicingReplicas": 4}),
+            "gpu",
+            ("fallback",),
+        ),
+        (lambda: aws(gpu={"gpusPerReplica": 9}), "gpu.gpusPerReplica", ("exceeds the 8 GPU(s)",)),
+        (
+            lambda: local(modelRepository={"prefix": "/models/"}),
+            "modelRepository.prefix",
+            ("without leading", "'models'"),
+        ),
+        (lambda: local(modelRepository={"staticKeys": True}), "modelRepository.staticKeys", ("MinIO",)),
+        (lambda: local(triton={"resources": {"cpu": "two"}}), "triton.resources.cpu", ("CPU quantity", "'2'")),
+        (
+            lambda: local(triton={"resources": {"memory": "8GB"}}),
+            "triton.resources.memory",
+            ("memory quantity", "'8Gi'"),
+        ),
+        (
+            lambda: local(triton={"autoscaling": {"enabled": True, "minReplicas": 5, "maxReplicas": 2}}),
+            "triton.autoscaling.minReplicas",
+            ("maxReplicas",),
+        ),
+        (lambda: local(triton={"service": {"httpPort": 8001}}), "triton.service", ("must differ",)),
+        (lambda: local(triton={"repositoryPollSeconds": 0}), "triton.repositoryPollSeconds", ()),
+        (lambda: local(monitoring={"alerts": {"failureRatio": 2}}), "monitoring.alerts.failureRatio", ()),
+        (lambda: local(monitoring={"alerts": {"queueTimeMs": 0}}), "monitoring.alerts.queueTimeMs", ()),
+        (lambda: local(publisher={"computeCapabilities": ["sm80"]}), "publisher.computeCapabilities", ("'8.0'",)),
+        (lambda: local(publisher={"buildTimeoutSeconds": 5}), "publisher.buildTimeoutSeconds", ("3600",)),
+        (lambda: local(publisher={"builder": "docker"}), "publisher.builder", ("'kubernetes'",)),
+        (
+            lambda: aws(cluster={"name": "p", "region": "us-east-1", "kind": {"nodeImage": "x"}}),
+            "cluster.kind",
+            ("'local' only",),
+        ),
+        (lambda: local(cluster={"name": "dev", "region": "us-east-1"}), "cluster.region", ("'aws' only",)),
+        (
+            lambda: local(cluster={"name": "dev", "gpuNodePool": {"machineType": "x", "gpuProduct": "L4"}}),
+            "cluster.gpuNodePool",
+            ("kind clusters",),
+        ),
+        (lambda: local(models=[{**MLP, "instanceCount": 0}]), "models[0].instanceCount", ()),
+        (lambda: local(models=[{**MLP, "instanceKind": "gpu"}]), "models[0].instanceKind", ("'cpu'",)),
+        (lambda: aws(models=[{**TRT, "workspaceMb": 1}]), "models[0].workspaceMb", ("4096",)),
+        (lambda: aws(models=[{**TRT, "hardwareCompatibility": "hopper+"}]), "models[0].hardwareCompatibility", ()),
+        (lambda: local(models=[{**MLP, "versionPolicy": {"latest": 0}}]), "models[0].versionPolicy.latest", ()),
+        (lambda: local(models=[{**MLP, "revision": -1}]), "models[0].revision", ()),
+        (lambda: local(models=[{**MLP, "signature": "model.onnx"}]), "models[0]", ("format 'python' only",)),
+        (lambda: local(models=[{**MLP, "cudaGraphs": True}]), "models[0]", ("cudaGraphs needs format 'tensorrt'",)),
+        (
+            lambda: local(models=[{**MLP, "maxBatchSize": 4, "dynamicBatching": {"preferredBatchSizes": [8]}}]),
+            "models[0]",
+            ("exceed maxBatchSize 4",),
+        ),
+        (
+            lambda: local(models=[{**MLP, "dynamicBatching": {"maxQueueDelayMicroseconds": -1}}]),
+            "models[0].dynamicBatching.maxQueueDelayMicroseconds",
+            (),
+        ),
+    ],
+)
+def test_every_key_rejects_a_wrong_value(onnx_dir: Path, builder: Any, key: str, words: tuple[str, ...]) -> None:
+    assert_names(error_of(builder(), onnx_dir), key, *words)
