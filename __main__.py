@@ -5,7 +5,7 @@ from pathlib import Path
 import pulumi
 
 from stacks import build_stack
-from stacks.config import load_config
+from triton_platform.config import load_config
 
 BASE_DIR = Path(__file__).resolve().parent
 

@@ -6,7 +6,7 @@ import importlib
 from pathlib import Path
 from typing import Any
 
-from stacks.config import PlatformConfig
+from triton_platform.config import PlatformConfig
 
 # cloud -> module; imported lazily so a local stack never loads the cloud SDKs.
 COMPOSITIONS = {"local": "stacks.local", "aws": "stacks.aws", "gcp": "stacks.gcp", "azure": "stacks.azure"}

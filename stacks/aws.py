@@ -28,8 +28,8 @@ from stacks.common import (
     kubeconfig_path,
     workload_outputs,
 )
-from stacks.config import PlatformConfig, SystemNodePool
 from triton_platform import gpu
+from triton_platform.config import PlatformConfig, SystemNodePool
 from triton_platform.publisher.stores.base import StoreRef
 from triton_platform.triton_values import gpu_placement
 

@@ -35,9 +35,9 @@ from stacks.common import (
     kubeconfig_path,
     workload_outputs,
 )
-from stacks.config import PlatformConfig
 from triton_platform import azure as az
 from triton_platform import azure_model_sync, gpu
+from triton_platform.config import PlatformConfig
 from triton_platform.versions import triton_image
 
 DEFAULT_CONTAINER = "triton-models"

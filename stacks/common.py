@@ -19,7 +19,7 @@ import pulumi_kubernetes as k8s
 from components.model_publisher import ModelPublisher, ModelPublisherArgs
 from components.monitoring import Monitoring, MonitoringArgs
 from components.triton_server import TritonServer, TritonServerArgs
-from stacks.config import PlatformConfig
+from triton_platform.config import PlatformConfig
 from triton_platform.triton_values import gpu_placement, triton_values
 from triton_platform.versions import NGC_RELEASES
 

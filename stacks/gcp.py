@@ -30,8 +30,8 @@ from stacks.common import (
     kubeconfig_path,
     workload_outputs,
 )
-from stacks.config import PlatformConfig
 from triton_platform import gpu
+from triton_platform.config import PlatformConfig
 from triton_platform.gcp import is_zone, region_of
 from triton_platform.publisher.stores.base import CredentialsRef, StoreRef
 
@@ -78,7 +78,7 @@ def service_annotations(cfg: PlatformConfig) -> dict[str, str]:
 def build(cfg: PlatformConfig, base_dir: Path) -> dict[str, pulumi.Output[Any]]:
     """Provision the GKE platform for ``cfg`` and return the stack outputs."""
     c = cfg.cluster
-    # parse_config guarantees both for cloud 'gcp' (and their forms, through stacks.cloud_rules).
+    # parse_config guarantees both for cloud 'gcp' (and their forms, through triton_platform.cloud_rules).
     assert c.project is not None
     assert c.location is not None
     stack = pulumi.get_stack()

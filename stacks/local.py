@@ -16,7 +16,7 @@ import pulumi
 from components.kind_cluster import KindCluster, KindClusterArgs
 from components.minio import ROOT_SECRET, Minio, MinioArgs
 from stacks.common import ClusterBinding, StorageBinding, deploy_workloads, kubeconfig_path, workload_outputs
-from stacks.config import NodePorts, PlatformConfig
+from triton_platform.config import NodePorts, PlatformConfig
 from triton_platform.kind import PortMapping
 from triton_platform.versions import KIND_NODE_IMAGE
 

@@ -14,7 +14,7 @@ from triton_platform import gpu
 from triton_platform.versions import TRITON_IMAGE_REPOSITORY
 
 if TYPE_CHECKING:
-    from stacks.config import PlatformConfig
+    from triton_platform.config import PlatformConfig
 
 
 def gpu_placement(cfg: PlatformConfig, *, gke: bool = False) -> gpu.GpuPlacement:

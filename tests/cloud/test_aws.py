@@ -23,11 +23,11 @@ import stacks.aws as aws_stack
 from components.eks_cluster import GPU_AMI, MIG_CONFIG_LABEL, kubeconfig, subnet_plan
 from components.irsa_access import reader_policy, web_identity_trust_policy, writer_policy
 from components.s3_model_bucket import generated_bucket_name, tls_only_policy
-from stacks.config import ConfigError, PlatformConfig, parse_config
 from tests.support.cloud import WORKLOAD_OUTPUTS, Built, build_stack, secret_data_is_secret
 from tests.support.helm import assert_gpu_placement, pod_spec, render_triton
 from tests.support.pulumi_mocks import MOCK_AWS_SECRET_KEY, RecordingMocks, Registered
 from tests.support.stacks import REPO, Edit, drop_key, edited_config, parse_stack, set_key
+from triton_platform.config import ConfigError, PlatformConfig, parse_config
 
 STACK = "prod"
 ISSUER = "https://oidc.eks.us-east-1.amazonaws.com/id/MOCK"

@@ -32,11 +32,11 @@ from components.gke_cluster import (
     service_account_id,
 )
 from components.gke_workload_identity import GkeWorkloadIdentityArgs, prefix_condition, workload_identity_member
-from stacks.config import PlatformConfig
 from tests.support.cloud import WORKLOAD_OUTPUTS, Built, build_stack, secret_data_is_secret
 from tests.support.helm import assert_gpu_placement, pod_spec, render_triton
 from tests.support.pulumi_mocks import MOCK_HMAC_SECRET, MOCK_RANDOM_HEX, RecordingMocks
 from tests.support.stacks import REPO, Edit, config_error, drop_key, parse_stack, set_key
+from triton_platform.config import PlatformConfig
 from triton_platform.gcp import bucket_name_issue, is_zone, region_of
 
 STACK = "staging"

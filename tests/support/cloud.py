@@ -14,9 +14,9 @@ from typing import Any, cast
 
 import pulumi
 
-from stacks.config import PlatformConfig
 from tests.support.pulumi_mocks import ProgramResult, RecordingMocks, Registered, run_program, secret_flag
 from tests.support.stacks import REPO
+from triton_platform.config import PlatformConfig
 
 Composition = Callable[[PlatformConfig, Path], Mapping[str, Any]]
 

@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from stacks.config import ConfigError, PlatformConfig, parse_config
 from tests.support.stacks import REPO, stack_config
+from triton_platform.config import ConfigError, PlatformConfig, parse_config
 
 ONNX = "samples/sample-mlp/model.onnx"
 
@@ -375,7 +375,7 @@ def test_cloud_rules_join_the_one_error(onnx_dir: Path) -> None:
 
 def test_validation_loads_no_pulumi() -> None:
     code = (
-        "import sys; from stacks.config import parse_config; import stacks.cloud_rules; "
+        "import sys; from triton_platform.config import parse_config; import triton_platform.cloud_rules; "
         "print(sorted(m for m in sys.modules if m.split('.')[0].startswith('pulumi')))"
     )
     out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True)

@@ -8,10 +8,10 @@ import pulumi
 import pytest
 
 from stacks import build_stack
-from stacks.config import ConfigError, load_config
 from tests.support.cloud import WORKLOAD_OUTPUTS
 from tests.support.pulumi_mocks import ProgramResult, RecordingMocks, run_program
 from tests.support.stacks import REPO, set_pulumi_config, stack_config
+from triton_platform.config import ConfigError, load_config
 
 K8S_PREFIXES = ("kubernetes:",)
 

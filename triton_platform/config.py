@@ -321,7 +321,7 @@ def _pydantic_issues(err: ValidationError) -> list[Issue]:
 
 
 def _semantic_issues(cfg: PlatformConfig, base_dir: Path) -> list[Issue]:
-    """Cross-key checks that need the whole configuration, the chosen cloud's (stacks.cloud_rules) last."""
+    """Cross-key checks that need the whole configuration, the chosen cloud's (triton_platform.cloud_rules) last."""
     issues: list[Issue] = []
     k = lambda path: f"{NAMESPACE}:{path}"  # noqa: E731
     pool = cfg.cluster.gpu_node_pool
@@ -445,7 +445,7 @@ def _semantic_issues(cfg: PlatformConfig, base_dir: Path) -> list[Issue]:
             )
         )
 
-    # Bucket names differ per cloud: each cloud's naming rules are in stacks.cloud_rules.
+    # Bucket names differ per cloud: each cloud's naming rules are in triton_platform.cloud_rules.
     if cfg.model_repository.static_keys and cfg.cloud == "local":
         issues.append(
             Issue(k("modelRepository.staticKeys"), "MinIO always uses a Secret; staticKeys is the cloud opt-in", None)
@@ -517,7 +517,7 @@ def _semantic_issues(cfg: PlatformConfig, base_dir: Path) -> list[Issue]:
         pass
 
     # Rules only the chosen cloud can answer (imported here: cloud_rules imports this module).
-    from stacks.cloud_rules import cloud_issues
+    from triton_platform.cloud_rules import cloud_issues
 
     issues += cloud_issues(cfg)
     return issues

@@ -1,4 +1,4 @@
-"""Cross-key rules only one cloud can answer, run by ``stacks.config`` before any resource.
+"""Cross-key rules only one cloud can answer, run by ``triton_platform.config`` before any resource.
 
 ``parse_config`` appends ``cloud_issues(cfg)`` to its own findings, so a stack's generic and
 cloud-specific problems arrive in one ConfigError. Plain checks on a parsed PlatformConfig:
@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import re
 
-from stacks.config import NAMESPACE, Issue, PlatformConfig
 from triton_platform import azure as az
 from triton_platform import gpu
+from triton_platform.config import NAMESPACE, Issue, PlatformConfig
 from triton_platform.gcp import PROJECT_ID, REGION_PATTERN, bucket_name_issue, is_zone
 
 
@@ -23,7 +23,7 @@ def gcp_issues(cfg: PlatformConfig) -> list[Issue]:
     """GCP-only rules: the project id, the location (region or zone) and the GCS bucket name.
 
     That ``cluster.project`` and ``cluster.location`` are set at all is checked by
-    ``stacks.config`` itself; here only the forms of the values that are set.
+    ``triton_platform.config`` itself; here only the forms of the values that are set.
     """
     issues: list[Issue] = []
     c = cfg.cluster
@@ -98,7 +98,7 @@ def azure_issues(cfg: PlatformConfig) -> list[Issue]:
 
 
 def cloud_issues(cfg: PlatformConfig) -> list[Issue]:
-    """The rules of ``cfg.cloud`` (none for 'local' and 'aws', whose rules live in stacks.config)."""
+    """The rules of ``cfg.cloud`` (none for 'local' and 'aws', whose rules live in triton_platform.config)."""
     if cfg.cloud == "gcp":
         return gcp_issues(cfg)
     if cfg.cloud == "azure":
