@@ -4,8 +4,17 @@ Provisions the resource group (or uses an existing one), an optional VNet, the m
 (system-assigned identity, OIDC issuer + workload identity for keyless storage access, Azure
 CNI overlay with Cilium so the chart's NetworkPolicies are enforced, a System pool) and a
 separate User agent pool for GPUs (tainted ``nvidia.com/gpu=present:NoSchedule``, MIG via
-``gpuInstanceProfile``, autoscaled, optionally spot). The cluster user kubeconfig is read with
-``listManagedClusterUserCredentials`` (a secret) and becomes the Kubernetes provider every
+``gpuInstanceProfile``, autoscaled, optionally spot).
+
+Access: by default Entra ID authenticates and Azure RBAC authorizes every Kubernetes API call
+(``aadProfile`` managed + ``enableAzureRBAC``), local accounts are off (``disableLocalAccounts``:
+no static admin credential exists at all), and whoever runs ``pulumi up`` gets the built-in
+role "Azure Kubernetes Service RBAC Cluster Admin" on this cluster only. The kubeconfig is the
+cluster user one (``listManagedClusterUserCredentials``, format ``exec``) converted the way
+``kubelogin convert-kubeconfig -l azurecli`` does: it holds no credential and gets a token from
+the Azure CLI login at each use. ``local_accounts=True`` (the escape hatch) keeps the old mode:
+local accounts, Kubernetes RBAC only, a certificate kubeconfig. The API server can be narrowed
+to authorized IP ranges or made private. The kubeconfig becomes the Kubernetes provider every
 Kubernetes resource of the stack uses.
 """
 
@@ -14,17 +23,32 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
+from typing import Any
 
 import pulumi
 import pulumi_azure_native as azure
 import pulumi_kubernetes as k8s
+import yaml
 from pydantic import Field, model_validator
 
 from components.base import ComponentArgs
 from components.kubeconfig_file import kubeconfig_file
 from triton_platform import azure as az
+from triton_platform import gpu
+from triton_platform.cluster_access import entra_object_id, ipv4_cidr, is_open_to_internet, open_endpoint_warning
 
 POOL_NAME = r"^[a-z][a-z0-9]{0,11}$"  # AKS: Linux pool names, lowercase alphanumeric, <= 12
+# Azure built-in roles for Kubernetes authorization with Azure RBAC (role definition ids from
+# learn.microsoft.com/azure/role-based-access-control/built-in-roles, "Containers").
+AKS_RBAC_CLUSTER_ADMIN = "b1ff04bb-8a4e-4dc4-8eb5-8693973ce19b"  # Azure Kubernetes Service RBAC Cluster Admin
+AKS_RBAC_ADMIN = "3498e952-d568-435e-9b2c-8d77e338d7f7"  # Azure Kubernetes Service RBAC Admin
+AKS_RBAC_WRITER = "a7ffa36f-339b-4b5c-8bdf-e2c188b2c0eb"  # Azure Kubernetes Service RBAC Writer
+AKS_RBAC_READER = "7f6c6a51-bcf8-42ba-9220-52d62157d7db"  # Azure Kubernetes Service RBAC Reader
+# kubelogin (github.com/Azure/kubelogin, pkg/internal/converter/convert.go and
+# pkg/internal/token/options.go): the exec command, get-token, the azurecli login mode.
+KUBELOGIN = "kubelogin"
+KUBELOGIN_LOGIN = "azurecli"
+EXEC_API_VERSION = "client.authentication.k8s.io/v1beta1"
 
 
 class AksSystemPool(ComponentArgs):
@@ -92,8 +116,16 @@ class AksClusterArgs(ComponentArgs):
     service_cidr: str = "10.0.0.0/16"
     dns_service_ip: str = "10.0.0.10"
     sku_tier: str = Field(default="Standard", pattern=r"^(Free|Standard|Premium)$")
-    # CIDRs allowed to reach the API server; [] = no restriction.
+    # CIDRs allowed to reach the API server; [] = no restriction (the component warns).
     api_server_authorized_ip_ranges: list[str] = Field(default_factory=list)
+    # A private API server (apiServerAccessProfile.enablePrivateCluster): reachable from the
+    # VNet only, so `pulumi up` must run there.
+    private_cluster: bool = False
+    # The escape hatch, off by default: keep local accounts and Kubernetes RBAC only (no
+    # Entra ID), with a certificate kubeconfig. Default: Entra ID + Azure RBAC, local accounts off.
+    local_accounts: bool = False
+    # Entra ID groups whose members are cluster-admin (aadProfile.adminGroupObjectIDs).
+    admin_group_object_ids: list[str] = Field(default_factory=list)
     # Where the publisher's Kubernetes engine builder reads the kubeconfig (a 0600 file).
     kubeconfig_path: str | None = None
     tags: dict[str, str] = Field(default_factory=dict)
@@ -102,12 +134,87 @@ class AksClusterArgs(ComponentArgs):
     def _network(self) -> AksClusterArgs:
         if (self.vnet_cidr is None) != (self.node_subnet_cidr is None):
             raise ValueError("vnet_cidr and node_subnet_cidr go together (both or neither)")
+        for cidr in self.api_server_authorized_ip_ranges:
+            ipv4_cidr(cidr)
+        if self.private_cluster and self.api_server_authorized_ip_ranges:
+            # "You can't use this feature with private clusters." (AKS, API server authorized IP ranges)
+            raise ValueError("api_server_authorized_ip_ranges cannot be combined with private_cluster")
+        for group in self.admin_group_object_ids:
+            entra_object_id(group)
+        if self.local_accounts and self.admin_group_object_ids:
+            raise ValueError("admin_group_object_ids needs Entra ID, which local_accounts=True leaves off")
         return self
+
+
+def aad_profile(args: AksClusterArgs) -> azure.containerservice.ManagedClusterAADProfileArgsDict | None:
+    """Entra ID integration (AKS-managed) with Azure RBAC for Kubernetes authorization; None with local accounts.
+
+    Field names: azure-native containerservice ManagedClusterAADProfile. ``tenant_id`` is left
+    out: AKS then uses the tenant of the cluster's subscription, the one Azure RBAC needs.
+    """
+    if args.local_accounts:
+        return None
+    profile: azure.containerservice.ManagedClusterAADProfileArgsDict = {"managed": True, "enable_azure_rbac": True}
+    if args.admin_group_object_ids:
+        profile["admin_group_object_ids"] = list(args.admin_group_object_ids)
+    return profile
+
+
+def api_server_access_profile(
+    args: AksClusterArgs,
+) -> azure.containerservice.ManagedClusterAPIServerAccessProfileArgsDict | None:
+    """Authorized IP ranges, or a private API server, or None (public to any address)."""
+    if args.private_cluster:
+        return {"enable_private_cluster": True}
+    if args.api_server_authorized_ip_ranges:
+        return {"authorized_ip_ranges": list(args.api_server_authorized_ip_ranges)}
+    return None
+
+
+def _exec_arg(args: list[Any], flag: str) -> str | None:
+    """The value after ``flag`` in an exec plugin's args (kubelogin's own getExecArg)."""
+    for i, arg in enumerate(args[:-1]):
+        if arg == flag:
+            return str(args[i + 1])
+    return None
+
+
+def kubelogin_azurecli(kubeconfig: str) -> str:
+    """``kubelogin convert-kubeconfig -l azurecli`` in code, for the kubeconfig AKS returns with Entra ID on.
+
+    Every user whose exec command is kubelogin becomes ``kubelogin get-token --login azurecli
+    --server-id <the AKS server app id from AKS' own kubeconfig>`` (as kubelogin's converter
+    writes it; the tenant from the input is dropped, as there): the token comes from the Azure
+    CLI login of whoever uses the file, and the file holds no credential. kubelogin reads
+    ``AAD_LOGIN_METHOD`` at each call, so CI can switch to ``spn`` or ``workloadidentity``.
+    """
+    doc = yaml.safe_load(kubeconfig) or {}
+    converted = 0
+    for user in doc.get("users") or []:
+        exec_config = (user.get("user") or {}).get("exec") or {}
+        if KUBELOGIN not in str(exec_config.get("command", "")).lower():
+            continue
+        server_id = _exec_arg(list(exec_config.get("args") or []), "--server-id")
+        if not server_id:
+            raise ValueError(f"kubeconfig user {user.get('name')!r}: kubelogin needs --server-id, AKS gave none")
+        new_exec: dict[str, Any] = {
+            "apiVersion": EXEC_API_VERSION,
+            "command": KUBELOGIN,
+            "args": ["get-token", "--login", KUBELOGIN_LOGIN, "--server-id", server_id],
+        }
+        if exec_config.get("installHint"):
+            new_exec["installHint"] = exec_config["installHint"]
+        # Nothing else of the user survives: no token, no client certificate.
+        user["user"] = {"exec": new_exec}
+        converted += 1
+    if not converted:
+        raise ValueError("the AKS user kubeconfig has no kubelogin exec user; is Entra ID integration (aadProfile) on?")
+    return yaml.safe_dump(doc, sort_keys=False)
 
 
 def gpu_pool_labels(pool: AksGpuPool) -> dict[str, str]:
     """Node labels of the GPU pool: ours (for selection and cost reports) plus the caller's."""
-    labels = {"triton-platform/pool": "gpu"}
+    labels = dict(gpu.GPU_POOL_SELECTOR)
     if pool.gpu_product:
         labels["triton-platform/gpu-product"] = re.sub(r"[^A-Za-z0-9_.-]", "-", pool.gpu_product)[:63]
     if pool.gpu_instance_profile:
@@ -187,11 +294,9 @@ class AksCluster(pulumi.ComponentResource):
         if subnet_id is not None:
             system_profile["vnet_subnet_id"] = subnet_id
 
-        api_access: azure.containerservice.ManagedClusterAPIServerAccessProfileArgsDict | None = (
-            {"authorized_ip_ranges": list(args.api_server_authorized_ip_ranges)}
-            if args.api_server_authorized_ip_ranges
-            else None
-        )
+        api_access = api_server_access_profile(args)
+        if not args.private_cluster and is_open_to_internet(args.api_server_authorized_ip_ranges):
+            pulumi.log.warn(open_endpoint_warning(args.cluster_name), resource=self)
         self.cluster = azure.containerservice.ManagedCluster(
             f"{name}-aks",
             resource_group_name=self.resource_group_name,
@@ -202,6 +307,9 @@ class AksCluster(pulumi.ComponentResource):
             identity={"type": azure.containerservice.ResourceIdentityType.SYSTEM_ASSIGNED},
             sku={"name": "Base", "tier": args.sku_tier},
             enable_rbac=True,
+            # Entra ID + Azure RBAC, and no local (certificate) accounts, unless the escape hatch is on.
+            aad_profile=aad_profile(args),
+            disable_local_accounts=not args.local_accounts,
             # Keyless storage access: the OIDC issuer + workload identity webhook.
             oidc_issuer_profile={"enabled": True},
             security_profile={"workload_identity": {"enabled": True}},
@@ -253,14 +361,44 @@ class AksCluster(pulumi.ComponentResource):
             self.gpu_pool = self._gpu_pool(name, args, args.gpu_pool, subnet_id, child)
             ready.append(self.gpu_pool)
 
-        creds = azure.containerservice.list_managed_cluster_user_credentials_output(
-            resource_group_name=self.resource_group_name,
-            resource_name=self.cluster.name,
-            opts=pulumi.InvokeOutputOptions(provider=args.provider, depends_on=[self.cluster]),
-        )
-        self.kubeconfig = pulumi.Output.secret(creds.kubeconfigs.apply(_decode_kubeconfig))
-        self.kubeconfig_path = args.kubeconfig_path
         provider_deps: list[pulumi.Resource] = [self.cluster]
+        if args.local_accounts:
+            # Escape hatch: without Entra ID the user credentials are a client certificate.
+            creds = azure.containerservice.list_managed_cluster_user_credentials_output(
+                resource_group_name=self.resource_group_name,
+                resource_name=self.cluster.name,
+                opts=pulumi.InvokeOutputOptions(provider=args.provider, depends_on=[self.cluster]),
+            )
+            self.kubeconfig = pulumi.Output.secret(creds.kubeconfigs.apply(_decode_kubeconfig))
+        else:
+            # Whoever runs `pulumi up` administers the cluster through Azure RBAC, on this cluster
+            # only; other people get AKS_RBAC_READER / WRITER / ADMIN assignments of their own.
+            client = azure.authorization.get_client_config_output(
+                opts=pulumi.InvokeOutputOptions(provider=args.provider)
+            )
+            admin = azure.authorization.RoleAssignment(
+                f"{name}-deployer-cluster-admin",
+                principal_id=client.object_id,
+                role_definition_id=client.subscription_id.apply(
+                    lambda s: az.role_definition_id(s, AKS_RBAC_CLUSTER_ADMIN)
+                ),
+                scope=self.cluster.id,
+                opts=child,
+            )
+            ready.append(admin)
+            provider_deps.append(admin)
+            creds = azure.containerservice.list_managed_cluster_user_credentials_output(
+                resource_group_name=self.resource_group_name,
+                resource_name=self.cluster.name,
+                # Entra ID clusters: "exec" returns the kubelogin exec-plugin kubeconfig.
+                format="exec",
+                opts=pulumi.InvokeOutputOptions(provider=args.provider, depends_on=[self.cluster]),
+            )
+            # No credential inside, but the file names the cluster's endpoint: kept secret like the others.
+            self.kubeconfig = pulumi.Output.secret(
+                creds.kubeconfigs.apply(lambda k: kubelogin_azurecli(_decode_kubeconfig(k)))
+            )
+        self.kubeconfig_path = args.kubeconfig_path
         if args.kubeconfig_path:
             # The engine builder runs where `pulumi up` runs and reads this file.
             provider_deps.append(kubeconfig_file(name, args.kubeconfig_path, self.kubeconfig, parent=self))

@@ -4,9 +4,12 @@ Provisions one user-assigned managed identity per Kubernetes ServiceAccount (Tri
 TensorRT engine builder's when Jobs build engines), each federated with the cluster's OIDC
 issuer for exactly ``system:serviceaccount:<namespace>:<name>``, and data-plane role
 assignments scoped to the model container and narrowed by ABAC conditions to a path: Triton
-may read and list ``<prefix>/`` only, the builder may read, write and delete
-``<cache_prefix>/`` only. The identity running ``pulumi up`` gets *Storage Blob Data
-Contributor* on the container so the publisher can upload with its own login.
+may read and list ``<prefix>/`` only (*Storage Blob Data Reader*), the builder may read and
+write ``<cache_prefix>/`` only, through a custom role with data actions and no
+management-plane action (``triton_platform.azure_rbac``: the built-in Contributor role could
+delete or rewrite the container through Azure Resource Manager, which no condition limits).
+The identity running ``pulumi up`` gets *Storage Blob Data Contributor* on the container so the
+publisher can upload with its own login.
 
 Static keys: only when opted in, the account key is read (never created as a resource input)
 and exposed as a secret Output; otherwise no key leaves Azure.
@@ -20,6 +23,7 @@ from pydantic import Field
 
 from components.base import ComponentArgs
 from triton_platform import azure as az
+from triton_platform import azure_rbac
 
 DNS_LABEL = r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"
 
@@ -80,7 +84,7 @@ class AzureWorkloadIdentity(pulumi.ComponentResource):
             self._grant(
                 f"{name}-triton-reader",
                 triton.principal_id,
-                az.STORAGE_BLOB_DATA_READER,
+                self._builtin(az.STORAGE_BLOB_DATA_READER),
                 az.blob_prefix_condition(args.container_name, args.model_prefix, write=False),
                 "ServicePrincipal",
                 "Triton reads the model repository prefix",
@@ -92,11 +96,13 @@ class AzureWorkloadIdentity(pulumi.ComponentResource):
             builder = self._identity(f"{name}-builder", args.builder_service_account)
             self.builder_client_id = builder.client_id
             self.builder_principal_id = builder.principal_id
-            # Engine builds read the uploaded ONNX and write engines: the cache prefix only.
+            # Engine builds read the uploaded ONNX and write engines: data actions only (a
+            # custom role), confined by the condition to the cache prefix.
+            role = self._builder_role(f"{name}-builder-role")
             self._grant(
                 f"{name}-builder-cache",
                 builder.principal_id,
-                az.STORAGE_BLOB_DATA_CONTRIBUTOR,
+                role.id,
                 az.blob_prefix_condition(args.container_name, args.cache_prefix, write=True),
                 "ServicePrincipal",
                 "The TensorRT engine builder reads and writes the engine cache",
@@ -107,7 +113,7 @@ class AzureWorkloadIdentity(pulumi.ComponentResource):
             self._grant(
                 f"{name}-deployer",
                 client.object_id,
-                az.STORAGE_BLOB_DATA_CONTRIBUTOR,
+                self._builtin(az.STORAGE_BLOB_DATA_CONTRIBUTOR),
                 None,
                 None,
                 "The identity running pulumi up publishes models",
@@ -152,11 +158,34 @@ class AzureWorkloadIdentity(pulumi.ComponentResource):
         self.ready.append(fic)
         return identity
 
+    def _builtin(self, role: str) -> pulumi.Output[str]:
+        return self._subscription.apply(lambda s: az.role_definition_id(s, role))
+
+    def _builder_role(self, name: str) -> azure.authorization.RoleDefinition:
+        a = self._args
+        spec = pulumi.Output.all(self._subscription, pulumi.Output.from_input(a.resource_group_name)).apply(
+            lambda v: azure_rbac.engine_builder_role(v[0], v[1], a.container_name)
+        )
+        permissions = azure_rbac.engine_builder_permissions()
+        role = azure.authorization.RoleDefinition(
+            name,
+            role_definition_id=spec.apply(lambda r: r["role_definition_id"]),
+            scope=spec.apply(lambda r: r["scope"]),
+            role_name=spec.apply(lambda r: r["role_name"]),
+            description=spec.apply(lambda r: r["description"]),
+            role_type=azure_rbac.CUSTOM_ROLE,
+            permissions=[azure.authorization.PermissionArgs(**permissions)],
+            assignable_scopes=spec.apply(lambda r: r["assignable_scopes"]),
+            opts=self._child,
+        )
+        self.ready.append(role)
+        return role
+
     def _grant(
         self,
         name: str,
         principal_id: pulumi.Input[str],
-        role: str,
+        role_definition_id: pulumi.Input[str],
         condition: str | None,
         principal_type: str | None,
         description: str,
@@ -171,7 +200,7 @@ class AzureWorkloadIdentity(pulumi.ComponentResource):
         assignment = azure.authorization.RoleAssignment(
             name,
             principal_id=principal_id,
-            role_definition_id=self._subscription.apply(lambda s: az.role_definition_id(s, role)),
+            role_definition_id=role_definition_id,
             scope=self._args.container_id,
             description=description,
             opts=self._child,

@@ -5,14 +5,15 @@ Provisions, all through the AWS provider passed in:
 - a VPC across 2-3 availability zones: private subnets (nodes, pods, internal load balancers)
   and public subnets (NAT gateways, internet-facing load balancers), one NAT gateway per AZ
   (or a single one), route tables;
-- the cluster (access entries / API authentication, private + public endpoint, control-plane
+- the cluster (access entries / API authentication, private endpoint, public endpoint narrowed
+  to ``public_access_cidrs`` or turned off, control-plane
   logs to a CloudWatch group with a retention, Secrets envelope-encrypted with a KMS key);
 - the cluster and node IAM roles, the IAM OIDC provider for IRSA;
 - managed node groups: a system group (AL2023) and a GPU group on the EKS NVIDIA AMI
   (``AL2023_x86_64_NVIDIA``: driver and container toolkit preinstalled), tainted
   ``nvidia.com/gpu=present:NoSchedule`` and labelled ``nvidia.com/mig.config`` for mig-manager;
-- the EKS add-ons vpc-cni and aws-ebs-csi-driver (each with its own IRSA role), kube-proxy
-  and coredns;
+- the EKS add-ons vpc-cni (NetworkPolicy enforcement on) and aws-ebs-csi-driver (each with
+  its own IRSA role), kube-proxy and coredns;
 - a kubeconfig (secret; authenticates with ``aws eks get-token``, no credential inside) and
   the ``kubernetes.Provider`` every Kubernetes resource of the stack uses.
 
@@ -34,19 +35,29 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from components.base import ComponentArgs
 from components.irsa_access import web_identity_trust_policy
 from components.kubeconfig_file import kubeconfig_file
+from triton_platform import gpu
+from triton_platform.cluster_access import ipv4_cidr, is_open_to_internet, open_endpoint_warning
 
 # IAM validates EKS OIDC issuers against its own CA library; the API still takes a thumbprint:
 # the root CA of oidc.eks.<region>.amazonaws.com (Starfield Services Root CA - G2).
 EKS_OIDC_THUMBPRINT = "9e99a48a9960b14926bb7f3b02e22da2b0ab7280"
 GPU_TAINT = {"key": "nvidia.com/gpu", "value": "present", "effect": "NO_SCHEDULE"}
-POOL_LABEL = "triton-platform/pool"
-MIG_CONFIG_LABEL = "nvidia.com/mig.config"
+# Our pool label (Triton and the engine builds select on it) and mig-manager's layout label.
+POOL_LABEL = gpu.POOL_LABEL
+MIG_CONFIG_LABEL = gpu.MIG_CONFIG_LABEL
 SYSTEM_AMI = "AL2023_x86_64_STANDARD"
 GPU_AMI = "AL2023_x86_64_NVIDIA"
 CLUSTER_NAME = r"^[a-z]([-a-z0-9]{0,38}[a-z0-9])?$"
 LogType = Literal["api", "audit", "authenticator", "controllerManager", "scheduler"]
 DEFAULT_LOG_TYPES: tuple[LogType, ...] = ("api", "audit", "authenticator")
 REGION = r"^[a-z]{2}(-[a-z]+)+-\d$"
+# The vpc-cni add-on's configuration values: the keys of the aws-vpc-cni chart the add-on is
+# built from (aws/amazon-vpc-cni-k8s charts/aws-vpc-cni/values.yaml: `enableNetworkPolicy`, a
+# quoted string, default "false"; it sets the amazon-vpc-cni ConfigMap key
+# enable-network-policy-controller and the node agent's --enable-network-policy flag).
+# Without it EKS stores NetworkPolicies but nothing enforces them. Needs Kubernetes >= 1.25 and
+# vpc-cni >= 1.14 with the node agent (nodeAgent.enabled, on by default).
+VPC_CNI_CONFIGURATION: dict[str, Any] = {"enableNetworkPolicy": "true"}
 
 
 class _Plain(BaseModel):
@@ -85,8 +96,15 @@ class EksClusterArgs(ComponentArgs):
     availability_zone_count: int = Field(default=3, ge=2, le=3)
     # One NAT gateway per AZ survives an AZ outage; a single one is cheaper.
     single_nat_gateway: bool = False
+    # The private endpoint is always on (nodes use it). False turns the public one off: the API
+    # is then reached from inside the VPC only, `pulumi up` included.
     endpoint_public_access: bool = True
-    public_access_cidrs: list[str] = Field(default_factory=lambda: ["0.0.0.0/0"])
+    # Who may reach the public endpoint (vpc_config.public_access_cidrs); EKS's own default is
+    # 0.0.0.0/0, which the component keeps but warns about.
+    public_access_cidrs: list[str] = Field(default_factory=lambda: ["0.0.0.0/0"], min_length=1)
+    # Networks (inside the VPC, or reaching it by VPN/peering) allowed to the private endpoint:
+    # HTTPS ingress rules on the cluster security group, which otherwise admits the nodes only.
+    private_access_cidrs: list[str] = Field(default_factory=list)
     log_types: list[LogType] = Field(default_factory=lambda: list(DEFAULT_LOG_TYPES))
     log_retention_days: int = Field(default=90, ge=1)
     system_node_group: EksNodeGroupSpec
@@ -98,8 +116,8 @@ class EksClusterArgs(ComponentArgs):
     @model_validator(mode="after")
     def _network(self) -> EksClusterArgs:
         subnet_plan(self.vpc_cidr, self.availability_zone_count)  # raises with the reason
-        for cidr in self.public_access_cidrs:
-            ipaddress.ip_network(cidr)
+        for cidr in [*self.public_access_cidrs, *self.private_access_cidrs]:
+            ipv4_cidr(cidr)  # EKS takes IPv4 blocks only for an IPv4 cluster
         return self
 
 
@@ -169,8 +187,8 @@ def service_trust_policy(service: str) -> dict[str, Any]:
 
 
 def gpu_node_labels(mig_config: str | None, extra: dict[str, str] | None = None) -> dict[str, str]:
-    """Labels of the GPU node group: the pool, and the mig-parted layout when MIG is on."""
-    labels = {POOL_LABEL: "gpu", **(extra or {})}
+    """Labels of the GPU node group: the pool (what Triton selects), and the mig-parted layout when MIG is on."""
+    labels = {**gpu.GPU_POOL_SELECTOR, **(extra or {})}
     if mig_config:
         labels[MIG_CONFIG_LABEL] = mig_config
     return labels
@@ -353,6 +371,8 @@ class EksCluster(pulumi.ComponentResource):
             tags=tags,
             opts=child,
         )
+        if args.endpoint_public_access and is_open_to_internet(args.public_access_cidrs):
+            pulumi.log.warn(open_endpoint_warning(cname), resource=self)
         self.cluster = aws.eks.Cluster(
             f"{name}-eks",
             name=cname,
@@ -384,6 +404,25 @@ class EksCluster(pulumi.ComponentResource):
         self.cluster_name = self.cluster.name
         self.endpoint = self.cluster.endpoint
         self.oidc_issuer_url = self.cluster.identities.apply(_issuer)
+        # The private endpoint's ENIs carry the cluster security group EKS creates; access to
+        # them from other sources is granted there ("You can further lock down access to
+        # specific VPC CIDR blocks through cluster security groups", AWS knowledge center
+        # eks-lock-api-access-IP-addresses).
+        cluster_sg = self.cluster.vpc_config.apply(lambda v: v.cluster_security_group_id or "")
+        api_rules = [
+            aws.vpc.SecurityGroupIngressRule(
+                f"{name}-api-{i}",
+                security_group_id=cluster_sg,
+                cidr_ipv4=cidr,
+                ip_protocol="tcp",
+                from_port=443,
+                to_port=443,
+                description=f"Kubernetes API (private endpoint) from {cidr}",
+                tags=tags,
+                opts=child,
+            )
+            for i, cidr in enumerate(args.private_access_cidrs)
+        ]
         oidc = aws.iam.OpenIdConnectProvider(
             f"{name}-oidc",
             url=self.oidc_issuer_url,
@@ -421,7 +460,14 @@ class EksCluster(pulumi.ComponentResource):
 
         # --- add-ons the nodes need to become Ready (before the node groups) --------------
         cni_role, cni_attach = irsa_role("vpc-cni", "kube-system", "aws-node", "AmazonEKS_CNI_Policy")
-        vpc_cni = addon("vpc-cni", "vpc-cni", [cni_attach], service_account_role_arn=cni_role.arn)
+        vpc_cni = addon(
+            "vpc-cni",
+            "vpc-cni",
+            [cni_attach],
+            service_account_role_arn=cni_role.arn,
+            # Enforce the chart's NetworkPolicy (see VPC_CNI_CONFIGURATION).
+            configuration_values=json.dumps(VPC_CNI_CONFIGURATION),
+        )
         kube_proxy = addon("kube-proxy", "kube-proxy", [])
 
         # --- nodes ----------------------------------------------------------------------
@@ -471,13 +517,13 @@ class EksCluster(pulumi.ComponentResource):
             )
 
         system_spec = args.system_node_group.model_copy(
-            update={"labels": {POOL_LABEL: "system", **args.system_node_group.labels}}
+            update={"labels": {**gpu.SYSTEM_POOL_SELECTOR, **args.system_node_group.labels}}
         )
         self.system_node_group = node_group("system", system_spec, SYSTEM_AMI, [])
         self.gpu_node_group = None
         if args.gpu_node_group is not None:
             gpu_spec = args.gpu_node_group.model_copy(
-                update={"labels": {POOL_LABEL: "gpu", **args.gpu_node_group.labels}}
+                update={"labels": {**gpu.GPU_POOL_SELECTOR, **args.gpu_node_group.labels}}
             )
             self.gpu_node_group = node_group("gpu", gpu_spec, GPU_AMI, [GPU_TAINT])
 
@@ -507,7 +553,7 @@ class EksCluster(pulumi.ComponentResource):
             enable_server_side_apply=True,
             opts=pulumi.ResourceOptions(parent=self),
         )
-        self.ready = [self.system_node_group, coredns, ebs_csi]
+        self.ready = [self.system_node_group, coredns, ebs_csi, *api_rules]
         if self.gpu_node_group is not None:
             self.ready.append(self.gpu_node_group)
         if args.kubeconfig_path:

@@ -3,9 +3,10 @@
 Provisions a custom VPC and subnetwork (secondary ranges for pods and services), Cloud NAT
 when nodes are private, a least-privilege node service account, the cluster (default pool
 removed, release channel, Workload Identity, Dataplane V2 so NetworkPolicies are enforced),
-a system node pool and, when asked for, a GPU node pool whose accelerators GKE partitions
-(MIG: ``gpu_partition_size``) or shares (``gpu_sharing_config`` time-sharing) itself, with
-GKE's own driver installer and device plugin. Also the cluster's kubeconfig (secret; it
+the control-plane endpoint narrowed to master authorized networks or made private
+(``private_endpoint``), a system node pool and, when asked for, a GPU node pool whose
+accelerators GKE partitions (MIG: ``gpu_partition_size``) or shares (``gpu_sharing_config``
+time-sharing) itself, with GKE's own driver installer and device plugin. Also the cluster's kubeconfig (secret; it
 authenticates through ``gke-gcloud-auth-plugin``, so it holds no credentials) and the
 Kubernetes provider every Kubernetes resource of the stack uses.
 
@@ -28,6 +29,8 @@ from pydantic import Field, model_validator
 
 from components.base import ComponentArgs
 from components.kubeconfig_file import kubeconfig_file
+from triton_platform import gpu
+from triton_platform.cluster_access import ipv4_cidr, is_open_to_internet, open_endpoint_warning
 from triton_platform.gcp import is_zone, region_of
 
 # GKE adds exactly this taint to GPU pools of clusters that also have non-GPU pools; declaring
@@ -40,7 +43,7 @@ GPU_TAINT: gcp.container.NodePoolNodeConfigTaintArgsDict = {
 CLOUD_PLATFORM_SCOPE = "https://www.googleapis.com/auth/cloud-platform"
 # Logging, monitoring and metadata writes, and nothing else (Google's recommended node role).
 NODE_SERVICE_ACCOUNT_ROLE = "roles/container.defaultNodeServiceAccount"
-POOL_LABEL = "triton-platform/pool"
+POOL_LABEL = gpu.POOL_LABEL
 AUTH_PLUGIN = "gke-gcloud-auth-plugin"
 
 
@@ -205,8 +208,12 @@ class GkeClusterArgs(ComponentArgs):
     node_cidr: str = "10.10.0.0/20"
     pods_cidr: str = "10.16.0.0/14"
     services_cidr: str = "10.20.0.0/20"
-    # CIDRs allowed to reach the public control-plane endpoint; empty: any (IAM still applies).
+    # CIDRs allowed to reach the control-plane endpoint (master authorized networks); empty and
+    # public: any address (IAM still applies; the component warns).
     master_authorized_networks: list[str] = Field(default_factory=list)
+    # The control plane's private endpoint only (private_cluster_config.enable_private_endpoint):
+    # `pulumi up` must run inside the VPC (or a network peered/VPN'd to it).
+    private_endpoint: bool = False
     # The cluster holds no data the stack cannot recreate (models live in the bucket).
     deletion_protection: bool = False
     labels: dict[str, str] = Field(default_factory=dict)
@@ -233,11 +240,13 @@ class GkeClusterArgs(ComponentArgs):
                     raise ValueError(f"{a} {getattr(self, a)} overlaps {b} {getattr(self, b)}: use disjoint ranges")
         for cidr in self.master_authorized_networks:
             try:
-                ipaddress.ip_network(cidr)
-            except ValueError:
-                raise ValueError(
-                    f"master_authorized_networks entry {cidr!r} is not a CIDR block (e.g. '203.0.113.0/24')"
-                ) from None
+                ipv4_cidr(cidr)
+            except ValueError as err:
+                raise ValueError(f"master_authorized_networks entry: {err}") from None
+        if self.private_endpoint and not self.private_nodes:
+            # pulumi_gcp ClusterPrivateClusterConfig.enable_private_endpoint: "This field only
+            # applies to private clusters, when enable_private_nodes is true."
+            raise ValueError("private_endpoint needs private_nodes (GKE private clusters only)")
         return self
 
 
@@ -356,18 +365,27 @@ class GkeCluster(pulumi.ComponentResource):
         if args.private_nodes:
             cluster_args["private_cluster_config"] = {
                 "enable_private_nodes": True,
-                # The control plane keeps a public endpoint so `pulumi up` can reach it; restrict
-                # it with master_authorized_networks.
-                "enable_private_endpoint": False,
+                # By default the control plane keeps a public endpoint so `pulumi up` can reach
+                # it, narrowed by master_authorized_networks; private_endpoint turns it off.
+                "enable_private_endpoint": args.private_endpoint,
                 "master_ipv4_cidr_block": args.master_ipv4_cidr,
             }
-        if args.master_authorized_networks:
-            cluster_args["master_authorized_networks_config"] = {
-                "cidr_blocks": [
+        if args.master_authorized_networks or args.private_endpoint:
+            # Field names: pulumi_gcp container ClusterMasterAuthorizedNetworksConfig(CidrBlock).
+            # Private endpoint and no CIDRs: the config without cidr_blocks, which "disallow[s]
+            # external access (except the cluster node IPs, which GKE automatically whitelists)".
+            authorized: dict[str, Any] = {}
+            if args.master_authorized_networks:
+                authorized["cidr_blocks"] = [
                     {"cidr_block": c, "display_name": f"allowed-{i}"}
                     for i, c in enumerate(args.master_authorized_networks)
                 ]
-            }
+            if args.private_endpoint and args.master_authorized_networks:
+                # "Whether authorized networks is enforced on the private endpoint or not."
+                authorized["private_endpoint_enforcement_enabled"] = True
+            cluster_args["master_authorized_networks_config"] = authorized
+        if not args.private_endpoint and is_open_to_internet(args.master_authorized_networks):
+            pulumi.log.warn(open_endpoint_warning(args.cluster_name), resource=self)
         self.cluster = gcp.container.Cluster(f"{name}-cluster", **cluster_args, opts=child)
         self.cluster_name = self.cluster.name
         self.endpoint = self.cluster.endpoint
@@ -405,7 +423,7 @@ class GkeCluster(pulumi.ComponentResource):
                 "machine_type": sys_pool.machine_type,
                 "disk_size_gb": sys_pool.disk_size_gb,
                 "disk_type": "pd-balanced",
-                "labels": {POOL_LABEL: "system"},
+                "labels": dict(gpu.SYSTEM_POOL_SELECTOR),
                 "shielded_instance_config": {"enable_secure_boot": True, "enable_integrity_monitoring": True},
             },
             opts=pool_opts,
@@ -414,7 +432,9 @@ class GkeCluster(pulumi.ComponentResource):
         self.gpu_pool = None
         if args.gpu_pool is not None:
             gp = args.gpu_pool
-            gpu_labels = {POOL_LABEL: "gpu"}
+            # Ours; GKE adds its own cloud.google.com/gke-accelerator (+ gke-gpu-partition-size),
+            # which is what Triton selects on GKE (triton_platform.gpu.placement).
+            gpu_labels = dict(gpu.GPU_POOL_SELECTOR)
             self.gpu_pool = gcp.container.NodePool(
                 f"{name}-gpu-pool",
                 name="gpu",

@@ -16,6 +16,7 @@ import yaml
 from pydantic import Field, model_validator
 
 from components.base import ComponentArgs
+from triton_platform.config import MIG_CONFIG_PATTERN
 from triton_platform.gpu import GPU_TOLERATION, MigStrategy
 from triton_platform.versions import GPU_OPERATOR, ChartPin
 
@@ -37,7 +38,8 @@ class GpuOperatorArgs(ComponentArgs):
     # AKS: False (the agent pool's gpuInstanceProfile partitions them).
     mig_manager_enabled: bool = False
     # mig-parted layout applied to MIG-capable nodes without a nvidia.com/mig.config label.
-    default_mig_config: str | None = Field(default=None, pattern=r"^[a-z0-9][-a-z0-9.+]*$")
+    # A node label value (mig-manager reads nvidia.com/mig.config): no '+' (all-1g.5gb.me, not +me).
+    default_mig_config: str | None = Field(default=None, pattern=MIG_CONFIG_PATTERN)
     time_slicing_replicas: int | None = Field(default=None, ge=2, le=48)
     # False where the node image ships the driver (EKS NVIDIA AMIs, AKS GPU node images).
     driver_enabled: bool = True

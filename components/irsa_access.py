@@ -3,115 +3,38 @@
 Two roles, both federated to the cluster's IAM OIDC provider and bound to exactly one
 ServiceAccount each (``<issuer>:sub`` and ``<issuer>:aud`` conditions):
 
-- the reader, for Triton: ``s3:GetObject`` on ``<bucket>/<prefix>/*`` and ``s3:ListBucket``
-  limited to that prefix;
-- the writer, for the TensorRT engine builder: read/write/delete on ``<cache_prefix>/*``, read
-  on ``<prefix>/*`` (where published models and sources live).
+- the reader, for Triton: HeadBucket, listing and reading ``<prefix>/`` (the calls Triton's S3
+  filesystem makes), every other action on the bucket denied;
+- the writer, for the TensorRT engine builder: read the ONNX / calibration inputs in the cache,
+  write engines under ``<cache_prefix>/engines/``, every other action on the bucket denied.
 
 Static keys (an IAM user with the reader policy and an access key) exist only when
 explicitly opted in; the secret key is a secret Output and goes nowhere else. The policy
-documents are built by plain functions, tested without Pulumi.
+documents are built by ``triton_platform.aws_iam`` and evaluated against each workload's real
+S3 calls in tests/cloud/test_iam_policy.py.
 """
 
 from __future__ import annotations
 
 import json
-from typing import Any
 
 import pulumi
 import pulumi_aws as aws
 from pydantic import Field
 
 from components.base import ComponentArgs
+from triton_platform import aws_iam
 
-STS_AUDIENCE = "sts.amazonaws.com"
-PREFIX_PATTERN = r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$"
+PREFIX_PATTERN = aws_iam.PREFIX_PATTERN
 DNS_LABEL = r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"
 
-
-def issuer_host(issuer_url: str) -> str:
-    """``https://oidc.eks.<region>.amazonaws.com/id/X`` -> ``oidc.eks.<region>.amazonaws.com/id/X``.
-
-    IAM condition keys of a web-identity provider are named after the issuer without scheme.
-    """
-    host = issuer_url.removeprefix("https://").removeprefix("http://").rstrip("/")
-    if not host:
-        raise ValueError(f"OIDC issuer URL {issuer_url!r} is empty")
-    return host
-
-
-def web_identity_trust_policy(
-    oidc_provider_arn: str, issuer_url: str, namespace: str, service_account: str
-) -> dict[str, Any]:
-    """A trust policy that lets one ServiceAccount (and nothing else) assume the role."""
-    host = issuer_host(issuer_url)
-    return {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Sid": "AssumeFromServiceAccount",
-                "Effect": "Allow",
-                "Principal": {"Federated": oidc_provider_arn},
-                "Action": "sts:AssumeRoleWithWebIdentity",
-                "Condition": {
-                    "StringEquals": {
-                        f"{host}:sub": f"system:serviceaccount:{namespace}:{service_account}",
-                        f"{host}:aud": STS_AUDIENCE,
-                    }
-                },
-            }
-        ],
-    }
-
-
-def reader_policy(bucket_arn: str, prefix: str) -> dict[str, Any]:
-    """Triton's access: list and read the served prefix, nothing else in the bucket."""
-    return {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Sid": "ListModelPrefix",
-                "Effect": "Allow",
-                "Action": "s3:ListBucket",
-                "Resource": bucket_arn,
-                "Condition": {"StringLike": {"s3:prefix": [f"{prefix}/*"]}},
-            },
-            {
-                "Sid": "ReadModels",
-                "Effect": "Allow",
-                "Action": "s3:GetObject",
-                "Resource": f"{bucket_arn}/{prefix}/*",
-            },
-        ],
-    }
-
-
-def writer_policy(bucket_arn: str, prefix: str, cache_prefix: str) -> dict[str, Any]:
-    """The engine builder's access: read sources and models, write engines to the cache only."""
-    return {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Sid": "ListModelAndCachePrefixes",
-                "Effect": "Allow",
-                "Action": "s3:ListBucket",
-                "Resource": bucket_arn,
-                "Condition": {"StringLike": {"s3:prefix": [f"{cache_prefix}/*", f"{prefix}/*"]}},
-            },
-            {
-                "Sid": "ReadModelsAndCache",
-                "Effect": "Allow",
-                "Action": "s3:GetObject",
-                "Resource": [f"{bucket_arn}/{cache_prefix}/*", f"{bucket_arn}/{prefix}/*"],
-            },
-            {
-                "Sid": "WriteCache",
-                "Effect": "Allow",
-                "Action": ["s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"],
-                "Resource": f"{bucket_arn}/{cache_prefix}/*",
-            },
-        ],
-    }
+# The documents live in triton_platform.aws_iam (plain, tested without Pulumi); these names
+# stay importable from here for the EKS component.
+STS_AUDIENCE = aws_iam.STS_AUDIENCE
+issuer_host = aws_iam.issuer_host
+web_identity_trust_policy = aws_iam.web_identity_trust_policy
+reader_policy = aws_iam.reader_policy
+writer_policy = aws_iam.builder_policy
 
 
 class IrsaModelAccessArgs(ComponentArgs):

@@ -4,6 +4,12 @@ One ModelVersion dynamic resource per model (``<name>-<model>``). The source fin
 computed here, in the program, through the persistent hash cache, so a `pulumi preview` with
 nothing changed costs a stat per file and the provider's diff compares two strings. The
 Triton release depends on this component, so Triton starts only after the models are there.
+
+``retain_on_delete`` (the stack's ``modelRepository.retainOnDelete``) sets Pulumi's
+``retainOnDelete`` resource option on every ModelVersion: the engine then drops a deleted or
+replaced ModelVersion from the state without calling its provider's delete, so `pulumi destroy`
+(or removing a model from the config) leaves every published file in the bucket. Off, delete
+removes exactly what that ModelVersion published (see ``pipeline.remove``).
 """
 
 from __future__ import annotations
@@ -24,6 +30,9 @@ class ModelPublisherArgs(PublishTarget):
     """What to publish where; the store says where credentials come from, never what they are."""
 
     models: list[ModelSpec]
+    # modelRepository.retainOnDelete: keep published models when Pulumi deletes their resources.
+    # Safe default: nothing published is ever removed unless the stack says so.
+    retain_on_delete: bool = True
 
     @model_validator(mode="after")
     def _consistent(self) -> ModelPublisherArgs:
@@ -66,6 +75,9 @@ class ModelPublisher(pulumi.ComponentResource):
             **args.target_fields(),
             "tensorrt_version": args.tensorrt_version or NGC_RELEASES[args.ngc_release].tensorrt,
         }
+        # Children do not wait for their component's own depends_on (pulumi/pulumi#8721): hand it down, so no
+        # ModelVersion starts before the namespace and builder ServiceAccount its Jobs use exist.
+        waits_for = (opts.depends_on if opts else None) or []
         self.resources = []
         for spec in args.models:
             fingerprint: Any
@@ -79,7 +91,10 @@ class ModelPublisher(pulumi.ComponentResource):
             resource = ModelVersion(
                 f"{name}-{spec.name}",
                 ModelVersionArgs(spec=spec, source_fingerprint=fingerprint, **target),
-                pulumi.ResourceOptions(parent=self),
+                # https://www.pulumi.com/docs/iac/concepts/resources/options/retainondelete/ : with it
+                # "Pulumi will not call through to the resource provider's Delete method when deleting
+                # or replacing the resource during pulumi up or pulumi destroy".
+                pulumi.ResourceOptions(parent=self, depends_on=waits_for, retain_on_delete=args.retain_on_delete),
             )
             self.resources.append(resource)
         names = [spec.name for spec in args.models]

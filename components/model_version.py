@@ -2,8 +2,12 @@
 
 Create publishes version 1 (or the next free number), update publishes a new version and
 retires the ones the model's versionPolicy no longer serves, delete removes exactly what this
-resource published. The work happens in :mod:`triton_platform.publisher.pipeline`; the
-provider only parses props, calls it and reports.
+resource published: its version directories, their manifests and its own pending attempts,
+and config.pbtxt only while it is still the one this resource wrote; never another model,
+another owner's version (published or in flight) or the shared engine cache. With
+``modelRepository.retainOnDelete`` (the default) delete never runs: ModelPublisher sets
+Pulumi's ``retainOnDelete`` option on every ModelVersion. The work happens in
+:mod:`triton_platform.publisher.pipeline`; the provider only parses props, calls it and reports.
 
 Rules for dynamic providers (dill pickles the provider into the state): no clients or heavy
 modules at import time (they are created inside the methods), no credentials among the inputs
@@ -44,6 +48,7 @@ INPUT_KEYS = (
     "base_dir",
     "provider_version",
     "instance_kind",
+    "owner",
 )
 OUTPUT_KEYS = (
     "version",
@@ -59,6 +64,12 @@ OUTPUT_KEYS = (
 _STORE_IDENTITY = ("kind", "bucket", "prefix", "endpoint_url", "account_url")
 # Inputs that only matter when engines are built.
 _ENGINE_INPUTS = ("ngc_release", "tensorrt_version", "compute_capabilities")
+# Where this machine finds the store's credentials: differs between a teammate's checkout, a CI
+# runner and the first machine, and never changes what is published (no new version for it).
+_MACHINE_LOCAL: dict[str, Any] = {
+    "cluster_endpoint_url": True,
+    "credentials": {"kubeconfig_path": True, "kind_cluster": True},
+}
 
 
 def _unknown(value: Any) -> bool:
@@ -148,9 +159,7 @@ class ModelVersionProvider(pulumi.dynamic.ResourceProvider):
         changed = bool(replaces)
         # The source path may move (another checkout); its content is in source_fingerprint.
         changed |= old_spec.model_dump(exclude={"source"}) != new_spec.model_dump(exclude={"source"})
-        changed |= old_store.model_dump(exclude={"cluster_endpoint_url"}) != new_store.model_dump(
-            exclude={"cluster_endpoint_url"}
-        )
+        changed |= old_store.model_dump(exclude=_MACHINE_LOCAL) != new_store.model_dump(exclude=_MACHINE_LOCAL)
         for key in ("source_fingerprint", "provider_version", "instance_kind"):
             changed |= restore_ints(olds.get(key)) != restore_ints(news.get(key))
         if new_spec.format == "tensorrt":
@@ -189,7 +198,8 @@ class ModelVersionProvider(pulumi.dynamic.ResourceProvider):
         store = StoreRef.model_validate(restore_ints(props["store"]))
         model = str(props["spec"]["name"])
         state = ModelVersionState.from_outputs(props)
-        _run(model, "delete", lambda _progress: remove(store, model, state))
+        owner = str(props["owner"]) if props.get("owner") else None
+        _run(model, "delete", lambda _progress: remove(store, model, state, owner=owner))
 
 
 def _run(model: str, operation: str, work: Callable[[Progress], _T]) -> _T:
@@ -296,6 +306,9 @@ class ModelVersionArgs(PublishTarget):
     spec: ModelSpec
     # sha256 of the source file/tree, computed in the program with the cached fingerprint.
     source_fingerprint: Any
+    # ``<project>/<stack>/<resource name>``, filled in by ModelVersion: marks this resource's
+    # pending attempts so it never touches another stack's (see pipeline.choose_version).
+    owner: str | None = None
 
     def props(self) -> dict[str, Any]:
         """The props the resource sends its provider (snake_case; the spec camelCase as in the stack config)."""
@@ -310,6 +323,7 @@ class ModelVersionArgs(PublishTarget):
             "base_dir": self.base_dir,
             "provider_version": PROVIDER_VERSION,
             "instance_kind": self.instance_kind,
+            "owner": self.owner,
         }
 
 
@@ -326,6 +340,8 @@ class ModelVersion(pulumi.dynamic.Resource, module="triton", name="ModelVersion"
     seconds: pulumi.Output[float]
 
     def __init__(self, name: str, args: ModelVersionArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        if args.owner is None:
+            args = args.model_copy(update={"owner": f"{pulumi.get_project()}/{pulumi.get_stack()}/{name}"})
         props = args.props()
         # Declared so they exist as Outputs on the resource before the provider fills them.
         props.update(dict.fromkeys(OUTPUT_KEYS))

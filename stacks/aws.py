@@ -15,6 +15,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
+from components.cluster_autoscaler import ClusterAutoscaler, ClusterAutoscalerArgs
 from components.eks_cluster import EksCluster, EksClusterArgs, EksNodeGroupSpec, gpu_node_labels
 from components.gpu_operator import GpuOperator, GpuOperatorArgs
 from components.irsa_access import IrsaModelAccess, IrsaModelAccessArgs
@@ -22,11 +23,10 @@ from components.s3_model_bucket import S3ModelBucket, S3ModelBucketArgs
 from stacks.common import (
     BUILDER_SERVICE_ACCOUNT,
     TRITON_SERVICE_ACCOUNT,
+    CloudPlatform,
     ClusterBinding,
     StorageBinding,
-    deploy_workloads,
     kubeconfig_path,
-    workload_outputs,
 )
 from triton_platform import gpu
 from triton_platform.config import PlatformConfig, SystemNodePool
@@ -102,8 +102,8 @@ def node_groups(cfg: PlatformConfig) -> tuple[EksNodeGroupSpec, EksNodeGroupSpec
     return system_spec, gpu_spec
 
 
-def build(cfg: PlatformConfig, base_dir: Path) -> dict[str, pulumi.Output[Any]]:
-    """Compose the AWS platform for ``cfg`` and return the stack outputs."""
+def provision(cfg: PlatformConfig, base_dir: Path) -> CloudPlatform:
+    """EKS, the S3 bucket, IRSA roles and the GPU operator for ``cfg``."""
     stack = pulumi.get_stack()
     region = cfg.cluster.region
     if region is None:  # parse_config guarantees it; keeps the type checker honest too
@@ -123,6 +123,10 @@ def build(cfg: PlatformConfig, base_dir: Path) -> dict[str, pulumi.Output[Any]]:
             system_node_group=system_spec,
             gpu_node_group=gpu_spec,
             kubeconfig_path=kubeconfig_file,
+            # cluster.apiAccessCidrs / cluster.privateEndpoint (left out: EKS's own 0.0.0.0/0, warned).
+            endpoint_public_access=not cfg.cluster.private_endpoint,
+            public_access_cidrs=list(cfg.cluster.api_access_cidrs or ["0.0.0.0/0"]),
+            private_access_cidrs=list(cfg.cluster.api_access_cidrs or []) if cfg.cluster.private_endpoint else [],
         ),
     )
 
@@ -153,6 +157,21 @@ def build(cfg: PlatformConfig, base_dir: Path) -> dict[str, pulumi.Output[Any]]:
     )
 
     cluster_ready: list[pulumi.Resource] = list(cluster.ready)
+    if cfg.cluster.gpu_node_pool is not None or cfg.triton.autoscaling.enabled:
+        # Node groups follow the pods: a replica the HPA adds gets a (GPU) node.
+        autoscaler = ClusterAutoscaler(
+            f"{stack}-cluster-autoscaler",
+            ClusterAutoscalerArgs(
+                aws_provider=provider,
+                k8s_provider=cluster.provider,
+                cluster_name=cluster.cluster_name,
+                region=region,
+                oidc_provider_arn=cluster.oidc_provider_arn,
+                oidc_issuer_url=cluster.oidc_issuer_url,
+            ),
+            opts=pulumi.ResourceOptions(depends_on=list(cluster.ready)),
+        )
+        cluster_ready.append(autoscaler)
     operator: GpuOperator | None = None
     product = gpu.find_product(cfg.gpu_product) if cfg.gpu_product else None
     if product is not None:
@@ -193,33 +212,25 @@ def build(cfg: PlatformConfig, base_dir: Path) -> dict[str, pulumi.Output[Any]]:
         builder_service_account_annotations={ROLE_ARN_ANNOTATION: access.writer_role_arn},
         ready=[*bucket.ready, *access.ready],
     )
-    workloads = deploy_workloads(
-        stack,
-        cfg,
-        cluster=ClusterBinding(
-            name=cluster.cluster_name,
-            provider=cluster.provider,
-            kubeconfig=cluster.kubeconfig,
-            kubeconfig_path=kubeconfig_file,
-            ready=cluster_ready,
-        ),
-        storage=storage,
-        base_dir=base_dir,
-        service_annotations=service_annotations(cfg),
-    )
-
     outputs: dict[str, Any] = {
-        "cloud": "aws",
         "region": region,
         "clusterEndpoint": cluster.endpoint,
         "vpcId": cluster.vpc_id,
         "bucket": bucket.bucket_name,
-        "modelRepository": storage.repository_uri,
         "oidcProviderArn": cluster.oidc_provider_arn,
         "tritonReaderRoleArn": access.reader_role_arn,
         "engineBuilderRoleArn": access.writer_role_arn,
-        **workload_outputs(workloads),
     }
     if operator is not None:
         outputs["gpuOperatorNamespace"] = operator.namespace
-    return outputs
+    return CloudPlatform(
+        cloud="aws",
+        cluster=ClusterBinding.of(
+            cluster,
+            kubeconfig_path=kubeconfig_file,
+            ready=cluster_ready,
+        ),
+        storage=storage,
+        outputs=outputs,
+        service_annotations=service_annotations(cfg),
+    )

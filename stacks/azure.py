@@ -28,12 +28,11 @@ from components.gpu_operator import GpuOperator, GpuOperatorArgs
 from stacks.common import (
     BUILDER_SERVICE_ACCOUNT,
     TRITON_SERVICE_ACCOUNT,
+    CloudPlatform,
     ClusterBinding,
     StorageBinding,
     deep_merge,
-    deploy_workloads,
     kubeconfig_path,
-    workload_outputs,
 )
 from triton_platform import azure as az
 from triton_platform import azure_model_sync, gpu
@@ -44,8 +43,8 @@ DEFAULT_CONTAINER = "triton-models"
 SYSTEM_POOL_SELECTOR = {"kubernetes.azure.com/mode": "system"}
 
 
-def build(cfg: PlatformConfig, base_dir: Path) -> dict[str, Any]:
-    """Provision the AKS platform for ``cfg`` and return the stack outputs."""
+def provision(cfg: PlatformConfig, base_dir: Path) -> CloudPlatform:
+    """AKS, the storage account and container, workload identities and the GPU operator for ``cfg``."""
     assert cfg.cluster.location is not None  # guaranteed by parse_config for cloud 'azure'
     stack = pulumi.get_stack()
     c, g, repo = cfg.cluster, cfg.gpu, cfg.model_repository
@@ -87,6 +86,10 @@ def build(cfg: PlatformConfig, base_dir: Path) -> dict[str, Any]:
                 else None
             ),
             kubeconfig_path=kubeconfig_file,
+            api_server_authorized_ip_ranges=list(c.api_access_cidrs or []),
+            private_cluster=c.private_endpoint,
+            local_accounts=c.aks.local_accounts,
+            admin_group_object_ids=list(c.aks.admin_group_object_ids),
             tags=tags,
         ),
     )
@@ -154,36 +157,30 @@ def build(cfg: PlatformConfig, base_dir: Path) -> dict[str, Any]:
         if cfg.triton.service.type == "LoadBalancer" and cfg.triton.service.internal
         else {}
     )
-    workloads = deploy_workloads(
-        stack,
-        cfg,
-        cluster=ClusterBinding(
-            name=cluster.cluster_name,
-            provider=cluster.provider,
-            kubeconfig=cluster.kubeconfig,
-            kubeconfig_path=kubeconfig_file,
-            ready=cluster_ready,
-            gpu_pool_tolerations=[dict(az.SPOT_TOLERATION)] if spot else [],
-        ),
-        storage=storage,
-        base_dir=base_dir,
-        service_annotations=service_annotations,
-    )
     outputs: dict[str, Any] = {
-        "cloud": "azure",
         "resourceGroup": cluster.resource_group_name,
         "oidcIssuerUrl": cluster.oidc_issuer_url,
         "storageAccount": store.account_name,
         "bucket": store.container_name,
         "modelRepository": store.account_name.apply(lambda a: az.repository_uri(a, container, repo.prefix)),
         "tritonRepositoryPath": storage.repository_uri,
-        **workload_outputs(workloads),
     }
     if identity.triton_client_id is not None:
         outputs["tritonIdentityClientId"] = identity.triton_client_id
     if identity.builder_client_id is not None:
         outputs["builderIdentityClientId"] = identity.builder_client_id
-    return outputs
+    return CloudPlatform(
+        cloud="azure",
+        cluster=ClusterBinding.of(
+            cluster,
+            kubeconfig_path=kubeconfig_file,
+            ready=cluster_ready,
+            gpu_pool_tolerations=[dict(az.SPOT_TOLERATION)] if spot else [],
+        ),
+        storage=storage,
+        outputs=outputs,
+        service_annotations=service_annotations,
+    )
 
 
 def storage_binding(

@@ -1,28 +1,36 @@
-"""What every platform deploys once it has a cluster and a bucket: monitoring, models, Triton.
+"""The one wiring every platform shares: cluster + storage -> namespace, monitoring, models, Triton.
 
-Each composition (``stacks/local.py``, ``aws.py``, ``gcp.py``, ``azure.py``) creates its
-cluster, bucket, identities and GPU operator, describes how Triton reaches the bucket as a
-``StorageBinding``, and hands over to ``deploy_workloads``. The order is the one of DESIGN.md:
-monitoring (its CRDs) and published models before the Triton release.
+Each cloud module (``stacks/local.py``, ``aws.py``, ``gcp.py``, ``azure.py``) has a
+``provision(cfg, base_dir)`` that creates its cluster, bucket, identities and GPU operator and
+returns a ``CloudPlatform``: the cluster as a ``ClusterBinding``, how Triton reaches the bucket
+as a ``StorageBinding``, and its own outputs. ``compose`` is the one place that deploys the
+workloads onto it (``deploy_workloads``) and assembles the stack outputs. The order is the one
+of the README's diagram: monitoring (its CRDs) and published models before the Triton release.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import pulumi
 import pulumi_kubernetes as k8s
 
+from components.metrics_adapter import MetricsAdapter, MetricsAdapterArgs
 from components.model_publisher import ModelPublisher, ModelPublisherArgs
+from components.monitoring import RELEASE_NAME as PROMETHEUS_RELEASE
 from components.monitoring import Monitoring, MonitoringArgs
+from components.triton_namespace import BuilderServiceAccount, TritonNamespace, TritonNamespaceArgs
 from components.triton_server import TritonServer, TritonServerArgs
+from stacks.release import deploy_release
 from triton_platform.config import PlatformConfig
-from triton_platform.triton_values import gpu_placement, triton_values
+from triton_platform.triton_values import engine_build_selectors, gpu_placement, triton_values
 from triton_platform.versions import NGC_RELEASES
 
+STATE_DIR_ENV = "TRITON_PLATFORM_STATE_DIR"
 TRITON_SERVICE_ACCOUNT = "triton"
 BUILDER_SERVICE_ACCOUNT = "triton-engine-builder"
 
@@ -31,8 +39,11 @@ def kubeconfig_path(base_dir: Path, kind: str, cluster_name: str) -> str:
     """Where a composition writes its cluster's kubeconfig for tools beside ``pulumi up``.
 
     ``.state/`` is git-ignored; the engine builder and ``kubectl`` (see the README) read the file there.
+    ``TRITON_PLATFORM_STATE_DIR`` moves it (the tests point it at a temporary folder, so a test
+    run never overwrites a developer's real kubeconfig).
     """
-    return str((base_dir / ".state" / f"{kind}-{cluster_name}.kubeconfig").resolve())
+    state_dir = Path(os.environ.get(STATE_DIR_ENV) or base_dir / ".state")
+    return str((state_dir / f"{kind}-{cluster_name}.kubeconfig").resolve())
 
 
 @dataclass(frozen=True)
@@ -67,9 +78,22 @@ class StorageBinding:
     chart_values: Mapping[str, Any] = field(default_factory=dict)
 
 
+class ClusterComponent(Protocol):
+    """What every cluster component (KindCluster, EksCluster, GkeCluster, AksCluster) exposes."""
+
+    cluster_name: pulumi.Output[str]
+    provider: k8s.Provider
+    kubeconfig: pulumi.Output[str]
+
+
 @dataclass(frozen=True)
 class ClusterBinding:
     """A cluster the stack deploys into, with the provider every Kubernetes resource uses."""
+
+    @classmethod
+    def of(cls, cluster: ClusterComponent, **extra: Any) -> ClusterBinding:
+        """The binding of a cluster component; ``extra`` sets the cloud-specific fields."""
+        return cls(name=cluster.cluster_name, provider=cluster.provider, kubeconfig=cluster.kubeconfig, **extra)
 
     name: pulumi.Input[str]
     provider: pulumi.ProviderResource
@@ -97,6 +121,44 @@ class WorkloadOutputs:
     load_balancer: pulumi.Output[str] | None = None
     grafana_admin_password: pulumi.Output[str] | None = None
     prometheus_url: pulumi.Output[str] | None = None
+    # `release` and `releaseHistory` (stacks/release.py).
+    release_outputs: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class CloudPlatform:
+    """What one cloud's composition provides: its cluster, its storage, and its own outputs.
+
+    ``compose`` (below) is the one place that turns it into a stack: the workloads of
+    ``deploy_workloads`` go into ``cluster`` reading ``storage``, and the stack outputs are
+    ``outputs`` + ``workload_outputs`` + ``endpoint_overrides`` (kind publishes Triton on 127.0.0.1).
+    """
+
+    cloud: str
+    cluster: ClusterBinding
+    storage: StorageBinding
+    outputs: dict[str, Any] = field(default_factory=dict)
+    service_annotations: Mapping[str, str] = field(default_factory=dict)
+    endpoint_overrides: dict[str, Any] = field(default_factory=dict)
+
+
+def compose(cfg: PlatformConfig, platform: CloudPlatform, base_dir: Path) -> dict[str, Any]:
+    """Deploy the workloads onto a cloud's cluster and storage; return the stack outputs."""
+    workloads = deploy_workloads(
+        pulumi.get_stack(),
+        cfg,
+        cluster=platform.cluster,
+        storage=platform.storage,
+        base_dir=base_dir,
+        service_annotations=platform.service_annotations,
+    )
+    return {
+        "cloud": platform.cloud,
+        **platform.outputs,
+        "modelRepository": platform.outputs.get("modelRepository", platform.storage.repository_uri),
+        **workload_outputs(workloads),
+        **platform.endpoint_overrides,
+    }
 
 
 def deploy_workloads(
@@ -109,36 +171,27 @@ def deploy_workloads(
     service_annotations: Mapping[str, str] | None = None,
 ) -> WorkloadOutputs:
     """Triton's namespace, monitoring, the model publisher and the Triton release, in that order."""
-    k8s_opts = pulumi.ResourceOptions(provider=cluster.provider)
-    ns = k8s.core.v1.Namespace(
-        f"{name}-namespace",
-        metadata=k8s.meta.v1.ObjectMetaArgs(
-            name=cfg.triton.namespace,
-            labels={
-                "app.kubernetes.io/part-of": "triton-platform",
-                # Triton runs non-root with all capabilities dropped: the restricted profile holds.
-                "pod-security.kubernetes.io/enforce": "restricted",
-            },
+    builds_in_cluster = cfg.builder == "kubernetes" and any(m.format == "tensorrt" for m in cfg.models)
+    home = TritonNamespace(
+        name,
+        TritonNamespaceArgs(
+            k8s_provider=cluster.provider,
+            namespace=cfg.triton.namespace,
+            credentials_env=storage.credentials_env or None,
+            builder_service_account=(
+                BuilderServiceAccount(
+                    name=BUILDER_SERVICE_ACCOUNT,
+                    annotations=dict(storage.builder_service_account_annotations),
+                    labels=dict(storage.builder_pod_labels),
+                )
+                if builds_in_cluster
+                else None
+            ),
         ),
-        opts=k8s_opts,
+        opts=pulumi.ResourceOptions(depends_on=list(cluster.ready)),
     )
-    namespace = ns.metadata.name
-
-    secret_name: pulumi.Output[str] | None = None
-    triton_deps: list[pulumi.Resource] = [ns, *cluster.ready, *storage.ready]
-    if storage.credentials_env:
-        credentials: dict[str, pulumi.Output[str]] = {
-            key: pulumi.Output.secret(value) for key, value in storage.credentials_env.items()
-        }
-        secret = k8s.core.v1.Secret(
-            f"{name}-model-repository-credentials",
-            metadata=k8s.meta.v1.ObjectMetaArgs(name="triton-model-repository", namespace=namespace),
-            string_data=credentials,
-            type="Opaque",
-            opts=pulumi.ResourceOptions(provider=cluster.provider, additional_secret_outputs=["data", "stringData"]),
-        )
-        secret_name = secret.metadata.name
-        triton_deps.append(secret)
+    namespace = home.namespace
+    triton_deps: list[pulumi.Resource] = [*home.ready, *cluster.ready, *storage.ready]
 
     monitoring: Monitoring | None = None
     if cfg.monitoring.enabled:
@@ -157,8 +210,21 @@ def deploy_workloads(
         )
         # Triton's ServiceMonitor needs the Prometheus operator's CRDs first.
         triton_deps += monitoring.ready
+        if cfg.triton.autoscaling.enabled and cfg.triton.autoscaling.effective_metric != "cpu":
+            # The HPA's Triton metrics come from prometheus-adapter reading this Prometheus.
+            adapter = MetricsAdapter(
+                f"{name}-metrics-adapter",
+                MetricsAdapterArgs(
+                    k8s_provider=cluster.provider,
+                    namespace=monitoring.namespace,
+                    triton_namespace=cfg.triton.namespace,
+                    prometheus_url=f"http://{PROMETHEUS_RELEASE}-prometheus.{cfg.monitoring.namespace}.svc",
+                ),
+                opts=pulumi.ResourceOptions(depends_on=monitoring.ready),
+            )
+            triton_deps.append(adapter)
 
-    builder = _builder_settings(name, cfg, cluster, storage, namespace, ns)
+    builder = _builder_settings(cfg, cluster, storage, builds_in_cluster=builds_in_cluster)
     publisher = ModelPublisher(
         f"{name}-models",
         ModelPublisherArgs(
@@ -170,20 +236,33 @@ def deploy_workloads(
             compute_capabilities=cfg.compute_capabilities,
             base_dir=str(base_dir),
             instance_kind="KIND_GPU" if cfg.gpu_product else "KIND_CPU",
+            retain_on_delete=cfg.model_repository.retain_on_delete,
         ),
-        opts=pulumi.ResourceOptions(depends_on=[*storage.ready, *cluster.ready]),
+        # The engine-build Jobs run in Triton's namespace as the builder ServiceAccount: both first.
+        opts=pulumi.ResourceOptions(depends_on=[*storage.ready, *cluster.ready, *home.ready]),
     )
     triton_deps += publisher.resources
+    # The release: kept from what the publisher wrote, or (triton-platform:release) promoted from
+    # another stack, which resolve_upstream checked before anything was registered (stacks/release.py).
+    release = deploy_release(
+        f"{name}-models",
+        cfg,
+        storage.publisher_store,
+        publisher=publisher,
+        depends_on=[*storage.ready, *cluster.ready, *home.ready],
+    )
+    triton_deps += release.resources
 
     values = triton_values(
         cfg,
         repository_uri=storage.repository_uri,
-        credentials_secret=secret_name,
+        credentials_secret=home.credentials_secret,
         env=storage.env,
         service_account_annotations=storage.service_account_annotations,
         pod_labels=storage.pod_labels,
         service_annotations=service_annotations,
         gke=cluster.gke,
+        base_dir=base_dir,
     )
     values = deep_merge(values, storage.chart_values)
     triton = TritonServer(
@@ -198,10 +277,11 @@ def deploy_workloads(
         http_endpoint=triton.http_endpoint,
         grpc_endpoint=triton.grpc_endpoint,
         metrics_endpoint=triton.metrics_endpoint,
-        published_versions=publisher.versions,
+        published_versions=publisher.versions if release.published_versions is None else release.published_versions,
         load_balancer=triton.load_balancer,
         grafana_admin_password=monitoring.grafana_admin_password if monitoring else None,
         prometheus_url=monitoring.prometheus_url if monitoring else None,
+        release_outputs=release.outputs,
     )
 
 
@@ -236,39 +316,26 @@ def workload_outputs(workloads: WorkloadOutputs) -> dict[str, Any]:
         outputs["grafanaAdminPassword"] = pulumi.Output.secret(workloads.grafana_admin_password)
     if workloads.prometheus_url is not None:
         outputs["prometheusUrl"] = workloads.prometheus_url
+    outputs.update(workloads.release_outputs)
     return outputs
 
 
 def _builder_settings(
-    name: str,
-    cfg: PlatformConfig,
-    cluster: ClusterBinding,
-    storage: StorageBinding,
-    namespace: pulumi.Output[str],
-    ns: pulumi.Resource,
+    cfg: PlatformConfig, cluster: ClusterBinding, storage: StorageBinding, *, builds_in_cluster: bool
 ) -> dict[str, Any]:
-    """Where TensorRT engines are built; a builder ServiceAccount when Jobs build them."""
+    """Where TensorRT engines are built: a Job on the GPU pool (as the builder ServiceAccount) or here."""
     timeout = cfg.publisher.build_timeout_seconds
-    if cfg.builder == "local" or not any(m.format == "tensorrt" for m in cfg.models):
+    if not builds_in_cluster:
         return {"kind": "local", "timeout_seconds": timeout}
     place = gpu_placement(cfg, gke=cluster.gke)
-    k8s.core.v1.ServiceAccount(
-        f"{name}-engine-builder-sa",
-        metadata=k8s.meta.v1.ObjectMetaArgs(
-            name=BUILDER_SERVICE_ACCOUNT,
-            namespace=namespace,
-            annotations=dict(storage.builder_service_account_annotations),
-            labels=dict(storage.builder_pod_labels),
-        ),
-        automount_service_account_token=False,
-        opts=pulumi.ResourceOptions(provider=cluster.provider, depends_on=[ns]),
-    )
     return {
         "kind": "kubernetes",
         "kubeconfig_path": cluster.kubeconfig_path,
         "namespace": cfg.triton.namespace,
         "service_account": BUILDER_SERVICE_ACCOUNT,
         "node_selector": dict(place.node_selector),
+        # Each engine on a GPU of its own architecture (GFD's gpu.compute.major/minor; GKE's accelerator).
+        "compute_capability_selectors": engine_build_selectors(cfg),
         "tolerations": [dict(t) for t in (*place.tolerations, *cluster.gpu_pool_tolerations)],
         "resources": dict(place.resources),
         "pod_labels": dict(storage.builder_pod_labels),

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any
 
 import pulumi
 import pulumi_gcp as gcp
@@ -24,11 +23,10 @@ from components.gke_workload_identity import GkeWorkloadIdentity, GkeWorkloadIde
 from stacks.common import (
     BUILDER_SERVICE_ACCOUNT,
     TRITON_SERVICE_ACCOUNT,
+    CloudPlatform,
     ClusterBinding,
     StorageBinding,
-    deploy_workloads,
     kubeconfig_path,
-    workload_outputs,
 )
 from triton_platform import gpu
 from triton_platform.config import PlatformConfig
@@ -75,8 +73,8 @@ def service_annotations(cfg: PlatformConfig) -> dict[str, str]:
     return {}
 
 
-def build(cfg: PlatformConfig, base_dir: Path) -> dict[str, pulumi.Output[Any]]:
-    """Provision the GKE platform for ``cfg`` and return the stack outputs."""
+def provision(cfg: PlatformConfig, base_dir: Path) -> CloudPlatform:
+    """GKE, the GCS bucket and the Workload Identity bindings for ``cfg``."""
     c = cfg.cluster
     # parse_config guarantees both for cloud 'gcp' (and their forms, through triton_platform.cloud_rules).
     assert c.project is not None
@@ -109,6 +107,8 @@ def build(cfg: PlatformConfig, base_dir: Path) -> dict[str, pulumi.Output[Any]]:
             ),
             gpu_pool=gpu_pool_spec(cfg),
             kubeconfig_path=kubeconfig_file,
+            master_authorized_networks=list(c.api_access_cidrs or []),
+            private_endpoint=c.private_endpoint,
         ),
     )
 
@@ -174,31 +174,23 @@ def build(cfg: PlatformConfig, base_dir: Path) -> dict[str, pulumi.Output[Any]]:
             ready=[bucket.bucket, *identity.ready],
         )
 
-    workloads = deploy_workloads(
-        stack,
-        cfg,
-        cluster=ClusterBinding(
-            name=cluster.cluster_name,
-            provider=cluster.provider,
-            kubeconfig=cluster.kubeconfig,
+    return CloudPlatform(
+        cloud="gcp",
+        cluster=ClusterBinding.of(
+            cluster,
             kubeconfig_path=kubeconfig_file,
             ready=cluster.ready,
             gke=True,
         ),
         storage=storage,
-        base_dir=base_dir,
+        outputs={
+            "project": project,
+            "location": location,
+            "bucket": bucket.name,
+            "tritonServiceAccount": identity.triton_email,
+            "builderServiceAccount": identity.builder_email,
+            "nodeServiceAccount": cluster.node_service_account,
+            "workloadPool": cluster.workload_pool,
+        },
         service_annotations=service_annotations(cfg),
     )
-
-    return {
-        "cloud": "gcp",
-        "project": project,
-        "location": location,
-        "bucket": bucket.name,
-        "modelRepository": storage.repository_uri,
-        "tritonServiceAccount": identity.triton_email,
-        "builderServiceAccount": identity.builder_email,
-        "nodeServiceAccount": cluster.node_service_account,
-        "workloadPool": cluster.workload_pool,
-        **workload_outputs(workloads),
-    }

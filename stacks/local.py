@@ -9,13 +9,12 @@ bucket in-cluster through a Secret in its namespace.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import pulumi
 
 from components.kind_cluster import KindCluster, KindClusterArgs
 from components.minio import ROOT_SECRET, Minio, MinioArgs
-from stacks.common import ClusterBinding, StorageBinding, deploy_workloads, kubeconfig_path, workload_outputs
+from stacks.common import CloudPlatform, ClusterBinding, StorageBinding, kubeconfig_path
 from triton_platform.config import NodePorts, PlatformConfig
 from triton_platform.kind import PortMapping
 from triton_platform.versions import KIND_NODE_IMAGE
@@ -26,7 +25,8 @@ MINIO_HOST_PORT = 9000
 REGION = "us-east-1"  # MinIO ignores it; the AWS SDKs in Triton and boto3 need one.
 
 
-def build(cfg: PlatformConfig, base_dir: Path) -> dict[str, Any]:
+def provision(cfg: PlatformConfig, base_dir: Path) -> CloudPlatform:
+    """kind + MinIO: the cluster and the bucket of the dev stack."""
     stack = pulumi.get_stack()
     svc = cfg.triton.service
     node_ports = svc.node_ports or NodePorts()
@@ -57,8 +57,10 @@ def build(cfg: PlatformConfig, base_dir: Path) -> dict[str, Any]:
         repository_uri=minio.namespace.apply(
             lambda ns: f"s3://http://minio.{ns}.svc.cluster.local:9000/{bucket}/{prefix}"
         ),
-        publisher_store=minio.namespace.apply(
-            lambda ns: {
+        # The store waits for this run's kubeconfig file (written on every machine that runs the
+        # program); kind_cluster lets a delete elsewhere get the kubeconfig from `kind` instead.
+        publisher_store=pulumi.Output.all(minio.namespace, cluster.kubeconfig_file).apply(
+            lambda a: {
                 "kind": "s3",
                 "bucket": bucket,
                 "prefix": prefix,
@@ -66,13 +68,14 @@ def build(cfg: PlatformConfig, base_dir: Path) -> dict[str, Any]:
                 # The publisher on this machine reaches MinIO through kind's port mapping; pods
                 # (the engine-build Job) through its Service.
                 "endpoint_url": f"http://127.0.0.1:{MINIO_HOST_PORT}",
-                "cluster_endpoint_url": f"http://minio.{ns}.svc.cluster.local:9000",
+                "cluster_endpoint_url": f"http://minio.{a[0]}.svc.cluster.local:9000",
                 "region": REGION,
                 # Where the publisher finds MinIO's keys at apply time: never the keys themselves.
                 "credentials": {
                     "source": "kubernetes-secret",
-                    "kubeconfig_path": kubeconfig_file,
-                    "namespace": ns,
+                    "kubeconfig_path": a[1],
+                    "kind_cluster": cfg.cluster.name,
+                    "namespace": a[0],
                     "name": ROOT_SECRET,
                     "access_key_field": "rootUser",
                     "secret_key_field": "rootPassword",
@@ -83,26 +86,18 @@ def build(cfg: PlatformConfig, base_dir: Path) -> dict[str, Any]:
         credentials_env={"AWS_ACCESS_KEY_ID": minio.root_user, "AWS_SECRET_ACCESS_KEY": minio.root_password},
         ready=[minio.release],
     )
-    workloads = deploy_workloads(
-        stack,
-        cfg,
-        cluster=ClusterBinding(
-            name=cluster.cluster_name,
-            provider=cluster.provider,
-            kubeconfig=cluster.kubeconfig,
+    return CloudPlatform(
+        cloud="local",
+        cluster=ClusterBinding.of(
+            cluster,
             kubeconfig_path=kubeconfig_file,
         ),
         storage=storage,
-        base_dir=base_dir,
-    )
-    return {
-        "cloud": "local",
-        "bucket": bucket,
-        "modelRepository": storage.repository_uri,
-        "minioEndpoint": minio.host_endpoint,
-        **workload_outputs(workloads),
+        outputs={"bucket": bucket, "minioEndpoint": minio.host_endpoint},
         # kind publishes Triton's NodePorts on 127.0.0.1: reach it from this machine there.
-        "tritonHttp": f"http://127.0.0.1:{svc.http_port}",
-        "tritonGrpc": f"127.0.0.1:{svc.grpc_port}",
-        "tritonMetrics": f"http://127.0.0.1:{svc.metrics_port}/metrics",
-    }
+        endpoint_overrides={
+            "tritonHttp": f"http://127.0.0.1:{svc.http_port}",
+            "tritonGrpc": f"127.0.0.1:{svc.grpc_port}",
+            "tritonMetrics": f"http://127.0.0.1:{svc.metrics_port}/metrics",
+        },
+    )

@@ -13,6 +13,14 @@ from tests.support.pulumi_mocks import RecordingMocks
 REPO = Path(__file__).resolve().parents[1]
 
 
+@pytest.fixture(autouse=True)
+def state_dir(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Kubeconfig files the programs write go to a temporary folder, never the checkout's .state/."""
+    path = tmp_path_factory.mktemp("state")
+    monkeypatch.setenv("TRITON_PLATFORM_STATE_DIR", str(path))
+    return path
+
+
 @pytest.fixture
 def pulumi_stack() -> str:
     """The stack name the mocks run under; a test module overrides it to match its example stack."""

@@ -33,6 +33,8 @@ class AlertThresholds:
     down_for: str = "5m"
     degraded_for: str = "10m"
     saturated_for: str = "15m"
+    # The HPA at maxReplicas with its metric above target this long: it cannot add capacity.
+    at_max_for: str = "15m"
 
     def __post_init__(self) -> None:
         problems: list[str] = []
@@ -53,6 +55,7 @@ class AlertThresholds:
             ("downFor", self.down_for),
             ("degradedFor", self.degraded_for),
             ("saturatedFor", self.saturated_for),
+            ("atMaxFor", self.at_max_for),
         ):
             if not isinstance(value, str) or not _DURATION.match(value):
                 problems.append(f"{key}: must be a Prometheus duration like '5m', got {value!r}")
@@ -194,10 +197,38 @@ def build_rule_groups(triton_namespace: str, thresholds: AlertThresholds | None 
             "Lower instanceCount or maxBatchSize, unload unused models, or use a larger MIG profile / GPU.",
         ),
     ]
+    # kube-state-metrics' HPA series (docs/metrics/workload/horizontalpodautoscaler-metrics.md):
+    # replicas, and each metric's current (status) and target (spec) value, labelled metric_name
+    # and metric_target_type; the same for every scaling metric, so no per-stack threshold.
+    hpa = f'{{namespace="{ns}"}}'
+    hpa_key = "on (namespace, horizontalpodautoscaler)"
+    at_max = (
+        f"(kube_horizontalpodautoscaler_status_current_replicas{hpa} >= {hpa_key} "
+        f"kube_horizontalpodautoscaler_spec_max_replicas{hpa}) and {hpa_key} "
+        f"(kube_horizontalpodautoscaler_status_target_metric{hpa} > "
+        f"on (namespace, horizontalpodautoscaler, metric_name, metric_target_type) "
+        f"kube_horizontalpodautoscaler_spec_target_metric{hpa})"
+    )
+    scaling = [
+        _rule(
+            "TritonAutoscalerAtMaxReplicas",
+            at_max,
+            t.at_max_for,
+            "warning",
+            "Triton's autoscaler {{ $labels.horizontalpodautoscaler }} is at maxReplicas and still above target",
+            f"The HPA {{{{ $labels.horizontalpodautoscaler }}}} in {ns} has run at its maxReplicas for "
+            f"{t.at_max_for} while its scaling metric stayed above target: Triton is short of capacity.",
+            "Raise triton.autoscaling.maxReplicas (and cluster.gpuNodePool.maxNodes so new replicas get a GPU), "
+            "check for Pending Triton pods (the node autoscaler cannot add GPUs), or make each replica faster "
+            "(dynamic batching, instanceCount, a larger MIG profile).",
+            "optimization.md",
+        ),
+    ]
     return [
         {"name": "triton.availability", "rules": availability},
         {"name": "triton.requests", "rules": requests},
         {"name": "triton.gpu", "rules": gpu},
+        {"name": "triton.autoscaling", "rules": scaling},
     ]
 
 

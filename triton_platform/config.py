@@ -10,12 +10,13 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
-from triton_platform import gpu
+from triton_platform import cluster_access, gpu
+from triton_platform.provider_config import PROVIDER_KEYS, apply_provider_defaults
 from triton_platform.publisher.spec import NAME_PATTERN, ModelSpec
 from triton_platform.versions import DEFAULT_NGC_RELEASE, NGC_RELEASES
 
@@ -29,10 +30,13 @@ TOP_LEVEL_KEYS = (
     "monitoring",
     "models",
     "publisher",
+    "release",
 )
 
 Cloud = Literal["local", "aws", "gcp", "azure"]
 DNS_LABEL = r"^[a-z]([-a-z0-9]{0,38}[a-z0-9])?$"
+# A Kubernetes label value (apimachinery validation.IsValidLabelValue), lowercase as mig-parted names its layouts.
+MIG_CONFIG_PATTERN = r"^[a-z0-9]([-a-z0-9_.]{0,61}[a-z0-9])?$"
 
 
 class _Cfg(BaseModel):
@@ -67,6 +71,22 @@ class KindOptions(_Cfg):
     host_model_dir: str | None = Field(default=None, examples=["./model_repository"])
 
 
+# --- cluster API access (apiAccessCidrs, privateEndpoint, aks): rules in triton_platform.cluster_access
+Ipv4Cidr = Annotated[str, AfterValidator(cluster_access.ipv4_cidr)]
+EntraObjectId = Annotated[str, AfterValidator(cluster_access.entra_object_id)]
+
+
+class AksOptions(_Cfg):
+    # Escape hatch, off by default: keep AKS local accounts (certificate kubeconfig, Kubernetes
+    # RBAC only) instead of Entra ID + Azure RBAC, for tenants where the deployer cannot be
+    # granted an Azure role on the cluster.
+    local_accounts: bool = Field(default=False, examples=[True])
+    # Entra ID groups whose members are cluster-admin (aadProfile.adminGroupObjectIDs).
+    admin_group_object_ids: list[EntraObjectId] = Field(
+        default_factory=list, examples=[["00000000-0000-0000-0000-000000000000"]]
+    )
+
+
 class ClusterConfig(_Cfg):
     name: str = Field(pattern=DNS_LABEL, examples=["triton-dev"])
     kubernetes_version: str = Field(default="1.31", pattern=r"^1\.(2[89]|3[0-9])$", examples=["1.31"])
@@ -77,13 +97,29 @@ class ClusterConfig(_Cfg):
     gpu_node_pool: GpuNodePool | None = None
     system_node_pool: SystemNodePool | None = None
     kind: KindOptions = Field(default_factory=KindOptions)
+    # Who may reach the public Kubernetes API endpoint; left out: any address (a warning says so).
+    api_access_cidrs: list[Ipv4Cidr] | None = Field(default=None, examples=[["203.0.113.0/24"]])
+    # API endpoint inside the network only: `pulumi up` must then run from there.
+    private_endpoint: bool = Field(default=False, examples=[True])
+    aks: AksOptions = Field(default_factory=AksOptions)
+
+    @field_validator("api_access_cidrs")
+    @classmethod
+    def _some_cidrs(cls, value: list[str] | None) -> list[str] | None:
+        if value is not None and not value:
+            raise ValueError(
+                "lists no CIDR block; list the networks allowed to reach the API, or leave the key out "
+                "for an endpoint open to any address"
+            )
+        return value
 
 
 class GpuConfig(_Cfg):
     mig_strategy: gpu.MigStrategy = Field(default="none", examples=["single"])
     mig_profile: str | None = Field(default=None, pattern=r"^\d+g\.\d+gb(\+me)?$", examples=["1g.5gb"])
-    # mig-manager layout label (nvidia.com/mig.config); defaults to all-<migProfile>.
-    mig_config: str | None = Field(default=None, pattern=r"^[a-z0-9][-a-z0-9.+]*$", examples=["all-1g.5gb"])
+    # mig-manager layout label (nvidia.com/mig.config); defaults to all-<migProfile> ("+me" -> ".me").
+    # A Kubernetes label value, so no '+': mig-parted names media-extension layouts all-1g.5gb.me.
+    mig_config: str | None = Field(default=None, pattern=MIG_CONFIG_PATTERN, examples=["all-1g.5gb"])
     gpus_per_replica: int = Field(default=1, ge=1, le=16, examples=[1])
     time_slicing_replicas: int | None = Field(default=None, ge=2, le=48, examples=[4])
 
@@ -129,10 +165,82 @@ class ServiceConfig(_Cfg):
 
 
 class AutoscalingConfig(_Cfg):
+    """The HPA: on Triton's queue time by default (triton_platform.autoscaling has the queries)."""
+
     enabled: bool = False
-    min_replicas: int = Field(default=1, ge=1, examples=[1])
-    max_replicas: int = Field(default=4, ge=1, examples=[4])
-    target_cpu_utilization: int = Field(default=80, ge=1, le=100, examples=[80])
+    # queueTime | inferenceRate | gpuUtilization | cpu; None: queueTime (cpu when the old
+    # targetCpuUtilization is given).
+    metric: Literal["queueTime", "inferenceRate", "gpuUtilization", "cpu"] | None = Field(
+        default=None, examples=["queueTime"]
+    )
+    # ms (queueTime), requests/s per pod (inferenceRate), percent (gpuUtilization, cpu).
+    target: float | None = Field(default=None, gt=0, le=1_000_000, examples=[50])
+    min_replicas: int = Field(default=1, ge=1, le=1000, examples=[1])
+    max_replicas: int = Field(default=4, ge=1, le=1000, examples=[4])
+    # The HPA waits this long at a lower recommendation before removing pods (a GPU pod is slow to return).
+    scale_down_stabilization_seconds: int = Field(default=300, ge=0, le=3600, examples=[300])
+    # Before `metric`/`target`: CPU percent. Still accepted, meaning metric 'cpu' with this target.
+    target_cpu_utilization: int | None = Field(default=None, ge=1, le=100, examples=[80])
+
+    @model_validator(mode="after")
+    def _metric_target(self) -> AutoscalingConfig:
+        if self.target_cpu_utilization is not None:
+            if self.metric not in (None, "cpu"):
+                raise ValueError(
+                    f"targetCpuUtilization is the old key of metric 'cpu' and cannot go with metric "
+                    f"{self.metric!r}; use target (example: metric: {self.metric}, target: 50)"
+                )
+            if self.target is not None:
+                raise ValueError("targetCpuUtilization and target both set; keep target (example: target: 80)")
+        return self
+
+    @property
+    def effective_metric(self) -> Literal["queueTime", "inferenceRate", "gpuUtilization", "cpu"]:
+        if self.metric is not None:
+            return self.metric
+        return "cpu" if self.target_cpu_utilization is not None else "queueTime"
+
+    @property
+    def effective_target(self) -> float | None:
+        if self.target is not None:
+            return self.target
+        if self.target_cpu_utilization is not None:
+            return float(self.target_cpu_utilization)
+        return {"queueTime": 50.0, "inferenceRate": None, "gpuUtilization": 80.0, "cpu": 80.0}[self.effective_metric]
+
+
+class ConcurrencyRange(_Cfg):
+    """perf_analyzer --concurrency-range start:end:step."""
+
+    start: int = Field(default=1, ge=1, le=1024, examples=[1])
+    end: int = Field(default=4, ge=1, le=1024, examples=[4])
+    step: int = Field(default=1, ge=1, le=1024, examples=[1])
+
+    @model_validator(mode="after")
+    def _order(self) -> ConcurrencyRange:
+        if self.start > self.end:
+            raise ValueError(f"start ({self.start}) must be <= end ({self.end})")
+        return self
+
+
+class LoadTestConfig(_Cfg):
+    """`helm test`: perf_analyzer against every published model, failing on a missed threshold."""
+
+    enabled: bool = True
+    protocol: Literal["grpc", "http"] = Field(default="grpc", examples=["grpc"])
+    concurrency: ConcurrencyRange = Field(default_factory=ConcurrencyRange)
+    # Requests carry this many samples (capped at each model's maxBatchSize).
+    batch_size: int = Field(default=1, ge=1, le=4096, examples=[1])
+    measurement_interval_ms: int = Field(default=5000, ge=100, le=600_000, examples=[5000])
+    # perf_analyzer's stability rule: a level counts once 3 windows agree within this percent (-s),
+    # trying at most maxTrials windows (-r); an unstable level fails the test.
+    stability_percentage: int = Field(default=10, ge=1, le=1000, examples=[10])
+    max_trials: int = Field(default=10, ge=3, le=100, examples=[10])
+    # Thresholds, checked at every concurrency level of the report.
+    max_p99_latency_ms: float = Field(default=1000, gt=0, le=3_600_000, examples=[250])
+    min_throughput: float = Field(default=1, ge=0, le=10_000_000, examples=[100])
+    # The Job's activeDeadlineSeconds.
+    timeout_seconds: int = Field(default=900, ge=60, le=86_400, examples=[900])
 
 
 class ResourcesConfig(_Cfg):
@@ -149,6 +257,7 @@ class TritonConfig(_Cfg):
     service: ServiceConfig = Field(default_factory=ServiceConfig)
     resources: ResourcesConfig = Field(default_factory=ResourcesConfig)
     autoscaling: AutoscalingConfig = Field(default_factory=AutoscalingConfig)
+    load_test: LoadTestConfig = Field(default_factory=LoadTestConfig)
 
 
 class GrafanaConfig(_Cfg):
@@ -178,6 +287,20 @@ class PublisherConfig(_Cfg):
     cache_prefix: str = Field(default="_cache", pattern=r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$", examples=["_cache"])
 
 
+# A fully qualified Pulumi stack name <organization>/<project>/<stack>; each part "may only contain
+# alphanumeric characters, hyphens, underscores, or periods" (https://www.pulumi.com/docs/iac/concepts/stacks/).
+STACK_REF_PATTERN = r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$"
+
+
+class ReleaseConfig(_Cfg):
+    """Promotion: serve exactly the release another stack exports, pinned by digest (instead of ``models``)."""
+
+    from_stack: str = Field(pattern=STACK_REF_PATTERN, examples=["acme/triton-platform/dev"])
+    digest: str = Field(pattern=r"^sha256:[0-9a-f]{64}$", examples=["sha256:" + "0" * 64])
+    # Build engines the release lacks for this stack's GPU from its ONNX (same sha256, same options).
+    build_missing_engines: bool = False
+
+
 class PlatformConfig(_Cfg):
     cloud: Cloud = Field(examples=["local"])
     cluster: ClusterConfig
@@ -187,6 +310,7 @@ class PlatformConfig(_Cfg):
     monitoring: MonitoringConfig = Field(default_factory=MonitoringConfig)
     models: list[ModelSpec] = Field(default_factory=list)
     publisher: PublisherConfig = Field(default_factory=PublisherConfig)
+    release: ReleaseConfig | None = None
 
     # Derived facts the compositions use (not config keys).
     @property
@@ -246,7 +370,8 @@ PATTERN_MEANING = {
     r"^\d+g\.\d+gb(\+me)?$": "must be a MIG profile name like '1g.5gb'",
     r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$": "must be a path of letters, digits, '_', '.', '-' without leading or "
     "trailing '/'",
-    r"^[a-z0-9][-a-z0-9.+]*$": "must be a mig-manager layout name: lowercase letters, digits, '-', '.', '+'",
+    MIG_CONFIG_PATTERN: "must be a mig-manager layout name and a label value: at most 63 lowercase letters, digits, "
+    "'-', '_', '.', starting and ending with a letter or digit (media extensions are '.me', e.g. 'all-1g.5gb.me')",
     r"^[a-z]{2}(-[a-z]+)+-\d$": "must be an AWS region name",
     r"^\d+(Ki|Mi|Gi|Ti)$": "must be a Kubernetes memory quantity in Ki/Mi/Gi/Ti",
     r"^\d+(\.\d+)?m?$": "must be a Kubernetes CPU quantity: cores ('2', '0.5') or millicores ('500m')",
@@ -320,6 +445,65 @@ def _pydantic_issues(err: ValidationError) -> list[Issue]:
     return issues
 
 
+def _autoscaling_issues(cfg: PlatformConfig) -> list[Issue]:
+    """triton.autoscaling against the rest of the stack: what feeds its metric."""
+    auto = cfg.triton.autoscaling
+    issues: list[Issue] = []
+    k = lambda path: f"{NAMESPACE}:triton.autoscaling.{path}"  # noqa: E731
+    if not auto.enabled:
+        return issues
+    metric, target = auto.effective_metric, auto.effective_target
+    if target is None:
+        issues.append(
+            Issue(k("target"), f"metric {metric!r} has no default target: give requests per second per pod", "100")
+        )
+    elif metric in ("gpuUtilization", "cpu") and target > 100:
+        issues.append(Issue(k("target"), f"metric {metric!r} is a percentage: at most 100, got {target:g}", "80"))
+    if metric != "cpu" and not cfg.monitoring.enabled:
+        issues.append(
+            Issue(
+                k("metric"),
+                f"{metric!r} is read from the stack's Prometheus by prometheus-adapter; it needs monitoring.enabled "
+                "(or use metric 'cpu')",
+                "'cpu'",
+            )
+        )
+    pool = cfg.cluster.gpu_node_pool
+    if metric == "gpuUtilization":
+        if pool is None:
+            issues.append(
+                Issue(k("metric"), "'gpuUtilization' needs a GPU node pool (cluster.gpuNodePool)", "'queueTime'")
+            )
+        elif cfg.gpu.mig_strategy != "none":
+            # DCGM does not report DCGM_FI_DEV_GPU_UTIL for MIG instances.
+            issues.append(
+                Issue(
+                    k("metric"),
+                    "DCGM reports no GPU utilisation per MIG slice; use 'queueTime' with MIG",
+                    "'queueTime'",
+                )
+            )
+    return issues
+
+
+def _load_test_issues(cfg: PlatformConfig, base_dir: Path) -> list[Issue]:
+    """Every model's load-test input shapes can be derived from its ONNX graph (as the Job will need)."""
+    from triton_platform.autoscaling import LoadTestShapeError, model_shapes
+    from triton_platform.publisher.errors import PublisherError
+
+    issues: list[Issue] = []
+    if not cfg.triton.load_test.enabled:
+        return issues
+    for i, m in enumerate(cfg.models):
+        try:
+            model_shapes(m, base_dir, key=f"models[{i}]")
+        except LoadTestShapeError as exc:
+            issues.append(Issue(f"{NAMESPACE}:{exc.key}", exc.reason, exc.example))
+        except PublisherError:
+            pass  # an unreadable graph or a bad spec: the model's own checks (and the publisher) report it
+    return issues
+
+
 def _semantic_issues(cfg: PlatformConfig, base_dir: Path) -> list[Issue]:
     """Cross-key checks that need the whole configuration, the chosen cloud's (triton_platform.cloud_rules) last."""
     issues: list[Issue] = []
@@ -336,17 +520,26 @@ def _semantic_issues(cfg: PlatformConfig, base_dir: Path) -> list[Issue]:
         )
     # Where the cluster lives.
     if cfg.cloud == "aws" and not cfg.cluster.region:
-        issues.append(Issue(k("cluster.region"), "required for cloud 'aws'", "'us-east-1'"))
+        issues.append(
+            Issue(k("cluster.region"), "required for cloud 'aws' (or set the provider's aws:region)", "'us-east-1'")
+        )
     if cfg.cloud in ("gcp", "azure") and not cfg.cluster.location:
         issues.append(
             Issue(
                 k("cluster.location"),
-                f"required for cloud {cfg.cloud!r}",
+                f"required for cloud {cfg.cloud!r} (or set the provider's "
+                f"{'gcp:region / gcp:zone' if cfg.cloud == 'gcp' else 'azure-native:location'})",
                 "'us-central1'" if cfg.cloud == "gcp" else "'westeurope'",
             )
         )
     if cfg.cloud == "gcp" and not cfg.cluster.project:
-        issues.append(Issue(k("cluster.project"), "required for cloud 'gcp' (the GCP project id)", "'my-gcp-project'"))
+        issues.append(
+            Issue(
+                k("cluster.project"),
+                "required for cloud 'gcp' (the GCP project id; or set the provider's gcp:project)",
+                "'my-gcp-project'",
+            )
+        )
     if cfg.cloud != "aws" and cfg.cluster.region:
         issues.append(
             Issue(k("cluster.region"), f"applies to cloud 'aws' only; use cluster.location for {cfg.cloud!r}", None)
@@ -464,15 +657,27 @@ def _semantic_issues(cfg: PlatformConfig, base_dir: Path) -> list[Issue]:
     auto = cfg.triton.autoscaling
     if auto.enabled and auto.min_replicas > auto.max_replicas:
         issues.append(Issue(k("triton.autoscaling.minReplicas"), "must be <= maxReplicas", "1"))
+    issues += _autoscaling_issues(cfg)
+    issues += _load_test_issues(cfg, base_dir)
     if cfg.triton.namespace == cfg.monitoring.namespace:
         issues.append(Issue(k("monitoring.namespace"), "must differ from triton.namespace", "'monitoring'"))
 
-    # Models.
-    if not cfg.models:
+    # Models, or a release promoted from another stack: one of the two.
+    if cfg.models and cfg.release is not None:
+        issues.append(
+            Issue(
+                k("release"),
+                "set either models (publish them here) or release (serve another stack's tested release), "
+                "not both; a promoted release is exactly the upstream's models",
+                "{fromStack: acme/triton-platform/dev, digest: 'sha256:...'} and no models",
+            )
+        )
+    if not cfg.models and cfg.release is None:
         issues.append(
             Issue(
                 k("models"),
-                "at least one model is needed: Triton does not start on an empty model repository",
+                "at least one model (or a release to promote) is needed: Triton does not start on an empty "
+                "model repository",
                 "[{name: sample-mlp, source: samples/sample-mlp/model.onnx, format: onnx}]",
             )
         )
@@ -510,15 +715,32 @@ def _semantic_issues(cfg: PlatformConfig, base_dir: Path) -> list[Issue]:
                 "'_cache'",
             )
         )
+    # An engine is built on a GPU of its own architecture (a Job selected by GPU feature discovery's
+    # nvidia.com/gpu.compute.major/minor, or this machine's GPU for the local builder), so every
+    # capability asked for must be one a GPU pool of the stack provides; a stack has one GPU pool.
+    pool_cc = product.compute_capability if product else None
     for cc in cfg.publisher.compute_capabilities:
         if not re.fullmatch(r"\d{1,2}\.\d", cc):
             issues.append(Issue(k("publisher.computeCapabilities"), f"{cc!r} is not a compute capability", "'8.0'"))
+        elif cc != pool_cc and not (pool and product is None):
+            where = (
+                f"the GPU pool's {product.product} is {pool_cc}" if product else "the stack has no cluster.gpuNodePool"
+            )
+            issues.append(
+                Issue(
+                    k("publisher.computeCapabilities"),
+                    f"no GPU pool of this stack provides compute capability {cc!r} ({where}); each engine is built "
+                    "on a GPU of its own architecture, so an engine for it could be neither built nor tested",
+                    repr(pool_cc) if pool_cc else "[]",
+                )
+            )
     if cfg.models and cfg.triton.model_control_mode == "none" and any(m.version_policy.all for m in cfg.models):
         pass
 
     # Rules only the chosen cloud can answer (imported here: cloud_rules imports this module).
     from triton_platform.cloud_rules import cloud_issues
 
+    issues += cluster_access.access_issues(cfg)
     issues += cloud_issues(cfg)
     return issues
 
@@ -554,10 +776,20 @@ def _source_issues(key: str, m: ModelSpec, base_dir: Path) -> list[Issue]:
     return []
 
 
-def parse_config(raw: Mapping[str, Any], *, base_dir: Path | str = ".", stack: str | None = None) -> PlatformConfig:
-    """Validate a whole configuration (camelCase keys) or raise one ConfigError."""
-    data = dict(raw)
-    issues: list[Issue] = []
+def parse_config(
+    raw: Mapping[str, Any],
+    *,
+    base_dir: Path | str = ".",
+    stack: str | None = None,
+    provider_config: Mapping[str, str] | None = None,
+) -> PlatformConfig:
+    """Validate a whole configuration (camelCase keys) or raise one ConfigError.
+
+    ``provider_config`` holds the stack's provider keys (``aws:region``, ``gcp:project``, ...):
+    defaults for the cluster's region, location and project (triton_platform.provider_config).
+    """
+    data, conflicts = apply_provider_defaults(raw, provider_config or {})
+    issues: list[Issue] = [Issue(f"{NAMESPACE}:{key}", why, example) for key, why, example in conflicts]
     unknown = [key for key in data if key not in TOP_LEVEL_KEYS]
     for key in unknown:
         issues.append(Issue(f"{NAMESPACE}:{key}", f"unknown key; known keys: {', '.join(TOP_LEVEL_KEYS)}", None))
@@ -583,6 +815,7 @@ def load_config(base_dir: Path | str = ".") -> PlatformConfig:
     # and an unknown key must be an error, not ignored). Values arrive as strings;
     # structured ones are JSON.
     everything = {**runtime_config.get_config_env(), **runtime_config.CONFIG.get()}
+    providers = {key: str(everything[key]) for key in PROVIDER_KEYS if everything.get(key)}
     raw: dict[str, Any] = {}
     for full_key, value in everything.items():
         ns, _, key = full_key.partition(":")
@@ -592,4 +825,4 @@ def load_config(base_dir: Path | str = ".") -> PlatformConfig:
             raw[key] = json.loads(value) if isinstance(value, str) else value
         except json.JSONDecodeError:
             raw[key] = value
-    return parse_config(raw, base_dir=base_dir, stack=pulumi.get_stack())
+    return parse_config(raw, base_dir=base_dir, stack=pulumi.get_stack(), provider_config=providers)

@@ -48,13 +48,23 @@ def kind_config(
 
 
 def create_script(cluster: str, kubeconfig_path: str) -> str:
-    """Create the cluster from the config on stdin (idempotent), then print its kubeconfig."""
+    """Create the cluster from the config on stdin unless it exists, then print its kubeconfig.
+
+    The Command runs this on create, and (having no ``update``) again when an input other than
+    its ``triggers`` changes: a script or path edit, with the config, and so the cluster, the
+    same. A config change replaces the Command delete-before-replace (components.kind_cluster),
+    so by the time this runs for a new config the old cluster is gone and kind builds a fresh one.
+    The kind commands and flags are kind's documented CLI (https://kind.sigs.k8s.io/docs/user/quick-start/).
+    """
     return (
         "set -eu\n"
         f'mkdir -p "$(dirname {kubeconfig_path})"\n'
         f"if ! kind get clusters 2>/dev/null | grep -qx {cluster}; then\n"
         f"  kind create cluster --name {cluster} --config /dev/stdin --kubeconfig {kubeconfig_path} --wait 180s >&2\n"
+        "else\n"
+        f"  echo 'kind cluster '{cluster}' exists: kept (kind applies a config only when it creates a cluster)' >&2\n"
         "fi\n"
+        "umask 077\n"
         f"kind get kubeconfig --name {cluster} > {kubeconfig_path}\n"
         f"chmod 600 {kubeconfig_path}\n"
         f"cat {kubeconfig_path}\n"
@@ -62,4 +72,5 @@ def create_script(cluster: str, kubeconfig_path: str) -> str:
 
 
 def delete_script(cluster: str, kubeconfig_path: str) -> str:
+    """Delete the cluster (kind succeeds when it is already gone) and this machine's kubeconfig file."""
     return f"kind delete cluster --name {cluster} --kubeconfig {kubeconfig_path} >&2 && rm -f {kubeconfig_path}\n"

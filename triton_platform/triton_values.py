@@ -8,9 +8,10 @@ URIs, identity ids); this module only places them.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from triton_platform import gpu
+from triton_platform import autoscaling, gpu
 from triton_platform.versions import TRITON_IMAGE_REPOSITORY
 
 if TYPE_CHECKING:
@@ -18,16 +19,30 @@ if TYPE_CHECKING:
 
 
 def gpu_placement(cfg: PlatformConfig, *, gke: bool = False) -> gpu.GpuPlacement:
-    """Triton's GPU requests and node selector for this stack (DESIGN.md's MIG table)."""
+    """Triton's GPU requests and node selector for this stack (``triton_platform.gpu.placement``).
+
+    On AKS the agent pool's gpuInstanceProfile partitions the GPUs, not mig-manager, so there
+    is no ``nvidia.com/mig.config`` layout label to set or select on.
+    """
     g = cfg.gpu
     return gpu.placement(
         product=cfg.gpu_product,
         strategy=g.mig_strategy,
         mig_profile=g.mig_profile,
         gpus_per_replica=g.gpus_per_replica,
-        gke=gke,
+        gke=gke or cfg.cloud == "gcp",
         mig_config=g.mig_config,
+        mig_manager=cfg.cloud != "azure",
     )
+
+
+def engine_build_selectors(cfg: PlatformConfig) -> dict[str, dict[str, str]]:
+    """Per compute capability the stack's GPU pool provides, the node labels of that architecture.
+
+    What the Kubernetes engine builder adds to the pool selector per engine (publisher
+    ``compute_capability_selectors``); see ``triton_platform.gpu.engine_build_selectors``.
+    """
+    return gpu.engine_build_selectors(cfg.gpu_product, gke=cfg.cloud == "gcp")
 
 
 def triton_values(
@@ -40,7 +55,10 @@ def triton_values(
     pod_labels: Mapping[str, str] | None = None,
     service_annotations: Mapping[str, str] | None = None,
     gke: bool = False,
+    base_dir: Path | None = None,
+    release_name: str = "triton",
 ) -> dict[str, Any]:
+    """The chart values; ``base_dir`` resolves model sources (load-test shapes come from their ONNX graphs)."""
     t = cfg.triton
     svc = t.service
     place = gpu_placement(cfg, gke=gke)
@@ -96,10 +114,20 @@ def triton_values(
         },
         "podLabels": dict(pod_labels or {}),
         "networkPolicy": {"enabled": True, "prometheusNamespace": cfg.monitoring.namespace},
-        "autoscaling": {
-            "enabled": t.autoscaling.enabled,
-            "minReplicas": t.autoscaling.min_replicas,
-            "maxReplicas": t.autoscaling.max_replicas,
-            "targetCPUUtilizationPercentage": t.autoscaling.target_cpu_utilization,
-        },
+        "autoscaling": autoscaling.hpa_values(t.autoscaling),
+        "loadTest": load_test_values(cfg, base_dir=base_dir or Path.cwd(), release_name=release_name),
+    }
+
+
+def load_test_values(cfg: PlatformConfig, *, base_dir: Path, release_name: str = "triton") -> dict[str, Any]:
+    """The chart's ``loadTest`` block: the SDK image of Triton's release and the perf_analyzer plan."""
+    t, load = cfg.triton, cfg.triton.load_test
+    models = [autoscaling.model_shapes(m, base_dir, key=f"models[{i}]") for i, m in enumerate(cfg.models)]
+    url = autoscaling.in_cluster_url(release_name, t.namespace, load, t.service.http_port, t.service.grpc_port)
+    return {
+        "enabled": load.enabled and bool(models),
+        # perf_analyzer ships in the SDK image of the same NGC release as the server.
+        "image": {"repository": TRITON_IMAGE_REPOSITORY, "tag": f"{t.version}-py3-sdk", "pullPolicy": "IfNotPresent"},
+        "timeoutSeconds": load.timeout_seconds,
+        "plan": autoscaling.load_test_plan(models, load, url),
     }

@@ -24,6 +24,18 @@ KUBE_PROMETHEUS_STACK = ChartPin(
 )
 MINIO = ChartPin(chart="minio", version="5.4.0", repo="https://charts.min.io/")
 GPU_OPERATOR = ChartPin(chart="gpu-operator", version="v24.9.2", repo="https://helm.ngc.nvidia.com/nvidia")
+# Serves Triton's scaling metrics on custom.metrics.k8s.io (chart 4.11.0 = prometheus-adapter v0.12.0).
+PROMETHEUS_ADAPTER = ChartPin(
+    chart="prometheus-adapter",
+    version="4.11.0",
+    repo="https://prometheus-community.github.io/helm-charts",
+)
+# EKS node autoscaling (chart 9.38.0 = cluster-autoscaler 1.31.0, the minor of the default Kubernetes 1.31).
+CLUSTER_AUTOSCALER = ChartPin(
+    chart="cluster-autoscaler",
+    version="9.38.0",
+    repo="https://kubernetes.github.io/autoscaler",
+)
 
 TRITON_IMAGE_REPOSITORY = "nvcr.io/nvidia/tritonserver"
 TENSORRT_IMAGE_REPOSITORY = "nvcr.io/nvidia/tensorrt"

@@ -159,7 +159,8 @@ def test_one_resource_per_template(helm: Path) -> None:
     # Everything optional switched on, so every template renders.
     text = render(
         helm,
-        [CI_DIR / "nodeport-values.yaml"],
+        # hpa-values also carries a load-test plan: the helm-test templates render too.
+        [CI_DIR / "nodeport-values.yaml", CI_DIR / "hpa-values.yaml"],
         *WITH_SERVICEMONITOR_API,
         "--set",
         "autoscaling.enabled=true",
@@ -180,10 +181,15 @@ def test_one_resource_per_template(helm: Path) -> None:
         "networkpolicy.yaml",
         "hpa.yaml",
         "serviceaccount.yaml",
+        "tests/loadtest-configmap.yaml",
+        "tests/loadtest-job.yaml",
+        "tests/loadtest-networkpolicy.yaml",
     }
     assert set(per_template) == expected
     assert set(per_template.values()) == {1}
-    templates = {p.name for p in (CHART_DIR / "templates").iterdir()}
+    templates = {
+        str(p.relative_to(CHART_DIR / "templates")) for p in (CHART_DIR / "templates").rglob("*") if p.is_file()
+    }
     assert templates == expected | {"_helpers.tpl", "NOTES.txt"}
 
 

@@ -28,12 +28,15 @@ pytestmark = pytest.mark.chart
 
 GPU_TOLERATION = {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}
 
-# DESIGN.md, "MIG strategies": written out literally so a change in gpu.py cannot silently
-# move both the expectation and the result.
+# The MIG strategies, written out literally so a change in gpu.py cannot silently move both the
+# expectation and the result. Pods select the label the stack puts on its GPU pool, never the
+# driver's nvidia.com/gpu.product (GFD: NVIDIA/k8s-device-plugin docs/gpu-feature-discovery);
+# the layout label is mig-manager's (NVIDIA/gpu-operator assets/state-mig-manager/0400_configmap.yaml).
+POOL = {"triton-platform/pool": "gpu"}
 EXPECTED_GPU: dict[str, tuple[dict[str, int], dict[str, str]]] = {
-    "mig-none": ({"nvidia.com/gpu": 2}, {"nvidia.com/gpu.product": "A100-SXM4-40GB"}),
-    "mig-single": ({"nvidia.com/gpu": 1}, {"nvidia.com/gpu.product": "A100-SXM4-40GB-MIG-1g.5gb"}),
-    "mig-mixed": ({"nvidia.com/mig-1g.5gb": 1}, {"nvidia.com/gpu.product": "A100-SXM4-40GB"}),
+    "mig-none": ({"nvidia.com/gpu": 2}, POOL),
+    "mig-single": ({"nvidia.com/gpu": 1}, {**POOL, "nvidia.com/mig.config": "all-1g.5gb"}),
+    "mig-mixed": ({"nvidia.com/mig-1g.5gb": 1}, POOL),
     "gke-partition": (
         {"nvidia.com/gpu": 1},
         {
@@ -41,7 +44,7 @@ EXPECTED_GPU: dict[str, tuple[dict[str, int], dict[str, str]]] = {
             "cloud.google.com/gke-accelerator": "nvidia-tesla-a100",
         },
     ),
-    "time-slicing": ({"nvidia.com/gpu": 1}, {"nvidia.com/gpu.product": "Tesla-T4"}),
+    "time-slicing": ({"nvidia.com/gpu": 1}, POOL),
 }
 GPU_SCENARIOS = [s.name for s in SCENARIOS if s.placement is not None and s.placement.resources]
 KUBERNETES_VERSIONS = ("1.30", "1.31")
@@ -98,11 +101,11 @@ def test_node_selector_and_tolerations_merge(helm: Path, tmp_path: Path) -> None
     values.write_text(
         yaml.safe_dump(
             {
-                "nodeSelector": {"pool": "inference", "nvidia.com/gpu.product": "overridden"},
+                "nodeSelector": {"pool": "inference", "triton-platform/pool": "overridden"},
                 "tolerations": [{"key": "dedicated", "operator": "Equal", "value": "triton", "effect": "NoSchedule"}],
                 "gpu": {
                     "resources": {"nvidia.com/gpu": 1},
-                    "nodeSelector": {"nvidia.com/gpu.product": "A100-SXM4-40GB"},
+                    "nodeSelector": {"triton-platform/pool": "gpu"},
                     "tolerations": [GPU_TOLERATION],
                 },
             }
@@ -111,7 +114,7 @@ def test_node_selector_and_tolerations_merge(helm: Path, tmp_path: Path) -> None
     deployment = next(d for d in parse(render(helm, [values])) if d["kind"] == "Deployment")
     spec = deployment["spec"]["template"]["spec"]
     # The GPU placement wins on equal keys: a generic selector must not send the pod to the wrong GPU.
-    assert spec["nodeSelector"] == {"pool": "inference", "nvidia.com/gpu.product": "A100-SXM4-40GB"}
+    assert spec["nodeSelector"] == {"pool": "inference", "triton-platform/pool": "gpu"}
     assert spec["tolerations"] == [
         {"key": "dedicated", "operator": "Equal", "value": "triton", "effect": "NoSchedule"},
         GPU_TOLERATION,
@@ -295,6 +298,8 @@ def test_selectors_match_pods(rendered: dict[str, Rendered], name: str) -> None:
         for doc in r.all(kind):
             assert _selects(doc["spec"]["selector"]["matchLabels"], pod_labels)
     for np in r.all("NetworkPolicy"):
+        if np["metadata"]["labels"].get("app.kubernetes.io/component") == "loadtest":
+            continue  # the helm-test pod's own policy (tests/chart/test_loadtest.py)
         assert _selects(np["spec"]["podSelector"]["matchLabels"], pod_labels)
 
 
@@ -350,7 +355,9 @@ def test_hpa(rendered: dict[str, Rendered]) -> None:
     assert hpa["apiVersion"] == "autoscaling/v2"
     assert hpa["spec"]["scaleTargetRef"] == {"apiVersion": "apps/v1", "kind": "Deployment", "name": FULLNAME}
     assert (hpa["spec"]["minReplicas"], hpa["spec"]["maxReplicas"]) == (2, 6)
-    assert hpa["spec"]["metrics"][0]["resource"]["target"] == {"type": "Utilization", "averageUtilization": 70}
+    # Triton's queue time per pod, served by prometheus-adapter (tests/chart/test_autoscaling.py has the rest).
+    assert hpa["spec"]["metrics"][0]["pods"]["metric"]["name"] == "triton_queue_time_ms"
+    assert hpa["spec"]["metrics"][0]["pods"]["target"] == {"type": "AverageValue", "averageValue": "40"}
     # The HPA owns the replica count.
     assert "replicas" not in r.deployment["spec"]
     labels = r.deployment["spec"]["template"]["metadata"]["labels"]

@@ -4,7 +4,7 @@ The example stack file is parsed as the engine hands it over, ``stacks.aws.build
 the mock runtime, and the recorded resource graph is checked: least-privilege IAM (parsed
 JSON policies), trust conditions, node groups, bucket protections, providers, secrets. The
 Triton release's values are rendered with the real helm for each MIG strategy and the
-Deployment's GPU requests and node selector compared with DESIGN.md's MIG table.
+Deployment's GPU requests and node selector compared with the MIG strategy table (README).
 """
 
 from __future__ import annotations
@@ -19,14 +19,17 @@ import pytest
 import yaml
 from pulumi.runtime import rpc
 
+import stacks
 import stacks.aws as aws_stack
 from components.eks_cluster import GPU_AMI, MIG_CONFIG_LABEL, kubeconfig, subnet_plan
-from components.irsa_access import reader_policy, web_identity_trust_policy, writer_policy
+from components.irsa_access import web_identity_trust_policy
 from components.s3_model_bucket import generated_bucket_name, tls_only_policy
 from tests.support.cloud import WORKLOAD_OUTPUTS, Built, build_stack, secret_data_is_secret
 from tests.support.helm import assert_gpu_placement, pod_spec, render_triton
+from tests.support.iam_eval import Request, allowed
 from tests.support.pulumi_mocks import MOCK_AWS_SECRET_KEY, RecordingMocks, Registered
 from tests.support.stacks import REPO, Edit, drop_key, edited_config, parse_stack, set_key
+from triton_platform import aws_iam
 from triton_platform.config import ConfigError, PlatformConfig, parse_config
 
 STACK = "prod"
@@ -43,7 +46,7 @@ def build(
     mocks: RecordingMocks, cfg: PlatformConfig, check: Callable[[Built], pulumi.Output[Any]] | None = None
 ) -> Built:
     """Run stacks.aws.build under the mock runtime; ``check`` may return an Output to await."""
-    return build_stack(mocks, aws_stack.build, cfg, check)
+    return build_stack(mocks, stacks.build_stack, cfg, check)
 
 
 def unwrap_secret(value: Any) -> tuple[Any, bool]:
@@ -124,25 +127,6 @@ def test_trust_policy_binds_one_service_account() -> None:
             f"{ISSUER_HOST}:aud": "sts.amazonaws.com",
         }
     }
-
-
-def test_reader_policy_is_read_only_on_the_prefix() -> None:
-    doc = reader_policy("arn:aws:s3:::b", "models")
-    actions = {a for s in doc["Statement"] for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])}
-    assert actions == {"s3:ListBucket", "s3:GetObject"}
-    (get,) = statements_for(doc, "s3:GetObject")
-    assert resources_of(get) == ["arn:aws:s3:::b/models/*"]
-    (ls,) = statements_for(doc, "s3:ListBucket")
-    assert ls["Condition"] == {"StringLike": {"s3:prefix": ["models/*"]}}
-
-
-def test_writer_policy_writes_only_the_cache() -> None:
-    doc = writer_policy("arn:aws:s3:::b", "models", "_cache")
-    (put,) = statements_for(doc, "s3:PutObject")
-    assert resources_of(put) == ["arn:aws:s3:::b/_cache/*"]
-    assert statements_for(doc, "s3:DeleteObject") == [put]
-    (get,) = statements_for(doc, "s3:GetObject")
-    assert sorted(resources_of(get)) == ["arn:aws:s3:::b/_cache/*", "arn:aws:s3:::b/models/*"]
 
 
 def test_tls_only_policy_denies_plain_http() -> None:
@@ -231,13 +215,11 @@ def test_prod_stack_graph(mocks: RecordingMocks, samples_built: Path) -> None:
     }
     bucket_arn = "arn:aws:mock::123456789012:test-models-bucket"
     reader_doc = policy(b.named("test-model-access-reader-s3"))
-    (get,) = statements_for(reader_doc, "s3:GetObject")
-    assert resources_of(get) == [f"{bucket_arn}/models/*"]
-    (ls,) = statements_for(reader_doc, "s3:ListBucket")
-    assert resources_of(ls) == [bucket_arn]
-    assert ls["Condition"] == {"StringLike": {"s3:prefix": ["models/*"]}}
-    assert not statements_for(reader_doc, "s3:PutObject")
-    assert not statements_for(reader_doc, "s3:*")
+    assert reader_doc == aws_iam.reader_policy(bucket_arn, "models")
+    # HeadBucket (s3:ListBucket, no s3:prefix key) is what Triton sends first.
+    assert allowed(reader_doc, Request("s3:ListBucket", bucket_arn, {}, "HeadBucket"))
+    assert allowed(reader_doc, Request("s3:GetObject", f"{bucket_arn}/models/m/config.pbtxt", {}, "GetObject"))
+    assert not allowed(reader_doc, Request("s3:PutObject", f"{bucket_arn}/models/m/config.pbtxt", {}, "PutObject"))
 
     # Writer role: trust bound to the engine builder, writes only _cache/.
     writer = b.named("test-model-access-writer")
@@ -247,8 +229,10 @@ def test_prod_stack_graph(mocks: RecordingMocks, samples_built: Path) -> None:
         == "system:serviceaccount:triton:triton-engine-builder"
     )
     writer_doc = policy(b.named("test-model-access-writer-s3"))
-    (put,) = statements_for(writer_doc, "s3:PutObject")
-    assert resources_of(put) == [f"{bucket_arn}/_cache/*"]
+    assert writer_doc == aws_iam.builder_policy(bucket_arn, "models", "_cache")
+    engine = f"{bucket_arn}/_cache/engines/m/k/sm80.plan"
+    assert allowed(writer_doc, Request("s3:PutObject", engine, {}, "PutObject"))
+    assert not allowed(writer_doc, Request("s3:PutObject", f"{bucket_arn}/models/m/1/model.plan", {}, "PutObject"))
     for doc in (reader_doc, writer_doc):
         for s in doc["Statement"]:
             assert all(r.startswith(bucket_arn) for r in resources_of(s)), s
@@ -347,9 +331,8 @@ def test_static_keys_only_when_opted_in(mocks: RecordingMocks, samples_built: Pa
     b.one("aws:iam/user:User")
     b.one("aws:iam/accessKey:AccessKey")
     user_doc = policy(b.one("aws:iam/userPolicy:UserPolicy"))
-    (get,) = statements_for(user_doc, "s3:GetObject")
-    assert resources_of(get) == ["arn:aws:mock::123456789012:test-models-bucket/models/*"]
-    assert not statements_for(user_doc, "s3:PutObject")
+    # The static-key user reads exactly as Triton's role does (HeadBucket included).
+    assert user_doc == aws_iam.reader_policy("arn:aws:mock::123456789012:test-models-bucket", "models")
 
     (secret,) = [s for s in m.of_type("kubernetes:core/v1:Secret") if "AWS_SECRET_ACCESS_KEY" in json.dumps(s.inputs)]
     string_data, was_secret = unwrap_secret(secret.inputs["stringData"])
@@ -381,20 +364,30 @@ def test_explicit_bucket_not_retained(mocks: RecordingMocks, samples_built: Path
 
 # --- MIG strategies rendered with the real chart ---------------------------------------------
 
-A100 = "A100-SXM4-40GB"
+# Pinned to the label the stack puts on its own GPU node group, never to nvidia.com/gpu.product
+# (GFD writes the driver's name there, e.g. NVIDIA-A100-SXM4-40GB: NVIDIA/k8s-device-plugin
+# docs/gpu-feature-discovery/README.md). Resource names: the device plugin's (internal/rm/rm.go);
+# layouts: the GPU operator's mig-parted config (assets/state-mig-manager/0400_configmap.yaml).
+POOL = {"triton-platform/pool": "gpu"}
 MIG_CASES = {
-    "none": ({"migStrategy": "none"}, {"nvidia.com/gpu": 1}, {"nvidia.com/gpu.product": A100}, None),
+    "none": ({"migStrategy": "none"}, {"nvidia.com/gpu": 1}, POOL, None),
     "single": (
         {"migStrategy": "single", "migProfile": "1g.5gb"},
         {"nvidia.com/gpu": 1},
-        {"nvidia.com/gpu.product": f"{A100}-MIG-1g.5gb"},
+        {**POOL, "nvidia.com/mig.config": "all-1g.5gb"},
         "all-1g.5gb",
     ),
     "mixed": (
         {"migStrategy": "mixed", "migProfile": "1g.5gb"},
         {"nvidia.com/mig-1g.5gb": 1},
-        {"nvidia.com/gpu.product": A100},
+        POOL,
         "all-1g.5gb",
+    ),
+    "mixed media extensions": (
+        {"migStrategy": "mixed", "migProfile": "1g.5gb+me"},
+        {"nvidia.com/mig-1g.5gb.me": 1},
+        POOL,
+        "all-1g.5gb.me",
     ),
 }
 
@@ -410,10 +403,20 @@ def test_mig_strategy_renders_design_table(
     # Node side: mig-manager's layout label on the GPU node group, operator strategy.
     labels = b.named("triton-prod-gpu").inputs["labels"]
     assert labels.get(MIG_CONFIG_LABEL) == layout
+    # Every label Triton selects on is one the stack put on its GPU node group.
+    assert selector.items() <= labels.items()
+    # The engine-build Job: the same pool, narrowed per engine to GFD's architecture labels of
+    # the pool's A100 (sm80; NVIDIA/k8s-device-plugin docs/gpu-feature-discovery/README.md).
+    (version,) = mocks.of_type("pulumi-python:dynamic/triton:ModelVersion")
+    builder = version.inputs["builder"]
+    assert builder["node_selector"] == selector
+    assert builder["compute_capability_selectors"] == {
+        "8.0": {"nvidia.com/gpu.compute.major": "8", "nvidia.com/gpu.compute.minor": "0"}
+    }
     op = b.named(GPU_OPERATOR_RELEASE).inputs["values"]
-    assert op.get("mig") == ({"strategy": strategy} if strategy != "none" else None)
+    assert op.get("mig") == ({"strategy": strategy.split()[0]} if strategy != "none" else None)
 
-    # Pod side: the chart renders exactly DESIGN.md's requests and node selector.
+    # Pod side: the chart renders exactly the MIG table's requests and node selector.
     docs = render_triton(b.named(TRITON_RELEASE).inputs["values"], tmp_path)
     assert_gpu_placement(pod_spec(docs), requests, selector)
     sa = [d for d in docs if d["kind"] == "ServiceAccount"]
@@ -499,7 +502,7 @@ def test_bad_config_fails_before_any_resource(case: str, mocks: RecordingMocks, 
         except ConfigError as err:
             errors.append(err)
             return
-        aws_stack.build(cfg, REPO)
+        stacks.build_stack(cfg, REPO)
 
     run()
     assert errors, f"{case}: config was accepted"

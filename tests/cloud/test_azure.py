@@ -9,13 +9,15 @@ only when opted in. MIG variants render the Triton release's values with the rea
 from __future__ import annotations
 
 import json
+import os
 import re
+import uuid
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-import stacks.azure as azure_stack
+import stacks
 from stacks.common import BUILDER_SERVICE_ACCOUNT, TRITON_SERVICE_ACCOUNT
 from tests.support.cloud import WORKLOAD_OUTPUTS, Built, build_stack
 from tests.support.helm import CHART, assert_gpu_placement, pod_spec, render_triton, triton_container
@@ -29,7 +31,7 @@ from tests.support.pulumi_mocks import (
 )
 from tests.support.stacks import Edit, config_error, parse_stack, set_key
 from triton_platform import azure as az
-from triton_platform import azure_model_sync, gpu
+from triton_platform import azure_model_sync, azure_rbac, gpu
 
 STACK = "prod-azure"
 CLUSTER = "triton-prod-weu"
@@ -76,6 +78,21 @@ def test_writer_condition_covers_every_write_action() -> None:
 def test_condition_refuses_names_that_could_change_it(container: str, prefix: str) -> None:
     with pytest.raises(ValueError, match="not a valid Azure blob"):
         az.blob_prefix_condition(container, prefix, write=False)
+
+
+def test_builder_role_inputs_are_checked() -> None:
+    role = azure_rbac.engine_builder_role(SUBSCRIPTION, "rg", "triton-models")
+    assert role["permissions"]["actions"] == []
+    # Stable: the same group and container give the same role (no new role on every `up`).
+    assert role == azure_rbac.engine_builder_role(SUBSCRIPTION, "rg", "triton-models")
+    assert (
+        role["role_definition_id"]
+        != azure_rbac.engine_builder_role(SUBSCRIPTION, "rg2", "triton-models")["role_definition_id"]
+    )
+    with pytest.raises(ValueError, match="GUID"):
+        azure_rbac.engine_builder_role("not-a-subscription", "rg", "c")
+    with pytest.raises(ValueError, match="128"):
+        azure_rbac.engine_builder_role(SUBSCRIPTION, "g" * 90, "c" * 63)
 
 
 def test_aks_mig_profiles_are_the_default_slice_of_each_size() -> None:
@@ -152,7 +169,7 @@ def pulumi_stack() -> str:
 
 def _build(mocks: RecordingMocks, *edits: Edit, **overrides: Any) -> Built:
     """The example stack, edited, built by stacks.azure under the mocks."""
-    return build_stack(mocks, azure_stack.build, parse_stack(STACK, *edits, **overrides))
+    return build_stack(mocks, stacks.build_stack, parse_stack(STACK, *edits, **overrides))
 
 
 @pytest.fixture
@@ -323,7 +340,8 @@ def test_role_assignments_are_scoped_to_the_container_and_a_prefix(keyless: Buil
     deployer = by_name[f"{STACK}-identity-deployer"]
     role = lambda r: f"/subscriptions/{SUBSCRIPTION}/providers/Microsoft.Authorization/roleDefinitions/{r}"  # noqa: E731
     assert reader["roleDefinitionId"] == role(az.STORAGE_BLOB_DATA_READER)
-    assert builder["roleDefinitionId"] == role(az.STORAGE_BLOB_DATA_CONTRIBUTOR)
+    # The builder's role is the stack's own data-actions-only role (see the next test).
+    assert builder["roleDefinitionId"] == f"{STACK}-identity-builder-role-id"  # the mocks' resource id
     assert deployer["roleDefinitionId"] == role(az.STORAGE_BLOB_DATA_CONTRIBUTOR)
     for a in (reader, builder, deployer):
         assert a["scope"] == container_id  # never the account, the group or the subscription
@@ -333,6 +351,61 @@ def test_role_assignments_are_scoped_to_the_container_and_a_prefix(keyless: Buil
     assert builder["condition"] == az.blob_prefix_condition("triton-models", "_cache", write=True)
     assert "condition" not in deployer
     assert deployer["principalId"] == "o"  # the identity running `pulumi up`
+
+
+# Microsoft's built-in "Storage Blob Data Contributor" (ba92f5b4-2d11-453d-a403-e96b0029c9fe),
+# as listed in "Azure built-in roles for Storage"
+# (learn.microsoft.com/azure/role-based-access-control/built-in-roles/storage): its
+# management-plane actions act on the container itself through Azure Resource Manager, and an
+# ABAC condition constrains only the data actions it targets ("A condition is only applied to
+# the specific targeted actions", role assignment conditions FAQ).
+BLOB_DATA_CONTRIBUTOR_ACTIONS = {
+    "Microsoft.Storage/storageAccounts/blobServices/containers/delete",
+    "Microsoft.Storage/storageAccounts/blobServices/containers/read",
+    "Microsoft.Storage/storageAccounts/blobServices/containers/write",
+    "Microsoft.Storage/storageAccounts/blobServices/generateUserDelegationKey/action",
+}
+BLOB_DATA_CONTRIBUTOR_DATA_ACTIONS = {
+    "Microsoft.Storage/storageAccounts/blobServices/containers/blobs/delete",
+    "Microsoft.Storage/storageAccounts/blobServices/containers/blobs/read",
+    "Microsoft.Storage/storageAccounts/blobServices/containers/blobs/move/action",
+    "Microsoft.Storage/storageAccounts/blobServices/containers/blobs/write",
+    "Microsoft.Storage/storageAccounts/blobServices/containers/blobs/add/action",
+}
+
+
+def test_builder_role_has_data_actions_only_and_each_is_conditioned(keyless: Built) -> None:
+    # Fails on the main branch: the builder was given the built-in Contributor role, whose
+    # actions let it delete or rewrite the model container through the management plane.
+    (role,) = keyless.mocks.of_type("azure-native:authorization:RoleDefinition")
+    assert role.name == f"{STACK}-identity-builder-role"
+    (perm,) = role.inputs["permissions"]
+    assert not perm.get("actions")  # no management-plane action at all
+    assert not set(perm.get("actions") or []) & BLOB_DATA_CONTRIBUTOR_ACTIONS
+    data = set(perm["dataActions"])
+    # Only blob data actions that the built-in role also grants, and neither delete nor move:
+    # the Job only downloads its inputs and uploads the engine.
+    assert data <= BLOB_DATA_CONTRIBUTOR_DATA_ACTIONS
+    assert data == {
+        "Microsoft.Storage/storageAccounts/blobServices/containers/blobs/read",
+        "Microsoft.Storage/storageAccounts/blobServices/containers/blobs/write",
+        "Microsoft.Storage/storageAccounts/blobServices/containers/blobs/add/action",
+    }
+    assert role.inputs["roleType"] == "CustomRole"
+    # Defined in, and assignable only within, the cluster's resource group (the container's).
+    group = f"/subscriptions/{SUBSCRIPTION}/resourceGroups/{CLUSTER}-rg"
+    assert role.inputs["scope"] == group
+    assert role.inputs["assignableScopes"] == [group]
+    assert role.inputs["roleName"] == f"triton-platform engine builder ({CLUSTER}-rg/triton-models)"
+    assert len(role.inputs["roleName"]) <= 128  # custom role names: unique in the tenant, <= 128
+    assert str(uuid.UUID(role.inputs["roleDefinitionId"])) == role.inputs["roleDefinitionId"]
+    # Every data action the role grants is targeted by the assignment's condition, so none of
+    # them reaches beyond the cache prefix (an untargeted action would be unconditioned).
+    by_name = {r.name: r.inputs for r in keyless.mocks.of_type("azure-native:authorization:RoleAssignment")}
+    condition = by_name[f"{STACK}-identity-builder-cache"]["condition"]
+    targeted = set(re.findall(r"ActionMatches\{'([^']+)'\}", condition))
+    assert data <= targeted, data - targeted
+    assert "_cache/" in condition
 
 
 def test_publisher_store_names_the_container_not_a_credential(keyless: Built) -> None:
@@ -378,7 +451,8 @@ def test_workload_outputs_have_the_names_of_every_platform(keyless: Built) -> No
 def test_builder_kubeconfig_is_written_for_the_engine_builder_as_a_secret(static: Built) -> None:
     (write,) = [r for r in static.mocks.of_type("command:local:Command") if r.name == f"{CLUSTER}-kubeconfig-file"]
     path = static.result.values["kubeconfigPath"]
-    assert path.endswith(f".state/aks-{CLUSTER}.kubeconfig")
+    # tests/conftest.py moves .state/ to a temporary folder (TRITON_PLATFORM_STATE_DIR).
+    assert path == str(Path(os.environ["TRITON_PLATFORM_STATE_DIR"]).resolve() / f"aks-{CLUSTER}.kubeconfig")
     assert "umask 077" in write.inputs["create"]
     assert path in write.inputs["create"]
     assert SECRET_SIG in static.mocks.wire_inputs[write.name]["stdin"]  # the kubeconfig travels as a secret
@@ -419,7 +493,10 @@ def test_own_vnet_gets_a_subnet_and_network_contributor_for_the_cluster(mocks: R
     (pool,) = mocks.of_type("azure-native:containerservice:AgentPool")
     assert pool.inputs["vnetSubnetID"] == f"{subnet.name}-id"
     assert pool.inputs["scaleSetPriority"] == "Spot"
-    (network,) = mocks.of_type("azure-native:authorization:RoleAssignment")
+    # (the other assignment is the deployer's cluster admin, tests/cloud/test_cluster_access.py)
+    (network,) = [
+        r for r in mocks.of_type("azure-native:authorization:RoleAssignment") if r.name == "c1-subnet-network"
+    ]
     assert network.inputs["scope"] == f"{subnet.name}-id"
     assert network.inputs["roleDefinitionId"].endswith(az.NETWORK_CONTRIBUTOR)
     assert network.inputs["principalId"] == MOCK_AKS_PRINCIPAL_ID
@@ -428,27 +505,24 @@ def test_own_vnet_gets_a_subnet_and_network_contributor_for_the_cluster(mocks: R
 # --------------------------------------------------------------------------- MIG variants + helm
 
 
+# Pinned to the agent pool's own nodeLabels, never to nvidia.com/gpu.product (GFD writes the
+# driver's name there: NVIDIA-A100-80GB-PCIe, ...-MIG-1g.10gb). AKS partitions through the
+# pool's gpuInstanceProfile, so there is no mig-manager layout label to select on.
 MIG_VARIANTS: list[tuple[str, dict[str, Any], str | None, dict[str, int], dict[str, str]]] = [
-    (
-        "none",
-        {"migStrategy": "none"},
-        None,
-        {"nvidia.com/gpu": 1},
-        {"nvidia.com/gpu.product": "NVIDIA-A100-80GB-PCIe"},
-    ),
+    ("none", {"migStrategy": "none"}, None, {"nvidia.com/gpu": 1}, {"triton-platform/pool": "gpu"}),
     (
         "single",
         {"migStrategy": "single", "migProfile": "1g.10gb"},
         "MIG1g",
         {"nvidia.com/gpu": 1},
-        {"nvidia.com/gpu.product": "NVIDIA-A100-80GB-PCIe-MIG-1g.10gb"},
+        {"triton-platform/pool": "gpu"},
     ),
     (
         "mixed",
         {"migStrategy": "mixed", "migProfile": "3g.40gb"},
         "MIG3g",
         {"nvidia.com/mig-3g.40gb": 1},
-        {"nvidia.com/gpu.product": "NVIDIA-A100-80GB-PCIe"},
+        {"triton-platform/pool": "gpu"},
     ),
 ]
 
@@ -470,6 +544,8 @@ def test_mig_variants_render_exactly_the_mig_table(
     built = _build(mocks, STATIC, gpu=gpu_cfg)
     pool = built.one("azure-native:containerservice:AgentPool").inputs
     assert pool.get("gpuInstanceProfile") == profile
+    # Every label Triton selects on is one the stack put on its GPU agent pool.
+    assert selector.items() <= pool["nodeLabels"].items()
     assert_gpu_placement(pod_spec(render_triton(built.triton_values(), tmp_path)), resources, selector)
 
 

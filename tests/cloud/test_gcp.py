@@ -5,12 +5,13 @@ the mock runtime and the recorded resource graph is checked: prefix-scoped IAM C
 Workload Identity bindings, node pool accelerators and partitions, taints, bucket
 protections, providers, secrets. The Triton release's values are rendered with the real helm
 for each GPU setup GKE supports and the Deployment's GPU requests and node selector compared
-with DESIGN.md's MIG table (GKE row).
+with the README's MIG strategy table (GKE row).
 """
 
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, cast
@@ -20,6 +21,7 @@ import pytest
 import yaml
 from pulumi.runtime import rpc
 
+import stacks
 import stacks.gcp as gcp_stack
 from components.gcs_model_bucket import GcsModelBucketArgs, generated_bucket_prefix, lifecycle_rules
 from components.gke_cluster import (
@@ -35,7 +37,7 @@ from components.gke_workload_identity import GkeWorkloadIdentityArgs, prefix_con
 from tests.support.cloud import WORKLOAD_OUTPUTS, Built, build_stack, secret_data_is_secret
 from tests.support.helm import assert_gpu_placement, pod_spec, render_triton
 from tests.support.pulumi_mocks import MOCK_HMAC_SECRET, MOCK_RANDOM_HEX, RecordingMocks
-from tests.support.stacks import REPO, Edit, config_error, drop_key, parse_stack, set_key
+from tests.support.stacks import Edit, config_error, drop_key, parse_stack, set_key
 from triton_platform.config import PlatformConfig
 from triton_platform.gcp import bucket_name_issue, is_zone, region_of
 
@@ -60,7 +62,7 @@ def build(
     mocks: RecordingMocks, cfg: PlatformConfig, check: Callable[[Built], pulumi.Output[Any]] | None = None
 ) -> Built:
     """Run stacks.gcp.build under the mock runtime; ``check`` may return an Output to await."""
-    return build_stack(mocks, gcp_stack.build, cfg, check)
+    return build_stack(mocks, stacks.build_stack, cfg, check)
 
 
 def _gpu_pool(b: Built) -> dict[str, Any]:
@@ -379,7 +381,8 @@ def test_staging_stack_graph(mocks: RecordingMocks, samples_built: Path) -> None
 
     # The kubeconfig file the engine builder reads: written by a local command, contents secret.
     (kubeconfig_file,) = [c for c in m.of_type("command:local:Command") if c.name == "triton-staging-kubeconfig-file"]
-    path = str(REPO / ".state" / "gke-triton-staging.kubeconfig")
+    # tests/conftest.py moves .state/ to a temporary folder (TRITON_PLATFORM_STATE_DIR).
+    path = str(Path(os.environ["TRITON_PLATFORM_STATE_DIR"]).resolve() / "gke-triton-staging.kubeconfig")
     assert path in kubeconfig_file.inputs["create"]
     assert rpc.is_rpc_secret(kubeconfig_file.inputs["stdin"]), "kubeconfig contents must travel as a secret"
     assert "gke-gcloud-auth-plugin" in rpc.unwrap_rpc_secret(kubeconfig_file.inputs["stdin"])
@@ -518,7 +521,7 @@ def test_gke_gpu_setup_renders_design_table(
     for key in ("gpuPartitionSize", "gpuSharingConfig"):
         assert accel.get(key) == extras.get(key), key
 
-    # Pod side: the chart renders exactly DESIGN.md's GKE requests and node selector.
+    # Pod side: the chart renders exactly the MIG table's GKE requests and node selector.
     docs = render_triton(b.triton_values(), tmp_path)
     assert_gpu_placement(pod_spec(docs), requests, selector)
     (sa,) = [d for d in docs if d["kind"] == "ServiceAccount"]

@@ -110,6 +110,15 @@ def test_args_reject_inconsistent_settings(mocks: RecordingMocks) -> None:
         GpuOperatorArgs(k8s_provider=provider, namespace="Bad_NS")
     with pytest.raises(ValidationError, match="k8s_provider"):
         GpuOperatorArgs(k8s_provider="not-a-provider")
+    # mig-manager's layout is a node label value: the media-extension layout is gpu-operator's
+    # 'all-1g.5gb.me' (assets/state-mig-manager/0400_configmap.yaml), '+' is no label character.
+    with pytest.raises(ValidationError, match="default_mig_config"):
+        GpuOperatorArgs(
+            k8s_provider=provider, mig_strategy="mixed", mig_manager_enabled=True, default_mig_config="all-1g.5gb+me"
+        )
+    GpuOperatorArgs(
+        k8s_provider=provider, mig_strategy="mixed", mig_manager_enabled=True, default_mig_config="all-1g.5gb.me"
+    )
 
 
 # --- resources under the mock runtime --------------------------------------------------------

@@ -36,6 +36,7 @@ from triton_platform.publisher.builders import local_tensorrt as lt
 from triton_platform.publisher.builders.kubernetes_job import CALIBRATION_PATH, job_manifest, job_name, trtexec_args
 from triton_platform.publisher.errors import BuildError, StoreError
 from triton_platform.publisher.onnx_graph import effective_shapes, read_signature
+from triton_platform.publisher.pipeline import BuilderRef
 from triton_platform.publisher.progress import NullProgress
 from triton_platform.publisher.spec import ModelSpec
 from triton_platform.publisher.stores.base import CredentialsRef, StoreRef
@@ -93,7 +94,12 @@ GCS_KEY = StoreRef(
     ),
 )
 AZURE = StoreRef(kind="azure", bucket="models", account_url="https://acmemodels.blob.core.windows.net")
-GPU_POOL = {"nvidia.com/gpu.product": "A100-SXM4-40GB"}
+# The label the stacks put on their GPU pool (triton_platform.gpu.GPU_POOL_SELECTOR).
+GPU_POOL = {"triton-platform/pool": "gpu"}
+# GPU feature discovery's architecture labels, integers as strings (NVIDIA/k8s-device-plugin
+# docs/gpu-feature-discovery/README.md: nvidia.com/gpu.compute.major "8", .minor "0").
+SM80 = {"nvidia.com/gpu.compute.major": "8", "nvidia.com/gpu.compute.minor": "0"}
+SM90 = {"nvidia.com/gpu.compute.major": "9", "nvidia.com/gpu.compute.minor": "0"}
 GPU_TOLERATIONS = [{"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}]
 
 
@@ -228,7 +234,8 @@ def test_manifest_job_settings() -> None:
     pod = m["spec"]["template"]["spec"]
     assert pod["restartPolicy"] == "Never"
     assert pod["serviceAccountName"] == "trt-builder"
-    assert pod["nodeSelector"] == GPU_POOL
+    # The pool, narrowed to GPUs of the engine's own architecture (sm80 here).
+    assert pod["nodeSelector"] == {**GPU_POOL, **SM80}
     assert pod["tolerations"] == GPU_TOLERATIONS
     assert pod["securityContext"]["runAsNonRoot"] is True
     assert pod["securityContext"]["runAsUser"] != 0
@@ -494,6 +501,52 @@ def test_kubernetes_build_success() -> None:
     assert batch.deleted == [job_name(job.model, job.key)]
     assert store.read_bytes(job.engine_object) == engine
     assert [op.bytes for op in progress.summary()] == [len(engine)]
+
+
+@pytest.mark.parametrize(
+    ("cc", "labels"),
+    [("8.0", SM80), ("9.0", SM90), ("8.9", {"nvidia.com/gpu.compute.major": "8", "nvidia.com/gpu.compute.minor": "9"})],
+)
+def test_each_engine_job_runs_on_its_own_architecture(cc: str, labels: dict[str, str]) -> None:
+    # On main every Job ran on the pool's GPU whatever its compute capability, so an sm80
+    # engine was shipped as model.sm90.plan.
+    pod = _manifest(_job(cc=cc), S3)["spec"]["template"]["spec"]
+    assert pod["nodeSelector"] == {**GPU_POOL, **labels}
+
+
+def test_stack_selectors_per_architecture_win() -> None:
+    # GKE runs no GFD: the stack names the architecture by GKE's accelerator label instead.
+    gke = {"cloud.google.com/gke-accelerator": "nvidia-l4"}
+    pod = _manifest(_job(cc="8.9"), S3, compute_capability_selectors={"8.9": gke})["spec"]["template"]["spec"]
+    assert pod["nodeSelector"] == {**GPU_POOL, **gke}
+
+
+def test_an_architecture_no_pool_provides_is_refused_before_anything_runs() -> None:
+    job = _job(cc="9.0")
+    store = _store_with_onnx(job)
+    batch = FakeBatchApi([_status("succeeded")])
+    builder = KubernetesJobBuilder(
+        "/nonexistent/kubeconfig",
+        "triton",
+        "trt-builder",
+        GPU_POOL,
+        GPU_TOLERATIONS,
+        1.0,
+        compute_capability_selectors={"8.0": SM80},
+        batch_api=batch,
+        core_api=FakeCoreApi(),
+    )
+    with pytest.raises(BuildError, match=r"no GPU pool of the cluster provides compute capability 9\.0") as exc:
+        builder.build(job, store, NullProgress())
+    assert exc.value.key == "publisher.computeCapabilities"
+    assert batch.created == []
+
+
+def test_builder_ref_carries_the_selectors_to_the_builder() -> None:
+    ref = BuilderRef(kind="kubernetes", kubeconfig_path="/k", compute_capability_selectors={"8.0": SM80})
+    made = ref.make()
+    assert isinstance(made, KubernetesJobBuilder)
+    assert made.compute_capability_selectors == {"8.0": SM80}
 
 
 def test_kubernetes_build_skips_existing_engine() -> None:

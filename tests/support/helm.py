@@ -12,7 +12,7 @@ import yaml
 from tests.support.tools import REPO_ROOT, helm_path
 
 CHART = REPO_ROOT / "charts" / "triton-inference-server"
-# Every GPU pod tolerates the GPU pools' taint (DESIGN.md).
+# Every GPU pod tolerates the GPU pools' taint (nvidia.com/gpu, set by each cluster component).
 GPU_TOLERATION = {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}
 
 
@@ -44,7 +44,7 @@ def triton_container(spec: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def assert_gpu_placement(spec: Mapping[str, Any], resources: Mapping[str, int], selector: Mapping[str, str]) -> None:
-    """A rendered pod matches a row of DESIGN.md's MIG table.
+    """A rendered pod matches a row of the MIG strategy table (README, "Choosing a MIG strategy").
 
     The GPU part of Triton's requests and of its limits is exactly ``resources`` (Kubernetes
     wants extended resources equal in both), the node selector is exactly ``selector``, and

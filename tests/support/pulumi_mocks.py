@@ -29,6 +29,34 @@ MOCK_HMAC_SECRET = "mock-gcs-hmac-secret-value"  # gcp.storage.HmacKey.secret
 MOCK_STORAGE_KEY = "bW9jay1zdG9yYWdlLWFjY291bnQta2V5"  # azure-native listStorageAccountKeys
 MOCK_AKS_PRINCIPAL_ID = "11111111-0000-0000-0000-0000000aks00"  # the AKS cluster's system identity
 MOCK_KUBECONFIG = "apiVersion: v1\nkind: Config\nclusters: []\n"
+MOCK_EKS_CLUSTER_SG = "sg-0mockeksclustersg"  # aws.eks.Cluster vpcConfig.clusterSecurityGroupId
+# What listManagedClusterUserCredentials(format="exec") returns for an Entra ID cluster: a
+# kubelogin exec user in devicecode mode, with AKS' server and client application ids
+# (Azure/kubelogin docs/book/src/concepts/aks.md).
+MOCK_AKS_SERVER_ID = "6dae42f8-4368-4678-94ff-3960e28e3630"
+MOCK_AKS_AAD_KUBECONFIG = f"""apiVersion: v1
+kind: Config
+clusters:
+- name: mock-aks
+  cluster:
+    certificate-authority-data: bW9jaw==
+    server: https://mock-aks.hcp.westeurope.azmk8s.io:443
+contexts:
+- name: mock-aks
+  context: {{cluster: mock-aks, user: clusterUser_rg_mock-aks}}
+current-context: mock-aks
+users:
+- name: clusterUser_rg_mock-aks
+  user:
+    exec:
+      apiVersion: client.authentication.k8s.io/v1beta1
+      command: kubelogin
+      args: [get-token, --environment, AzurePublicCloud, --server-id, {MOCK_AKS_SERVER_ID},
+             --client-id, 80faf920-1908-4b52-b5ef-a8e7bedfc67a, --tenant-id, t, --login, devicecode]
+      env: null
+      installHint: kubelogin is not installed
+      provideClusterInfo: false
+"""
 
 # The input that names each Azure resource; azure-native returns it as the `name` output.
 AZURE_NAME_INPUTS = {
@@ -65,6 +93,8 @@ class RecordingMocks(pulumi.runtime.Mocks):
     retained: dict[str, bool] = field(default_factory=dict)
     # name -> inputs as sent on the wire, secrets still in Pulumi's envelope (see SECRET_SIG).
     wire_inputs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # Fully qualified stack name -> the stack outputs a pulumi.StackReference to it reads.
+    stack_outputs: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def install(self, stack: str = "test") -> None:
         """Set these mocks as the runtime and record what each registration asks of the engine.
@@ -94,6 +124,10 @@ class RecordingMocks(pulumi.runtime.Mocks):
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
         outputs = dict(args.inputs)
         t = args.typ
+        if t == "pulumi:pulumi:StackReference":
+            # What the engine's read of a stack returns (pulumi/stack_reference.py reads `outputs`).
+            stack = str(args.resource_id or args.inputs.get("name"))
+            outputs.update(name=stack, outputs=self.stack_outputs.get(stack, {}), secretOutputNames=[])
         # Computed outputs that real providers fill in and compositions read.
         if t == "kubernetes:core/v1:Namespace":
             outputs.setdefault("metadata", {}).setdefault("name", args.name)
@@ -115,6 +149,7 @@ class RecordingMocks(pulumi.runtime.Mocks):
                 certificateAuthority={"data": "bW9jaw=="},
                 identities=[{"oidcs": [{"issuer": "https://oidc.eks.us-east-1.amazonaws.com/id/MOCK"}]}],
                 arn=f"arn:aws:eks:us-east-1:123456789012:cluster/{args.name}",
+                vpcConfig={**(args.inputs.get("vpcConfig") or {}), "clusterSecurityGroupId": MOCK_EKS_CLUSTER_SG},
             )
         if t.startswith("aws:") and "arn" not in outputs:
             outputs["arn"] = f"arn:aws:mock::123456789012:{args.name}"
@@ -175,7 +210,8 @@ class RecordingMocks(pulumi.runtime.Mocks):
                 "tenantId": "t",
             }
         if args.token == "azure-native:containerservice:listManagedClusterUserCredentials":
-            kubeconfig = base64.b64encode(MOCK_KUBECONFIG.encode()).decode()
+            text = MOCK_AKS_AAD_KUBECONFIG if args.args.get("format") == "exec" else MOCK_KUBECONFIG
+            kubeconfig = base64.b64encode(text.encode()).decode()
             return {"kubeconfigs": [{"name": "clusterUser", "value": kubeconfig}]}
         if args.token == "azure-native:storage:listStorageAccountKeys":
             return {

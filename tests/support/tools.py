@@ -211,6 +211,78 @@ def azurite_path() -> Path:
     return program
 
 
+# perf_analyzer (Triton's load generator): the C++ binary inside the PyPI
+# wheel tritonclient==2.41.1 (tritonclient-2.41.1.data/data/bin/perf_analyzer), which links
+# libb64.so.0d (Debian's libb64-0d) and libcudart.so.12 (PyPI nvidia-cuda-runtime-cu12; no GPU
+# needed). The project's own tritonclient pin is newer and has no binary, so the files are
+# unpacked into .cache/perf-analyzer/{bin,lib} instead of being installed into the venv.
+PERF_ANALYZER_DIR = CACHE_DIR / "perf-analyzer"
+PERF_ANALYZER_WHEEL = "tritonclient==2.41.1"
+CUDA_RUNTIME_WHEEL = "nvidia-cuda-runtime-cu12==12.9.79"
+LIBB64_PACKAGE = "libb64-0d"
+_PA_MEMBER = "tritonclient-2.41.1.data/data/bin/perf_analyzer"
+_CUDART_MEMBER = "nvidia/cuda_runtime/lib/libcudart.so.12"
+
+
+def _pa_marker() -> Path:
+    return PERF_ANALYZER_DIR / f".{PERF_ANALYZER_WHEEL}-{CUDA_RUNTIME_WHEEL}.installed"
+
+
+def _unzip_member(wheel_dir: Path, pattern: str, member: str, target: Path) -> None:
+    (wheel,) = sorted(wheel_dir.glob(pattern))
+    with zipfile.ZipFile(wheel) as zf, zf.open(member) as src, target.open("wb") as dst:
+        shutil.copyfileobj(src, dst)
+
+
+def _libb64(lib_dir: Path, tmp: Path) -> None:
+    """libb64.so.0d: the system's when installed, else unpacked from the Debian package (apt-get download)."""
+    system = Path("/usr/lib/x86_64-linux-gnu/libb64.so.0d")
+    if system.is_file():
+        shutil.copy(system, lib_dir / system.name)
+        return
+    if not shutil.which("apt-get") or not shutil.which("dpkg-deb"):
+        raise ToolInstallError(f"perf_analyzer needs {LIBB64_PACKAGE}: apt-get install {LIBB64_PACKAGE}")
+    _run(["apt-get", "download", LIBB64_PACKAGE], cwd=tmp, timeout=300)
+    (deb,) = sorted(tmp.glob(f"{LIBB64_PACKAGE}_*.deb"))
+    _run(["dpkg-deb", "-x", str(deb), str(tmp / "deb")], timeout=120)
+    (lib,) = sorted((tmp / "deb").rglob("libb64.so.0d"))
+    shutil.copy(lib, lib_dir / "libb64.so.0d")
+
+
+def perf_analyzer_path() -> Path:
+    """perf_analyzer in ``.cache/perf-analyzer/bin``, installed on first use; run it with perf_analyzer_env()."""
+    binary = PERF_ANALYZER_DIR / "bin" / "perf_analyzer"
+    if _pa_marker().is_file() and binary.is_file():
+        return binary
+    with _locked("perf-analyzer"):
+        if not (_pa_marker().is_file() and binary.is_file()):
+            shutil.rmtree(PERF_ANALYZER_DIR, ignore_errors=True)
+            CACHE_DIR.mkdir(parents=True, exist_ok=True)
+            with tempfile.TemporaryDirectory(dir=CACHE_DIR) as tmp_name:
+                tmp = Path(tmp_name)
+                staged = tmp / "perf-analyzer"
+                (staged / "bin").mkdir(parents=True)
+                (staged / "lib").mkdir()
+                for req in (PERF_ANALYZER_WHEEL, CUDA_RUNTIME_WHEEL):
+                    _run([sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "-d", str(tmp), req])
+                _unzip_member(tmp, "tritonclient-2.41.1-*.whl", _PA_MEMBER, staged / "bin" / "perf_analyzer")
+                _unzip_member(tmp, "nvidia_cuda_runtime_cu12-*.whl", _CUDART_MEMBER, staged / "lib" / "libcudart.so.12")
+                _libb64(staged / "lib", tmp)
+                exe = staged / "bin" / "perf_analyzer"
+                exe.chmod(exe.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
+                (staged / _pa_marker().name).write_text(f"{PERF_ANALYZER_WHEEL} {CUDA_RUNTIME_WHEEL}\n")
+                os.replace(staged, PERF_ANALYZER_DIR)
+    return binary
+
+
+def perf_analyzer_env(base: dict[str, str] | None = None) -> dict[str, str]:
+    """An environment whose LD_LIBRARY_PATH finds perf_analyzer's libb64 and libcudart."""
+    env = dict(os.environ if base is None else base)
+    lib = str(PERF_ANALYZER_DIR / "lib")
+    env["LD_LIBRARY_PATH"] = f"{lib}:{env['LD_LIBRARY_PATH']}" if env.get("LD_LIBRARY_PATH") else lib
+    return env
+
+
 def install() -> int:
     """Ensure helm, kubectl, the checkov venv and azurite exist; print their versions."""
     helm = helm_path()
@@ -224,13 +296,21 @@ def install() -> int:
         print(f"checkov  missing from {CHECKOV_VENV}", file=sys.stderr)
         return 1
     print(f"checkov  {checkov}: {_version([str(checkov), '--version'])}")
+    perf = perf_analyzer_path()
+    version = subprocess.run(
+        [str(perf), "--version"], env=perf_analyzer_env(), capture_output=True, text=True, timeout=60, check=False
+    )
+    first = ((version.stdout or version.stderr).strip().splitlines() or [f"unknown (exit {version.returncode})"])[0]
+    print(f"perf_analyzer {perf}: {first}")
     return 0
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tests.support.tools", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("install", help="install helm, kubectl, checkov and azurite into .cache/ and print their versions")
+    sub.add_parser(
+        "install", help="install helm, kubectl, checkov, azurite and perf_analyzer into .cache/; print their versions"
+    )
     args = parser.parse_args(argv)
     if args.command == "install":
         return install()

@@ -7,12 +7,14 @@ from typing import Any
 
 import pytest
 
-from tests.support.promql import OTHER_METRICS, TRITON_METRICS, balanced
+from tests.support.promql import HPA_METRICS, OTHER_METRICS, TRITON_METRICS, balanced, grouping_labels, parse, selectors
 from triton_platform.alerts import AlertThresholds, build_rule_groups, prometheus_rule_spec
 
 # The rules may use only these (plus kube-state-metrics, see tests.support.promql).
 KNOWN_METRICS = TRITON_METRICS | OTHER_METRICS
 PROMQL_WORDS = {"sum", "avg", "max", "by", "on", "and", "or", "rate", "absent", "namespace", "model", "pod", "gpu_uuid"}
+# kube-state-metrics' HPA labels (docs/metrics/workload/horizontalpodautoscaler-metrics.md).
+HPA_LABELS = {"horizontalpodautoscaler", "metric_name", "metric_target_type"}
 
 
 def _rules(groups: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -25,7 +27,7 @@ def _by_name(groups: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
 
 def test_groups_have_the_prometheus_rule_shape() -> None:
     groups = build_rule_groups("triton")
-    assert [g["name"] for g in groups] == ["triton.availability", "triton.requests", "triton.gpu"]
+    assert [g["name"] for g in groups] == ["triton.availability", "triton.requests", "triton.gpu", "triton.autoscaling"]
     for rule in _rules(groups):
         assert set(rule) == {"alert", "expr", "for", "labels", "annotations"}
         assert re.fullmatch(r"[0-9]+[smh]", rule["for"])
@@ -78,7 +80,8 @@ def test_every_expression_is_scoped_to_the_triton_namespace_and_well_formed() ->
         assert metrics <= KNOWN_METRICS, metrics - KNOWN_METRICS
         # No stray identifiers: everything outside selectors is a metric, function or keyword.
         bare = set(re.findall(r"\b([a-z_]+)\b", re.sub(r"\{[^}]*\}|\[[^]]*\]", "", expr)))
-        assert bare <= KNOWN_METRICS | PROMQL_WORDS, bare - KNOWN_METRICS - PROMQL_WORDS
+        assert bare <= KNOWN_METRICS | PROMQL_WORDS | HPA_LABELS, bare - KNOWN_METRICS - PROMQL_WORDS - HPA_LABELS
+        parse(expr)  # a real PromQL parser accepts it
 
 
 def test_server_down_covers_missing_and_failing_targets() -> None:
@@ -107,3 +110,21 @@ def test_bad_thresholds_name_the_key(kwargs: dict[str, Any], key: str) -> None:
 def test_bad_namespace_is_rejected_with_an_example() -> None:
     with pytest.raises(ValueError, match=r"triton\.namespace.*example: 'triton'"):
         build_rule_groups("Triton_NS")
+
+
+def test_autoscaler_at_max_alert() -> None:
+    rule = _by_name(build_rule_groups("triton"))["TritonAutoscalerAtMaxReplicas"]
+    assert rule["for"] == "15m"
+    expr = rule["expr"]
+    names = {name for name, _ in selectors(expr)}
+    # Replicas at max, and the metric (as the HPA sees it) above its target.
+    assert names == {
+        "kube_horizontalpodautoscaler_status_current_replicas",
+        "kube_horizontalpodautoscaler_spec_max_replicas",
+        "kube_horizontalpodautoscaler_status_target_metric",
+        "kube_horizontalpodautoscaler_spec_target_metric",
+    }
+    assert names <= HPA_METRICS
+    assert ">= on (namespace, horizontalpodautoscaler) kube_horizontalpodautoscaler_spec_max_replicas" in expr
+    assert grouping_labels(expr) == {"namespace", "horizontalpodautoscaler", "metric_name", "metric_target_type"}
+    assert build_rule_groups("triton", AlertThresholds(at_max_for="30m"))[3]["rules"][0]["for"] == "30m"

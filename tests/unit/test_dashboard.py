@@ -9,12 +9,14 @@ from typing import Any
 
 import pytest
 
-from tests.support.promql import OTHER_METRICS, TRITON_METRICS, balanced
+from tests.support.promql import HPA_METRICS, OTHER_METRICS, TRITON_METRICS, balanced, parse
 
 DASHBOARD = Path(__file__).resolve().parents[2] / "dashboards" / "triton.json"
 
-PROMQL_WORDS = {"sum", "avg", "max", "count", "by", "on", "and", "or", "rate", "label_values"}
+PROMQL_WORDS = {"sum", "avg", "max", "count", "by", "on", "and", "or", "rate", "label_values", "clamp_min"}
 LABELS = {"namespace", "pod", "model", "gpu_uuid", "quantile", "job", "condition", "phase"}
+# kube-state-metrics' HPA series carry these instead of a pod.
+HPA_LABELS = {"horizontalpodautoscaler", "metric_name"}
 GRAFANA_VARIABLES = {"datasource", "namespace", "pod", "model", "__rate_interval"}
 
 
@@ -87,14 +89,16 @@ def test_expressions_use_only_known_metrics_and_are_well_formed(dashboard: dict[
         variables = set(re.findall(r"\$\{?(\w+)", expr))
         assert variables <= GRAFANA_VARIABLES, expr
         # Every selector filters on the dashboard's namespace and pod variables.
-        for selector in re.findall(r"\{[^{}]*\}", expr):
+        for name, selector in re.findall(r"\b([a-z_:]+)\s*(\{[^{}]*\})", expr):
             assert 'namespace=~"$namespace"' in selector, expr
-            assert 'pod=~"$pod"' in selector, expr
+            # An HPA's series have no pod label (kube-state-metrics): namespace only.
+            assert 'pod=~"$pod"' in selector or name in HPA_METRICS, expr
         names = set(re.findall(r"\b([a-z_:]+)\s*\{", expr))
         assert names, expr
         assert names <= TRITON_METRICS | OTHER_METRICS, names - TRITON_METRICS - OTHER_METRICS
         bare = set(re.findall(r"\b([a-z_]+)\b", re.sub(r"\{[^{}]*\}|\[[^]]*\]", "", without_strings)))
-        assert bare <= TRITON_METRICS | OTHER_METRICS | PROMQL_WORDS | LABELS, bare
+        assert bare <= TRITON_METRICS | OTHER_METRICS | PROMQL_WORDS | LABELS | HPA_LABELS, bare
+        parse(expr.replace("$__rate_interval", "5m"))  # a real PromQL parser accepts it (Grafana vars filled)
         used |= names
     # The panels the platform promises: requests, latency, queue, batching, GPU, CPU, status.
     assert {
@@ -191,3 +195,18 @@ def test_a_real_triton_exports_every_metric_the_dashboard_and_alerts_query(
     missing = queried - exported - GPU_ONLY - OPT_IN
     assert not missing, f"queried but not exported by Triton: {sorted(missing)}"
     assert 'nv_inference_request_success{model="double",version="1"} 3' in exposition
+
+
+def test_autoscaling_row_shows_replicas_against_the_metric_and_its_target(dashboard: dict[str, Any]) -> None:
+    panels = {p["title"]: p for p in _panels(dashboard)}
+    assert panels["Autoscaling"]["type"] == "row"
+    replicas = " ".join(t["expr"] for t in panels["HPA replicas"]["targets"])
+    for name in ("status_current_replicas", "spec_max_replicas", "spec_min_replicas"):
+        assert f"kube_horizontalpodautoscaler_{name}" in replicas
+    metric = [t["expr"] for t in panels["Scaling metric vs. target"]["targets"]]
+    assert any("kube_horizontalpodautoscaler_status_target_metric" in e for e in metric)
+    assert any("kube_horizontalpodautoscaler_spec_target_metric" in e for e in metric)
+    (queue,) = [t["expr"] for t in panels["Queue time per pod (queueTime metric)"]["targets"]]
+    # The adapter's queueTime rule, per pod, with the dashboard's filters.
+    assert "sum by (pod) (rate(nv_inference_queue_duration_us{" in queue
+    assert "/ 1000 / clamp_min(sum by (pod) (rate(nv_inference_request_success{" in queue

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pulumi_kubernetes as k8s
+import pytest
 
 from components.kind_cluster import KindCluster, KindClusterArgs
 from components.minio import Minio, MinioArgs
@@ -14,13 +16,19 @@ from triton_platform.kind import PortMapping
 from triton_platform.versions import MINIO
 
 
+@pytest.fixture(autouse=True)
+def _private_state_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # KindCluster writes its kubeconfig file on every program run: keep it in this test's directory.
+    monkeypatch.chdir(tmp_path)
+
+
 def _kind() -> KindCluster:
     return KindCluster(
         "dev",
         KindClusterArgs(
             cluster_name="dev",
             node_image="kindest/node:v1.31.4",
-            kubeconfig_path="/tmp/kind-dev.kubeconfig",
+            kubeconfig_path=str(Path(".state/kind-dev.kubeconfig").resolve()),
             port_mappings=[PortMapping("http", 30800, 8000)],
         ),
     )

@@ -152,3 +152,40 @@ def test_args_are_validated_with_clear_errors(sources: Path) -> None:
         ModelPublisherArgs(models=_models(), store=STORE, ngc_release="19.01")
     with pytest.raises(ValidationError, match="kubeconfig_path"):
         ModelPublisherArgs(models=_models(), store=STORE, builder={"kind": "kubernetes"})
+
+
+# --- modelRepository.retainOnDelete (issue 7, item 4) -------------------------------------------
+# Pulumi's retainOnDelete resource option: "Pulumi will not call through to the resource provider's
+# Delete method when deleting or replacing the resource during pulumi up or pulumi destroy"
+# (https://www.pulumi.com/docs/iac/concepts/resources/options/retainondelete/). The engine reads it
+# from the RegisterResource request (pulumi/proto/pulumi/resource.proto: `bool retainOnDelete`),
+# which the mock monitor records per resource in ``RecordingMocks.retained``.
+
+
+@pulumi.runtime.test
+def test_retention_on_by_default_every_model_version_is_retained(mocks: RecordingMocks, sources: Path) -> Any:
+    publisher = ModelPublisher("pub", ModelPublisherArgs(models=_models(), store=STORE, base_dir=str(sources)))
+
+    def check(_: Any) -> None:
+        assert {name: mocks.retained[name] for name in ("pub-mlp", "pub-pyonnx")} == {
+            "pub-mlp": True,
+            "pub-pyonnx": True,
+        }
+
+    return pulumi.Output.all(*[r.urn for r in publisher.resources]).apply(check)
+
+
+@pulumi.runtime.test
+def test_retention_off_lets_delete_run(mocks: RecordingMocks, sources: Path) -> Any:
+    publisher = ModelPublisher(
+        "pub", ModelPublisherArgs(models=_models(), store=STORE, base_dir=str(sources), retain_on_delete=False)
+    )
+
+    def check(_: Any) -> None:
+        assert mocks.retained["pub-mlp"] is False
+        assert mocks.retained["pub-pyonnx"] is False
+        # Each ModelVersion names its owner, so its delete never touches another stack's attempts.
+        owners = {r.name: r.inputs["owner"] for r in mocks.of_type(MODEL_VERSION_TYPE)}
+        assert owners == {"pub-mlp": "triton-platform/test/pub-mlp", "pub-pyonnx": "triton-platform/test/pub-pyonnx"}
+
+    return pulumi.Output.all(*[r.urn for r in publisher.resources]).apply(check)

@@ -489,3 +489,125 @@ def test_builder_ref_from_stack_settings_makes_a_builder_without_a_cluster() -> 
     assert isinstance(pipeline.BuilderRef().make(), LocalTensorRTBuilder)
     with pytest.raises(ValueError, match="kubeconfig_path"):
         pipeline.BuilderRef(kind="kubernetes")
+
+
+# --- delete with modelRepository.retainOnDelete false (issue 7, item 4) -----------------------------
+# With retention on, the engine never calls delete (ModelPublisher sets Pulumi's retainOnDelete
+# option: tests/unit/test_model_publisher.py). Off, delete must remove only what this stack
+# published. Triton serves, per model directory, the versions its config.pbtxt names
+# (version_policy specific; model_config.proto), so another stack's config and version
+# directories are what must survive.
+
+OWNER_A = "triton-platform/stack-a/stack-a-models-mlp"
+OWNER_B = "triton-platform/stack-b/stack-b-models-mlp"
+
+
+def _in_flight(store_ref: dict[str, Any], model: str, version: int, owner: str) -> list[str]:
+    """Another stack half-way through publishing ``version``: its pending marker and one file, no config yet."""
+    store = open_store(StoreRef.model_validate(store_ref))
+    marker = f"_cache/pending/{model}/{version}.json"
+    store.upload_bytes(marker, json.dumps({"model": model, "version": version, "owner": owner}).encode())
+    data = f"{model}/{version}/model.onnx"
+    store.upload_bytes(f"models/{data}", b"another stack's bytes, upload in progress")
+    return [marker, f"models/{data}"]
+
+
+def test_delete_leaves_a_newer_version_another_stack_is_publishing(store_ref: dict[str, Any], tmp_path: Path) -> None:
+    _onnx_source(tmp_path, seed=1)
+    provider = ModelVersionProvider()
+    created = provider.create(provider_props(MLP, store_ref, tmp_path, owner=OWNER_A)).outs
+    assert created is not None
+    assert created["version"] == 1
+    theirs = _in_flight(store_ref, "mlp", 2, OWNER_B)
+    provider.delete("id", wire_floats(created))
+    keys = _keys(store_ref)
+    assert set(theirs) <= set(keys), "stack A's delete removed stack B's publish in progress"
+    assert not [k for k in keys if k.startswith("models/mlp/1/")]
+    assert "models/mlp/config.pbtxt" not in keys  # ours, unchanged: removed first
+
+
+def test_update_never_resumes_or_takes_another_stacks_pending_version(
+    store_ref: dict[str, Any], tmp_path: Path
+) -> None:
+    _onnx_source(tmp_path, seed=1)
+    provider = ModelVersionProvider()
+    created = provider.create(provider_props(MLP, store_ref, tmp_path, owner=OWNER_A)).outs
+    assert created is not None
+    theirs = _in_flight(store_ref, "mlp", 2, OWNER_B)
+    _onnx_source(tmp_path, seed=2)
+    news = provider_props(MLP, store_ref, tmp_path, owner=OWNER_A)
+    updated = provider.update("id", wire_floats(created), news).outs
+    assert updated is not None
+    # Version 2 is someone else's: A publishes 3 and leaves 2 exactly as it was.
+    assert updated["version"] == 3
+    assert _served(store_ref, "mlp") == [3]
+    store = open_store(StoreRef.model_validate(store_ref))
+    assert store.read_bytes(theirs[1]) == b"another stack's bytes, upload in progress"
+    assert set(theirs) <= set(_keys(store_ref))
+
+
+def test_destroying_one_stack_leaves_the_other_stacks_models(store_ref: dict[str, Any], tmp_path: Path) -> None:
+    # Two stacks publish into one bucket and prefix (modelRepository.bucket and .prefix shared).
+    _onnx_source(tmp_path, seed=1)
+    provider = ModelVersionProvider()
+    ours = provider.create(provider_props(MLP, store_ref, tmp_path, owner=OWNER_A)).outs
+    other = ModelSpec(name="mlp-b", source="mlp.onnx", format="onnx", max_batch_size=8)
+    theirs = provider.create(provider_props(other, store_ref, tmp_path, owner=OWNER_B)).outs
+    assert ours is not None
+    assert theirs is not None
+    before = {k for k in _keys(store_ref) if k.startswith("models/mlp-b/") or "/mlp-b/" in k}
+    provider.delete("id", wire_floats(ours))
+    keys = set(_keys(store_ref))
+    assert before <= keys
+    assert _served(store_ref, "mlp-b") == [1]
+    assert not [k for k in keys if k.startswith("models/mlp/")]
+    # The cache is content-addressed and shared (engines, ONNX): a delete leaves it.
+    assert not [k for k in keys if k.startswith("_cache/manifests/mlp/")]
+
+
+def test_replace_by_rename_deletes_the_old_model_not_the_new(store_ref: dict[str, Any], tmp_path: Path) -> None:
+    # A rename is a replace (diff: replaces ['spec']), create-before-delete: the new one first.
+    _onnx_source(tmp_path, seed=1)
+    provider = ModelVersionProvider()
+    old = provider.create(provider_props(MLP, store_ref, tmp_path, owner=OWNER_A)).outs
+    renamed = ModelSpec(name="mlp2", source="mlp.onnx", format="onnx", max_batch_size=8)
+    new = provider.create(provider_props(renamed, store_ref, tmp_path, owner=OWNER_A)).outs
+    assert old is not None
+    assert new is not None
+    provider.delete("old-id", wire_floats(old))
+    keys = set(_keys(store_ref))
+    assert {"models/mlp2/config.pbtxt", "models/mlp2/1/model.onnx"} <= keys
+    assert _served(store_ref, "mlp2") == [1]
+    assert not [k for k in keys if k.startswith("models/mlp/")]
+
+
+# --- where this machine finds credentials (issue 7, item 7) ---------------------------------------
+
+
+def test_diff_ignores_where_this_machine_finds_credentials() -> None:
+    # The kubeconfig path differs between the first machine, a teammate's checkout and a CI runner;
+    # the bytes published do not, so no new version is published for it.
+    def store(path: str, kind_cluster: str | None) -> dict[str, Any]:
+        credentials: dict[str, Any] = {
+            "source": "kubernetes-secret",
+            "kubeconfig_path": path,
+            "namespace": "minio",
+            "name": "minio-root",
+        }
+        if kind_cluster:
+            credentials["kind_cluster"] = kind_cluster
+        return {
+            "kind": "s3",
+            "bucket": "models-bucket",
+            "endpoint_url": "http://127.0.0.1:9000",
+            "credentials": credentials,
+        }
+
+    first = ModelVersionArgs(
+        spec=MLP, store=store("/home/ann/triton/.state/kind-dev.kubeconfig", None), source_fingerprint="a" * 64
+    ).props()
+    runner = {**first, "store": store("/builds/ci/triton/.state/kind-dev.kubeconfig", "dev")}
+    assert _diff(first, runner).changes is False
+    # Which Secret holds the keys still matters.
+    moved = {**first, "store": {**first["store"], "credentials": {**first["store"]["credentials"], "name": "other"}}}
+    assert _diff(first, moved).changes is True

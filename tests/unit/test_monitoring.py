@@ -315,3 +315,57 @@ def test_unknown_args_are_rejected(mocks: RecordingMocks) -> None:
             dashboard_path=DASHBOARD,
             grafana_password="hunter2",  # type: ignore[call-arg]
         )
+
+
+@pulumi.runtime.test
+def test_metrics_adapter_serves_tritons_rules_from_the_stacks_prometheus(mocks: RecordingMocks) -> pulumi.Output[None]:
+    from components.metrics_adapter import MetricsAdapter, MetricsAdapterArgs
+    from triton_platform.autoscaling import adapter_rules
+
+    provider = k8s.Provider("k8s", kubeconfig="{}")
+    adapter = MetricsAdapter(
+        "adapter",
+        MetricsAdapterArgs(
+            k8s_provider=provider,
+            namespace="monitoring",
+            triton_namespace="triton",
+            prometheus_url=f"http://{RELEASE_NAME}-prometheus.monitoring.svc",
+        ),
+    )
+
+    def check(_: Any) -> None:
+        release = mocks.one("kubernetes:helm.sh/v3:Release").inputs
+        pin = versions.PROMETHEUS_ADAPTER
+        assert (release["chart"], release["version"], release["repositoryOpts"]["repo"]) == (
+            pin.chart,
+            pin.version,
+            pin.repo,
+        )
+        assert release["namespace"] == "monitoring"
+        values = release["values"]
+        # Keys of the chart's values.yaml: prometheus.url/port/path, rules.default/custom/external.
+        assert values["prometheus"] == {
+            "url": "http://kube-prometheus-stack-prometheus.monitoring.svc",
+            "port": 9090,
+            "path": "",
+        }
+        assert values["rules"]["default"] is False
+        assert values["rules"]["custom"] == adapter_rules("triton")
+        for rule in values["rules"]["custom"]:
+            assert set(rule) == {"seriesQuery", "resources", "name", "metricsQuery"}
+            assert "<<.LabelMatchers>>" in rule["metricsQuery"]
+            assert "<<.GroupBy>>" in rule["metricsQuery"]
+
+    return adapter.release.id.apply(check)
+
+
+def test_metrics_adapter_rejects_a_bad_namespace(mocks: RecordingMocks) -> None:
+    from components.metrics_adapter import MetricsAdapterArgs
+
+    with pytest.raises(pydantic.ValidationError, match="namespace name"):
+        MetricsAdapterArgs(
+            k8s_provider=k8s.Provider("k8s-bad", kubeconfig="{}"),
+            namespace="monitoring",
+            triton_namespace="Triton_NS",
+            prometheus_url="http://p",
+        )

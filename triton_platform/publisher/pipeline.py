@@ -71,6 +71,9 @@ class BuilderRef(BaseModel):
     # labels a keyless identity needs (AKS Workload Identity).
     resources: dict[str, Any] = Field(default_factory=dict)
     pod_labels: dict[str, str] = Field(default_factory=dict)
+    # Per compute capability a GPU pool provides, the node labels of such GPUs (added to
+    # node_selector per engine); empty: GPU feature discovery's gpu.compute.major/minor.
+    compute_capability_selectors: dict[str, dict[str, str]] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _complete(self) -> BuilderRef:
@@ -98,6 +101,7 @@ class BuilderRef(BaseModel):
                 credentials_secret=self.credentials_secret,
                 resources=self.resources,
                 pod_labels=self.pod_labels,
+                compute_capability_selectors=self.compute_capability_selectors,
             )
         from triton_platform.publisher.builders.local_tensorrt import LocalTensorRTBuilder
 
@@ -119,6 +123,9 @@ class PublishRequest(BaseModel):
     base_dir: str = "."
     # Instance kind for models whose spec says instanceKind 'auto'.
     instance_kind: InstanceKindName = "KIND_CPU"
+    # Who publishes (``<project>/<stack>/<resource>``): written into pending markers so one
+    # stack never resumes, or removes, an attempt another stack has in flight.
+    owner: str | None = Field(default=None, examples=["triton-platform/dev/dev-models-resnet50"])
 
     @model_validator(mode="after")
     def _consistent(self) -> PublishRequest:
@@ -489,6 +496,31 @@ def _pending_versions(store: ObjectStore, model: str) -> list[int]:
     return sorted(out)
 
 
+def _pending_owner(store: ObjectStore, model: str, version: int) -> str | None:
+    """The owner a pending marker names; None for markers of older providers (which named none)."""
+    raw = store.read_bytes(_pending_key(store.ref, model, version))
+    try:
+        data = json.loads(raw) if raw is not None else None
+    except ValueError:
+        return None
+    owner = data.get("owner") if isinstance(data, dict) else None
+    return str(owner) if owner else None
+
+
+def _split_pending(store: ObjectStore, model: str, owner: str | None) -> tuple[list[int], list[int]]:
+    """Pending attempts as (ours, someone else's in flight).
+
+    A marker without an owner predates owners and is treated as ours, as it always was; a
+    marker naming another owner is another stack's publish, possibly still running.
+    """
+    ours: list[int] = []
+    foreign: list[int] = []
+    for version in _pending_versions(store, model):
+        marked = _pending_owner(store, model, version)
+        (ours if marked is None or marked == owner else foreign).append(version)
+    return ours, foreign
+
+
 def _configured_versions(store: ObjectStore, model: str) -> list[int]:
     """The versions the model's current config.pbtxt serves ([] when there is none)."""
     data = store.read_bytes(store.ref.served_key(model, "config.pbtxt"))
@@ -505,16 +537,19 @@ def _version_dir_keys(store: ObjectStore, model: str, version: int) -> list[str]
     return [o.key for o in store.list(store.ref.served_key(model, str(version)) + "/")]
 
 
-def choose_version(store: ObjectStore, model: str, published: Sequence[int]) -> tuple[int, list[int]]:
+def choose_version(
+    store: ObjectStore, model: str, published: Sequence[int], *, owner: str | None = None
+) -> tuple[int, list[int]]:
     """The version to publish, and the versions this resource owns afterwards.
 
     An interrupted attempt left a pending marker: its version is reused (resumed) when it is
     the newest directory; if a crash hit after its config was written, it is adopted as
     published; older stale attempts are removed (they are ours: we wrote the marker).
+    Another owner's pending attempts are left alone, and their numbers are never taken.
     """
     owned = sorted({int(v) for v in published})
-    candidate = next_version(store, model, owned)
-    pending = _pending_versions(store, model)
+    pending, foreign = _split_pending(store, model, owner)
+    candidate = next_version(store, model, [*owned, *foreign])
     if not pending:
         return candidate, owned
     configured = set(_configured_versions(store, model))
@@ -531,7 +566,7 @@ def choose_version(store: ObjectStore, model: str, published: Sequence[int]) -> 
             store.delete([*_version_dir_keys(store, model, version), _pending_key(store.ref, model, version)])
     if resume is not None:
         return resume, owned
-    return next_version(store, model, owned), owned
+    return next_version(store, model, [*owned, *foreign]), owned
 
 
 def _version_files(store: ObjectStore, model: str, version: int) -> list[str]:
@@ -562,9 +597,11 @@ def publish(
     store.check()
     with tempfile.TemporaryDirectory(prefix=f"triton-publish-{spec.name}-") as tmp:
         prepared = prepare(request, store, Path(tmp), progress, builder=builder)
-        version, owned = choose_version(store, spec.name, previous.published_versions if previous else [])
+        version, owned = choose_version(
+            store, spec.name, previous.published_versions if previous else [], owner=request.owner
+        )
         served = served_after(spec, owned, version)
-        marker = {"model": spec.name, "version": version, "started": time.time()}
+        marker = {"model": spec.name, "version": version, "started": time.time(), "owner": request.owner}
         store.upload_bytes(
             _pending_key(request.store, spec.name, version),
             json.dumps(marker).encode(),
@@ -615,9 +652,19 @@ def publish(
 
 
 def remove(
-    store_ref: StoreRef, model: str, state: ModelVersionState | None, *, store: ObjectStore | None = None
+    store_ref: StoreRef,
+    model: str,
+    state: ModelVersionState | None,
+    *,
+    owner: str | None = None,
+    store: ObjectStore | None = None,
 ) -> None:
-    """Remove exactly what this resource published (and its interrupted attempts); nothing else."""
+    """Remove exactly what this resource published (and its interrupted attempts); nothing else.
+
+    Other models under the prefix, versions other owners published or are publishing, the
+    cache (engines and ONNX are content-addressed and may serve other stacks) and a
+    config.pbtxt someone rewrote all stay.
+    """
     store = store or open_store(store_ref)
     try:
         store.check()
@@ -626,7 +673,8 @@ def remove(
             return  # the bucket is gone, and with it everything we published
         raise
     configured = set(_configured_versions(store, model))
-    for version in _pending_versions(store, model):
+    ours, _foreign = _split_pending(store, model, owner)
+    for version in ours:
         if state is not None and version in state.published_versions:
             store.delete([_pending_key(store_ref, model, version)])
             continue

@@ -162,3 +162,27 @@ operator's API (or force is set, for offline rendering); "" otherwise.
 {{- $api := or (.Capabilities.APIVersions.Has "monitoring.coreos.com/v1/ServiceMonitor") (.Capabilities.APIVersions.Has "monitoring.coreos.com/v1") }}
 {{- if and .Values.metrics.enabled $sm.enabled (or $sm.force $api) }}true{{ end }}
 {{- end }}
+
+{{/*
+Labels of the load-test objects: the release's, but a name of their own, so the Deployment,
+Services, PDB and NetworkPolicy (which select name + instance) never select the test pod.
+*/}}
+{{- define "triton-inference-server.loadTestLabels" -}}
+helm.sh/chart: {{ include "triton-inference-server.chart" . }}
+app.kubernetes.io/name: {{ printf "%s-loadtest" (include "triton-inference-server.name" . | trunc 54 | trimSuffix "-") }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+app.kubernetes.io/part-of: triton-platform
+app.kubernetes.io/component: loadtest
+{{- end }}
+
+{{/* Selector labels of the load-test pod (NetworkPolicies select it by these). */}}
+{{- define "triton-inference-server.loadTestSelectorLabels" -}}
+app.kubernetes.io/name: {{ printf "%s-loadtest" (include "triton-inference-server.name" . | trunc 54 | trimSuffix "-") }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end }}
+
+{{/* "true" when the helm-test load test is rendered. */}}
+{{- define "triton-inference-server.loadTestRendered" -}}
+{{- if and .Values.loadTest.enabled .Values.loadTest.plan.runs }}true{{ end }}
+{{- end }}

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
 from triton_platform import versions
+from triton_platform.gpu import compute_capability_selector
 from triton_platform.publisher.builders.base import EngineJob
 from triton_platform.publisher.errors import BuildError, StoreError
 from triton_platform.publisher.fingerprint import file_sha256
@@ -190,6 +191,37 @@ def _script(*lines: str) -> list[str]:
     return ["/bin/sh", "-c", body]
 
 
+def architecture_selector(
+    job: EngineJob,
+    node_selector: Mapping[str, str],
+    compute_capability_selectors: Mapping[str, Mapping[str, str]] | None = None,
+) -> dict[str, str]:
+    """The build pod's node selector: the GPU pool's, plus nodes whose GPU is ``job``'s architecture.
+
+    An engine only runs on the compute capability it was built on, so each Job must land on a
+    GPU of exactly that capability. ``compute_capability_selectors`` (from the stack: the
+    capabilities its GPU pools provide, each with the labels of such nodes) wins; a capability
+    missing from it is one no pool provides, an error rather than a mislabelled engine. Without
+    it, GPU feature discovery's ``nvidia.com/gpu.compute.major``/``.minor`` select the architecture.
+    """
+    cc = job.compute_capability
+    if compute_capability_selectors:
+        extra = compute_capability_selectors.get(cc)
+        if extra is None:
+            provided = ", ".join(sorted(compute_capability_selectors))
+            raise BuildError(
+                f"no GPU pool of the cluster provides compute capability {cc} (the pools provide {provided}); "
+                f"an sm{cc.replace('.', '')} engine built elsewhere would not load on its GPUs",
+                model=job.model,
+                key="publisher.computeCapabilities",
+                example=f"[{provided}]",
+            )
+    else:
+        # GPU feature discovery's nvidia.com/gpu.compute.major/minor ("8", "0" for sm80).
+        extra = compute_capability_selector(cc)
+    return {**dict(node_selector), **dict(extra)}
+
+
 def _container_security() -> dict[str, Any]:
     return {
         "allowPrivilegeEscalation": False,
@@ -212,8 +244,12 @@ def job_manifest(
     credentials_secret: str | None = None,
     gpu_resources: Mapping[str, Any] | None = None,
     extra_pod_labels: Mapping[str, str] | None = None,
+    compute_capability_selectors: Mapping[str, Mapping[str, str]] | None = None,
 ) -> dict[str, Any]:
     """The batch/v1 Job that builds ``job``'s engine on the GPU pool and uploads it (pure).
+
+    The pod runs on ``node_selector`` narrowed to GPUs of ``job.compute_capability``
+    (:func:`architecture_selector`).
 
     The endpoint a pod uses is ``in_cluster_endpoint_url``, else ``store_ref.cluster_endpoint_url``,
     else ``store_ref.endpoint_url`` (MinIO is ``http://127.0.0.1:<port>`` from the host but a
@@ -224,6 +260,7 @@ def job_manifest(
     else the ServiceAccount's cloud identity is used (keyless). Never a secret value.
     """
     name = job_name(job.model, job.key)
+    selector = architecture_selector(job, node_selector, compute_capability_selectors)
     creds = store_ref.credentials
     env_from: list[dict[str, Any]] = []
     secret_env: list[dict[str, Any]] = []
@@ -334,7 +371,7 @@ def job_manifest(
         # The Job needs no Kubernetes API; cloud identity webhooks project their own tokens.
         "automountServiceAccountToken": False,
         "restartPolicy": "Never",
-        "nodeSelector": dict(node_selector),
+        "nodeSelector": selector,
         "tolerations": [dict(t) for t in tolerations],
         "securityContext": {
             "runAsNonRoot": True,
@@ -402,6 +439,7 @@ class KubernetesJobBuilder:
         credentials_secret: str | None = None,
         resources: Mapping[str, Any] | None = None,
         pod_labels: Mapping[str, str] | None = None,
+        compute_capability_selectors: Mapping[str, Mapping[str, str]] | None = None,
         batch_api: Any = None,
         core_api: Any = None,
         clock: Callable[[], float] = time.monotonic,
@@ -418,6 +456,7 @@ class KubernetesJobBuilder:
         self.credentials_secret = credentials_secret
         self.resources = dict(resources or {})
         self.pod_labels = dict(pod_labels or {})
+        self.compute_capability_selectors = {cc: dict(sel) for cc, sel in (compute_capability_selectors or {}).items()}
         self._batch = batch_api
         self._core = core_api
         self._clock = clock
@@ -429,6 +468,8 @@ class KubernetesJobBuilder:
         if store.stat(job.engine_object) is not None:
             progress.note(f"{job.model}: engine sm{job.compute_capability} {job.key[:10]} already built, skipping")
             return
+        # Refuse an architecture no pool provides before uploading anything for it.
+        architecture_selector(job, self.node_selector, self.compute_capability_selectors or None)
         self._ensure_input(store, job, job.onnx_object, job.onnx_path, "ONNX model", progress)
         if job.calibration_object:
             self._ensure_input(store, job, job.calibration_object, job.calibration_path, "calibration cache", progress)
@@ -444,6 +485,7 @@ class KubernetesJobBuilder:
             credentials_secret=self.credentials_secret,
             gpu_resources=self.resources or None,
             extra_pod_labels=self.pod_labels,
+            compute_capability_selectors=self.compute_capability_selectors or None,
         )
         name = manifest["metadata"]["name"]
         batch, core = self._apis()

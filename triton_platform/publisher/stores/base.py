@@ -78,6 +78,9 @@ class CredentialsRef(BaseModel):
     ``kubernetes-secret``: read a Secret through ``kubeconfig_path`` (the kind dev stack's MinIO
     root user): ``access_key_field``/``secret_key_field`` name its keys. For GCS the
     ``secret_key_field`` holds a service-account JSON key, for Azure an account key.
+    ``kubeconfig_path`` is where the machine that ran the program wrote the file; a delete on
+    another machine (a teammate's checkout, a CI runner) may not have it there, so
+    ``kind_cluster`` names the kind cluster whose kubeconfig ``kind get kubeconfig`` prints instead.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -86,6 +89,8 @@ class CredentialsRef(BaseModel):
     kubeconfig_path: str | None = None
     namespace: str | None = None
     name: str | None = None
+    # kind's own cluster-name rule (kubernetes-sigs/kind pkg/internal/apis/config/validate.go).
+    kind_cluster: str | None = Field(default=None, pattern=r"^[a-z0-9.-]+$", examples=["dev"])
     access_key_field: str = "rootUser"
     secret_key_field: str = "rootPassword"  # noqa: S105 - a key name, not a value
 

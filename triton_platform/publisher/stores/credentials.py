@@ -5,8 +5,11 @@ roles, GKE Workload Identity or ``gcloud auth application-default``, Azure Workl
 ``az login``); the emulators are reached through their usual variables (``STORAGE_EMULATOR_HOST``,
 ``AZURE_STORAGE_CONNECTION_STRING``). ``kubernetes-secret`` reads a Secret through a kubeconfig
 file, which is how the kind dev stack's MinIO root credentials reach the publisher without ever
-being a Pulumi resource input. Values are held as ``SecretStr``: never logged, never in an
-error message, never returned to the caller's state.
+being a Pulumi resource input. Every program run writes that file (``components.kubeconfig_file``),
+but a delete runs with the path the state recorded, which another checkout or a CI runner may
+not have: then the kubeconfig comes from ``kind get kubeconfig --name <kind_cluster>``, in
+memory. Values are held as ``SecretStr``: never logged, never in an error message, never
+returned to the caller's state.
 """
 
 from __future__ import annotations
@@ -31,6 +34,70 @@ if TYPE_CHECKING:
 _TIMEOUT_S = 30
 
 
+def load_kubeconfig(
+    cred: CredentialsRef, *, bucket: str | None = None
+) -> tuple[str | None, dict[str, Any] | None, str]:
+    """The kubeconfig ``cred`` names: (file path, None) or (None, parsed kind output), and where from.
+
+    The file at ``kubeconfig_path`` when this machine has it, else what
+    ``kind get kubeconfig --name <kind_cluster>`` prints (kind's documented command for a
+    cluster's kubeconfig, https://kind.sigs.k8s.io/docs/user/quick-start/#interacting-with-your-cluster),
+    never written to disk. Raises StoreError naming both when neither works.
+    """
+    import shutil
+    import subprocess
+
+    import yaml
+
+    path = str(cred.kubeconfig_path)
+    where = repr(path)
+    if os.path.isfile(path):
+        # Loaded by the kubernetes client itself: relative paths inside resolve against the file.
+        return path, None, where
+    if cred.kind_cluster:
+        where = f"`kind get kubeconfig --name {cred.kind_cluster}`"
+        kind = shutil.which("kind")
+        if kind is None:
+            raise StoreError(
+                f"kubeconfig {path!r} is not on this machine and `kind` is not on PATH to print it",
+                bucket=bucket,
+                key="credentials.kubeconfig_path",
+                example="run `pulumi up` or `pulumi preview` once here: it writes the file",
+            )
+        try:
+            done = subprocess.run(
+                [kind, "get", "kubeconfig", "--name", cred.kind_cluster],
+                capture_output=True,
+                text=True,
+                timeout=_TIMEOUT_S,
+                check=False,
+            )
+        except subprocess.TimeoutExpired:
+            raise StoreError(f"{where} timed out", bucket=bucket, key="credentials.kind_cluster") from None
+        if done.returncode != 0:
+            # stderr names the cluster, never a credential: kind prints no kubeconfig on failure.
+            reason = (done.stderr.strip().splitlines() or ["no output"])[-1]
+            raise StoreError(
+                f"kubeconfig {path!r} is not on this machine and {where} failed: {reason}",
+                bucket=bucket,
+                key="credentials.kind_cluster",
+                example="is the kind cluster running on this machine? (`kind get clusters`)",
+            )
+        try:
+            loaded = yaml.safe_load(done.stdout)
+        except yaml.YAMLError:
+            loaded = None
+        if not isinstance(loaded, dict):
+            raise StoreError(f"{where} printed no kubeconfig", bucket=bucket, key="credentials.kind_cluster")
+        return None, loaded, where
+    raise StoreError(
+        f"kubeconfig {path!r} is not on this machine",
+        bucket=bucket,
+        key="credentials.kubeconfig_path",
+        example="run `pulumi up` or `pulumi preview` once here: it writes the file",
+    )
+
+
 def read_kubernetes_secret(
     cred: CredentialsRef, fields: Sequence[str], *, bucket: str | None = None
 ) -> dict[str, SecretStr]:
@@ -44,12 +111,15 @@ def read_kubernetes_secret(
     from kubernetes.config.config_exception import ConfigException
 
     where = f"Secret {cred.namespace}/{cred.name}"
-    kubeconfig = str(cred.kubeconfig_path)
+    config_file, config_dict, source = load_kubeconfig(cred, bucket=bucket)
     try:
-        api_client = config.new_client_from_config(config_file=kubeconfig)
+        if config_file is not None:
+            api_client = config.new_client_from_config(config_file=config_file)
+        else:
+            api_client = config.new_client_from_config_dict(config_dict)
     except (ConfigException, OSError) as exc:
         raise StoreError(
-            f"cannot load kubeconfig {kubeconfig!r} to read {where}: {type(exc).__name__}",
+            f"cannot load the kubeconfig from {source} to read {where}: {type(exc).__name__}",
             bucket=bucket,
             key="credentials.kubeconfig_path",
             example="the kubeconfig the kind stack writes under .state/",

@@ -1,0 +1,1 @@
+"""The triton-platform policy pack (pulumi-policy, Python); see PulumiPolicy.yaml and rules.py."""

@@ -1,0 +1,248 @@
+"""Releases in a stack: export what it serves as a release, or serve the release another stack pinned.
+
+A stack with ``models`` keeps the release its ModelVersions make (``ReleasePromotion`` in mode
+``publish``) and exports ``release`` {digest, manifest, store} and ``releaseHistory``. A stack with
+``release: {fromStack, digest}`` promotes instead of publishing: ``resolve_upstream`` reads the
+upstream's ``release`` output through a ``pulumi.StackReference`` and checks it against this
+stack's configuration *before anything else is registered*; ``deploy_release`` then copies it
+into this stack's bucket (``ReleasePromotion`` in mode ``promote``) in place of the ModelPublisher.
+
+Why an awaited check: the pinned digest, Triton release and GPU architectures decide whether the
+stack may exist at all, so a mismatch must fail like bad configuration, with no cluster or bucket
+half-created. ``resolve_upstream`` is a coroutine that awaits
+``StackReference.get_output_details("release")`` (pulumi/stack_reference.py); the program runs it
+from its ``pulumi.run`` entrypoint (pulumi/runtime/stack.py: the entrypoint is awaited after the
+module code) and builds the rest of the stack only after it returned. The StackReference is the
+only resource registered before the check.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pulumi
+
+from components.model_publisher import ModelPublisher
+from components.release_promotion import ReleasePromotion, ReleasePromotionArgs
+from triton_platform.config import NAMESPACE, ConfigError, Issue, PlatformConfig
+from triton_platform.release import (
+    Release,
+    ReleaseError,
+    manifest_from_published,
+    missing_engines,
+    pinned_release,
+    release_problems,
+)
+from triton_platform.versions import NGC_RELEASES
+
+UPSTREAM_RESOURCE = "release-upstream"
+# What a ModelVersion's outputs must hold for its model's manifest entry.
+_MANIFEST_PROPS = (
+    "spec",
+    "version",
+    "source_fingerprint",
+    "config_sha256",
+    "files",
+    "engine_objects",
+    "tensorrt_version",
+)
+
+
+@dataclass(frozen=True)
+class UpstreamRelease:
+    """The upstream's release, read through ``reference`` and checked against this stack."""
+
+    from_stack: str
+    release: Release
+    reference: pulumi.StackReference
+
+
+@dataclass
+class ReleaseDeployment:
+    """What deploy_release created, and the stack outputs ``release`` and ``releaseHistory``.
+
+    ``resources``: what Triton waits for (the promotion that writes its model repository; nothing
+    for a publishing stack, whose models the ModelPublisher writes). ``published_versions``: the
+    versions a promotion serves (None for a publishing stack: the ModelPublisher's ``versions``).
+    """
+
+    resources: list[pulumi.Resource]
+    published_versions: pulumi.Output[Mapping[str, int]] | None
+    outputs: dict[str, Any] = field(default_factory=dict)
+    release: ReleasePromotion | None = None
+
+
+# resolve_upstream's result for deploy_release, keyed by (fromStack, digest): one program per process.
+_RESOLVED: dict[tuple[str, str], UpstreamRelease] = {}
+
+
+def _error(key: str, why: str, example: str | None) -> ConfigError:
+    return ConfigError([Issue(f"{NAMESPACE}:{key}", why, example)], pulumi.get_stack())
+
+
+async def resolve_upstream(cfg: PlatformConfig) -> UpstreamRelease | None:
+    """Read and check the pinned upstream release; None for a stack that publishes its own models.
+
+    Raises ConfigError (naming the key, both digests and the upstream stack) when the upstream
+    exports no release, another digest (one it neither exports nor keeps), another Triton release,
+    or no engine for this stack's GPU. An older digest the upstream keeps is a rollback: its manifest
+    is read from the upstream's bucket (checked against the digest).
+    """
+    pinned = cfg.release
+    if pinned is None:
+        return None
+    reference = pulumi.StackReference(UPSTREAM_RESOURCE, stack_name=pinned.from_stack)
+    details = await reference.get_output_details("release")
+    value = details.value if details.value is not None else details.secret_value
+    try:
+        release = Release.parse(value, where=pinned.from_stack)
+    except ReleaseError as exc:
+        raise _error("release.fromStack", str(exc), "acme/triton-platform/dev") from None
+    if release.digest != pinned.digest and release.store:
+        # A rollback: an older digest the upstream still keeps (its releaseHistory), read from its bucket.
+        history = await reference.get_output_details("releaseHistory")
+        older = pinned_release(
+            release,
+            history.value if history.value is not None else history.secret_value,
+            pinned.digest,
+            functools.partial(_fetch_manifest, dict(release.store)),
+        )
+        release = older or release
+    tensorrt = NGC_RELEASES[cfg.triton.version].tensorrt
+    problems = release_problems(
+        release,
+        from_stack=pinned.from_stack,
+        pinned_digest=pinned.digest,
+        triton_version=cfg.triton.version,
+        compute_capabilities=cfg.compute_capabilities,
+        tensorrt_version=tensorrt,
+        build_missing_engines=pinned.build_missing_engines,
+    )
+    if not problems and pinned.build_missing_engines:
+        lacking = missing_engines(release.manifest, cfg.compute_capabilities, tensorrt)
+        if lacking:
+            # Not built here yet: a promotion never serves a release without engines for its GPU.
+            problems.append(
+                (
+                    "release.buildMissingEngines",
+                    f"building the missing engines {lacking} during promotion is not available in this version; "
+                    f"add the compute capabilities to publisher.computeCapabilities of {pinned.from_stack} and "
+                    "promote the new digest",
+                    "false",
+                )
+            )
+    if not problems and not release.store:
+        problems.append(
+            ("release.fromStack", f"{pinned.from_stack} exports no release store to copy from", "a stack with models")
+        )
+    if problems:
+        raise ConfigError([Issue(f"{NAMESPACE}:{k}", why, ex) for k, why, ex in problems], pulumi.get_stack())
+    upstream = UpstreamRelease(pinned.from_stack, release, reference)
+    _RESOLVED[(pinned.from_stack, pinned.digest)] = upstream
+    return upstream
+
+
+def _fetch_manifest(store: Mapping[str, Any], digest: str) -> bytes | None:
+    """The canonical manifest an upstream bucket keeps for ``digest`` (None when it does not)."""
+    from triton_platform.publisher.promotion import release_key
+    from triton_platform.publisher.stores.base import open_store
+
+    upstream = open_store(store)
+    return upstream.read_bytes(release_key(upstream, digest))
+
+
+def _published_manifest(triton_version: str, published: Sequence[Mapping[str, Any]]) -> dict[str, Any] | None:
+    # None until every ModelVersion has published (a test runtime that fills in no provider outputs).
+    if any(p.get("version") is None for p in published):
+        return None
+    return manifest_from_published(triton_version, published).to_json()
+
+
+def _digest_of(manifest: Mapping[str, Any] | None) -> str | None:
+    from triton_platform.release import ReleaseManifest
+
+    return None if manifest is None else ReleaseManifest.model_validate(manifest).digest()
+
+
+def deploy_release(
+    name: str,
+    cfg: PlatformConfig,
+    store: pulumi.Input[Mapping[str, Any]],
+    *,
+    publisher: ModelPublisher | None,
+    upstream: UpstreamRelease | None = None,
+    depends_on: Sequence[pulumi.Resource] = (),
+) -> ReleaseDeployment:
+    """Keep this stack's release or promote the pinned one; the outputs to export.
+
+    ``store`` is the StoreRef dict the publisher uses (``StorageBinding.publisher_store``). The
+    ReleasePromotion ``<name>-release`` is a child of ``publisher`` (the stack's ModelPublisher,
+    with no models when the stack promotes), so every resource belongs to a component.
+    """
+    pinned = cfg.release
+    if pinned is None:
+        if publisher is None:
+            raise ValueError("deploy_release: a stack with models needs its ModelPublisher")
+        props = [
+            pulumi.Output.all(**{key: getattr(resource, key) for key in _MANIFEST_PROPS})
+            for resource in publisher.resources
+        ]
+        manifest = pulumi.Output.all(*props).apply(lambda ps: _published_manifest(cfg.triton.version, ps))
+        kept = ReleasePromotion(
+            f"{name}-release",
+            ReleasePromotionArgs(
+                mode="publish",
+                digest=manifest.apply(_digest_of),
+                manifest=manifest,
+                source_store=store,
+                target_store=store,
+            ),
+            pulumi.ResourceOptions(parent=publisher, depends_on=[*publisher.resources, *depends_on]),
+        )
+        release_out = pulumi.Output.all(kept.digest, manifest, store).apply(
+            lambda a: {"digest": a[0], "manifest": a[1], "store": a[2]}
+        )
+        return ReleaseDeployment(
+            resources=[],
+            published_versions=None,
+            outputs={"release": release_out, "releaseHistory": kept.history},
+            release=kept,
+        )
+
+    upstream = upstream or _RESOLVED.get((pinned.from_stack, pinned.digest))
+    if upstream is None:
+        raise RuntimeError(
+            "deploy_release: await stacks.release.resolve_upstream(cfg) first (from the program's pulumi.run "
+            "entrypoint), so a bad upstream release fails before any resource is registered"
+        )
+    release = upstream.release
+    promotion = ReleasePromotion(
+        f"{name}-release",
+        ReleasePromotionArgs(
+            mode="promote",
+            digest=release.digest,
+            manifest=release.manifest.to_json(),
+            source_store=dict(release.store or {}),
+            target_store=store,
+            from_stack=upstream.from_stack,
+        ),
+        pulumi.ResourceOptions(
+            parent=publisher,
+            depends_on=list(depends_on),
+            # modelRepository.retainOnDelete, as for published models: keep what was served.
+            retain_on_delete=cfg.model_repository.retain_on_delete,
+        ),
+    )
+    versions = {m.name: m.version for m in release.manifest.models}
+    release_out = pulumi.Output.all(promotion.digest, store).apply(
+        lambda a: {"digest": a[0], "manifest": release.manifest.to_json(), "store": a[1]}
+    )
+    return ReleaseDeployment(
+        resources=[promotion],
+        published_versions=pulumi.Output.from_input(versions),
+        outputs={"release": release_out, "releaseHistory": promotion.history},
+        release=promotion,
+    )

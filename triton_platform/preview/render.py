@@ -1,0 +1,464 @@
+"""Markdown for one pull-request comment holding every stack's preview.
+
+Per stack, in this order: destructive changes (warnings), counts by operation, policy
+violations, the models table, GPU and serving changes, error diagnostics of a failed
+preview, then the other changes (type, name, changed property *names*). Values are printed
+only for the allow-listed fields of :mod:`triton_platform.preview.fields`; secrets print as
+``[secret]``. The whole comment stays under :data:`MAX_COMMENT_CHARS` whatever the preview's
+size: each block is cut to the stack's share of the budget, with a count of what was left
+out and a link to the full diff.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from triton_platform.preview import fields as F
+from triton_platform.preview.events import COUNTED_OPS, STACK_TYPE, Change, StackPreview
+
+# GitHub rejects comment bodies over 65,536 characters; keep well under it.
+MAX_COMMENT_CHARS = 60_000
+SHA_DIGITS = 12
+_MAX_VALUE = 80
+_MAX_DIAGNOSTIC = 1_500
+_COLOR_TAG = re.compile(r"<\{%[^%]*%\}>")
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+_OP_ICON = {"create": "+", "update": "~", "replace": "+-", "delete": "-", "same": " "}
+_DESTRUCTIVE = ("replace", "delete")
+_PATH = re.compile(r'\["[^"]*"\]|\[\d+\]|[^.\[\]]+')
+
+
+# --- values --------------------------------------------------------------------------------
+
+
+def is_secret(value: Any) -> bool:
+    if isinstance(value, str):
+        return value == F.SECRET
+    if isinstance(value, Mapping):
+        return value.get(F.SIG_KEY) == F.SECRET_SIG
+    return False
+
+
+def _has_secret(value: Any) -> bool:
+    if is_secret(value):
+        return True
+    if isinstance(value, Mapping):
+        return any(_has_secret(v) for v in value.values())
+    if isinstance(value, list | tuple):
+        return any(_has_secret(v) for v in value)
+    return False
+
+
+def lookup(props: Mapping[str, Any] | None, path: str) -> Any:
+    """The value at ``path`` (``a.b[0].c``) in ``props``, or None; a secret stops the walk."""
+    value: Any = props or {}
+    for part in _PATH.findall(path):
+        if is_secret(value):
+            return value
+        if part.startswith('["'):
+            value = value.get(part[2:-2]) if isinstance(value, Mapping) else None
+        elif part.startswith("["):
+            idx = int(part[1:-1])
+            value = value[idx] if isinstance(value, list) and idx < len(value) else None
+        else:
+            value = value.get(part) if isinstance(value, Mapping) else None
+        if value is None:
+            return None
+    return value
+
+
+def fmt(value: Any) -> str:
+    """One allow-listed value as inline code; secrets as [secret], unknowns as (known after apply)."""
+    if value is None:
+        return "—"
+    if _has_secret(value):
+        return f"`{F.SECRET}`"
+    if value == F.UNKNOWN:
+        return F.UNKNOWN_TEXT
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)  # protobuf Structs carry every number as a float
+    if isinstance(value, list) and value and all(isinstance(v, str) and v != F.UNKNOWN for v in value):
+        value = ", ".join(value)
+    text = value if isinstance(value, str) else json.dumps(_ints(value), sort_keys=True, separators=(",", ":"))
+    return code(_clip(text, _MAX_VALUE))
+
+
+def _ints(value: Any) -> Any:
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, Mapping):
+        return {k: _ints(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_ints(v) for v in value]
+    return value
+
+
+def _clip(text: str, limit: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def code(text: str) -> str:
+    """Inline code that no input can break out of (backticks and pipes removed or escaped)."""
+    clean = text.replace("`", "'").replace("|", "\\|").replace("\n", " ")
+    return f"`{clean}`"
+
+
+def short_sha(value: Any) -> str:
+    if _has_secret(value):
+        return f"`{F.SECRET}`"
+    if not isinstance(value, str) or not value:
+        return "—"
+    if value == F.UNKNOWN:
+        return F.UNKNOWN_TEXT
+    digest = value.split(":", 1)[1] if value.startswith("sha256:") else value
+    return code(digest[:SHA_DIGITS])
+
+
+def arrow(old: Any, new: Any, render: Any = fmt) -> str:
+    return f"{render(old)} → {render(new)}"
+
+
+# --- blocks --------------------------------------------------------------------------------
+
+
+@dataclass
+class Block:
+    """A titled list of lines; ``head`` lines (a table header) are kept whenever any line is."""
+
+    title: str
+    lines: list[str] = field(default_factory=list)
+    head: list[str] = field(default_factory=list)
+    what: str = "more"
+    # The most of the stack's budget this block may take (1.0: whatever is left).
+    share: float = 1.0
+
+
+def _fit(blocks: Sequence[Block], budget: int, details: str) -> tuple[list[str], int]:
+    """Lines of ``blocks`` within ``budget`` characters, and how many lines were left out.
+
+    Each block may take at most its ``share`` of the budget (what it leaves unused goes to the
+    blocks after it), so a flood of one kind (2,000 deletions) never crowds out the others.
+    """
+    out: list[str] = []
+    used = 0
+    left_out = 0
+    for b in blocks:
+        if not b.lines:
+            continue
+        frame = [b.title, *b.head]
+        frame_cost = sum(len(x) + 1 for x in frame) + 2
+        room = budget - used
+        cap = used + min(room, int(budget * b.share)) if b.share < 1 else budget
+        if used + frame_cost + 200 > cap:
+            left_out += len(b.lines)
+            continue
+        out.extend(["", *frame])
+        used += frame_cost
+        for i, line in enumerate(b.lines):
+            # Keep room for the "… and N more" line.
+            if used + len(line) + 1 + 160 > cap:
+                rest = len(b.lines) - i
+                left_out += rest
+                out.append(f"… and {rest} {b.what} not shown here; {details}.")
+                used += 160
+                break
+            out.append(line)
+            used += len(line) + 1
+    return out, left_out
+
+
+# --- per-stack content ---------------------------------------------------------------------
+
+
+def _kind(change: Change) -> str | None:
+    return F.DATA_TYPES.get(change.type) or F.CAPACITY_TYPES.get(change.type)
+
+
+def warnings(p: StackPreview) -> list[str]:
+    lines: list[str] = []
+    for c in p.changes:
+        if c.op not in _DESTRUCTIVE:
+            continue
+        kind = _kind(c)
+        protected, retained = c.protected(), c.retained()
+        if kind is None and not protected and not retained:
+            continue
+        what = kind or code(c.type)
+        if c.type in F.DATA_TYPES and retained:
+            why = "it leaves the stack but stays in the cloud with its models (retainOnDelete)" + (
+                "; the replacement starts empty" if c.op == "replace" else ""
+            )
+        elif c.type in F.DATA_TYPES:
+            why = "it is deleted with every model in it"
+        elif c.type in F.CAPACITY_TYPES:
+            why = "its nodes (and the Triton pods on them) go away"
+        else:
+            why = "a resource the stack protects or retains"
+        notes: list[str] = []
+        if c.op == "replace" and c.replace_keys():
+            notes.append("replaced because of " + ", ".join(code(k) for k in c.replace_keys()))
+        if protected:
+            notes.append("**protected**: `pulumi up` refuses until `protect` is lifted")
+        if retained and c.type not in F.DATA_TYPES:
+            notes.append("retainOnDelete: the old one stays in the cloud, outside the stack")
+        extra = f" ({'; '.join(notes)})" if notes else ""
+        lines.append(f"- :warning: **{c.op}** {what} {code(c.name)}: {why}{extra}")
+    return lines
+
+
+def counts_line(p: StackPreview) -> str:
+    counts = p.counts()
+    return " · ".join(f"{op} **{counts[op]}**" for op in COUNTED_OPS)
+
+
+def _ccs(value: Any) -> list[str]:
+    if not isinstance(value, list):
+        return []
+    out = []
+    for v in value:
+        if isinstance(v, str) and not is_secret(v) and v != F.UNKNOWN:
+            out.append(v)
+    return out
+
+
+def model_row(c: Change) -> str | None:
+    old_in, new_in, old_out = c.old_inputs(), c.new_inputs(), c.old_outputs()
+    old_spec = lookup(old_in, "spec") or {}
+    new_spec = lookup(new_in, "spec") or {}
+    spec = new_spec or old_spec
+    name = lookup(spec, "name")
+    what: list[str] = []
+    both = c.op in ("update", "replace")
+    if both and old_in.get(F.MV_FINGERPRINT) != new_in.get(F.MV_FINGERPRINT):
+        what.append(f"source sha256 {arrow(old_in.get(F.MV_FINGERPRINT), new_in.get(F.MV_FINGERPRINT), short_sha)}")
+    elif c.op == "create":
+        what.append(f"source sha256 {short_sha(new_in.get(F.MV_FINGERPRINT))}")
+    options_changed = False
+    if both:
+        for key in F.BUILD_OPTION_KEYS:
+            o, n = lookup(old_spec, key), lookup(new_spec, key)
+            if _norm(o) != _norm(n):
+                options_changed = True
+                if key in F.PRINTABLE_BUILD_OPTIONS:
+                    what.append(f"{key} {arrow(o, n)}")
+                else:
+                    what.append(f"{key} changed")
+        o, n = lookup(old_spec, "revision"), lookup(new_spec, "revision")
+        if _norm(o) != _norm(n):
+            what.append(f"revision {arrow(o, n)}")
+        for key, label in ((F.MV_RELEASE, "Triton release"), (F.MV_TENSORRT, "TensorRT")):
+            o, n = old_in.get(key), new_in.get(key)
+            if o != n:
+                what.append(f"{label} {arrow(o, n)}")
+        o, n = old_in.get(F.MV_CCS), new_in.get(F.MV_CCS)
+        if _norm(o) != _norm(n):
+            what.append(f"GPU architectures {arrow(o, n)}")
+        serving = [k for k in F.SPEC_SERVING_KEYS if _norm(lookup(old_spec, k)) != _norm(lookup(new_spec, k))]
+        if serving:
+            what.append("config " + ", ".join(code(k) for k in serving))
+    version = old_out.get(F.MV_VERSION)
+    if c.op == "create":
+        current = "new"
+    elif isinstance(version, int | float) and not isinstance(version, bool):
+        current = f"v{int(version)}" + (" (removed)" if c.op == "delete" else "")
+    else:
+        current = "—"
+    engines = _engines(c, old_in, new_in, spec, fingerprint_or_options_changed=options_changed)
+    if c.op == "delete":
+        what.append("model removed from the repository")
+    return (
+        f"| {code(str(name)) if name else code(c.name)} | {c.op} | {'<br>'.join(what) or '—'} | {current} | {engines} |"
+    )
+
+
+def _norm(value: Any) -> Any:
+    return _ints(value)
+
+
+def _engines(
+    c: Change, old_in: Mapping[str, Any], new_in: Mapping[str, Any], spec: Any, *, fingerprint_or_options_changed: bool
+) -> str:
+    if c.op == "delete":
+        return "—"
+    fmt_ = lookup(spec, "format")
+    if fmt_ != "tensorrt":
+        return f"none ({fmt_ or 'no'} format)"
+    new_ccs = _ccs(new_in.get(F.MV_CCS))
+    trt = new_in.get(F.MV_TENSORRT)
+    if c.op == "create":
+        build = new_ccs
+    else:
+        # Engines are keyed by ONNX sha256, build options, TensorRT version and compute capability
+        # (triton_platform/publisher/fingerprint.py engine_key): only changed keys are built again.
+        everything = (
+            fingerprint_or_options_changed
+            or old_in.get(F.MV_FINGERPRINT) != new_in.get(F.MV_FINGERPRINT)
+            or old_in.get(F.MV_TENSORRT) != trt
+        )
+        old_ccs = set(_ccs(old_in.get(F.MV_CCS)))
+        build = new_ccs if everything else [cc for cc in new_ccs if cc not in old_ccs]
+    if not build:
+        return "none (engines in the cache are reused)"
+    trt_text = f" with TensorRT {fmt(trt)}" if trt else ""
+    return ", ".join(f"cc {code(cc)}" for cc in build) + trt_text
+
+
+def models_block(p: StackPreview) -> Block:
+    rows = [r for c in p.changes if c.type == F.MODEL_VERSION and c.op != "same" for r in [model_row(c)] if r]
+    return Block(
+        title="**Models**",
+        head=[
+            "| model | change | what changed | current version | engines to build (per compute capability) |",
+            "| --- | --- | --- | --- | --- |",
+        ],
+        lines=rows,
+        what="model rows",
+        share=0.3,
+    )
+
+
+def _field_changes(c: Change, paths: Sequence[tuple[str, str]]) -> list[str]:
+    old_in, new_in = c.old_inputs(), c.new_inputs()
+    out = []
+    for path, label in paths:
+        o = lookup(old_in, path) if c.op != "create" else None
+        n = lookup(new_in, path) if c.op != "delete" else None
+        if _norm(o) == _norm(n):
+            continue
+        out.append(f"{label} {arrow(o, n)}")
+    return out
+
+
+def gpu_serving_block(p: StackPreview) -> Block:
+    lines = []
+    for c in p.changes:
+        if c.op == "same":
+            continue
+        if c.type in F.GPU_FIELDS:
+            items = _field_changes(c, F.GPU_FIELDS[c.type])
+        elif c.type == F.HELM_RELEASE:
+            items = _field_changes(c, F.RELEASE_FIELDS)
+        else:
+            continue
+        if items:
+            lines.append(f"- {c.op} {code(c.type)} {code(c.name)}: " + "; ".join(items))
+    return Block(title="**GPU and serving**", lines=lines, what="GPU and serving changes", share=0.15)
+
+
+def policy_block(p: StackPreview) -> Block:
+    lines = []
+    for e in p.policy_events:
+        level = e.enforcement_level or "advisory"
+        icon = ":no_entry:" if level == "mandatory" else ":warning:"
+        where = ""
+        if e.resource_urn:
+            where = " on " + code(e.resource_urn.split("::", 3)[-1])
+        message = _clip(_plain(e.message), 300)
+        lines.append(f"- {icon} **{level}** {code(e.policy_name)}{where}: {message}")
+    return Block(title="**Policy violations**", lines=lines, what="violations", share=0.15)
+
+
+def _plain(message: str) -> str:
+    # Backticks go too: a message can neither close the code block it sits in nor open one.
+    return _ANSI.sub("", _COLOR_TAG.sub("", message)).replace("`", "'")
+
+
+def diagnostics_block(p: StackPreview) -> Block:
+    lines = []
+    if p.missing:
+        lines.append(f"- {p.missing}")
+    for d in p.errors:
+        where = f" ({code(d.urn.split('::', 3)[-1])})" if d.urn else ""
+        text = _plain((d.prefix or "") + d.message).strip()
+        if len(text) > _MAX_DIAGNOSTIC:
+            text = text[:_MAX_DIAGNOSTIC] + "…"
+        lines.append(f"- error{where}:\n  ```text\n  " + "\n  ".join(text.splitlines()) + "\n  ```")
+    return Block(title="**Errors**", lines=lines, what="errors", share=0.3)
+
+
+def others_block(p: StackPreview) -> Block:
+    order = {"delete": 0, "replace": 1, "update": 2, "create": 3}
+    rest = [c for c in p.changes if c.op in order and c.type != STACK_TYPE]
+    rest.sort(key=lambda c: order[c.op])
+    lines = []
+    for c in rest:
+        keys = c.changed_keys()
+        props = ", ".join(code(k) for k in keys[:8]) + (f" (+{len(keys) - 8})" if len(keys) > 8 else "")
+        lines.append(f"| {_OP_ICON[c.op]} {c.op} | {code(c.type)} | {code(c.name)} | {props or '—'} |")
+    return Block(
+        title="**All changes**",
+        head=["| op | type | name | changed properties |", "| --- | --- | --- | --- |"],
+        lines=lines,
+        what="resources",
+    )
+
+
+def status(p: StackPreview) -> str:
+    if any(e.enforcement_level == "mandatory" for e in p.policy_events):
+        return ":no_entry: blocked by policy"
+    if p.failed:
+        return ":x: preview failed"
+    counts = p.counts()
+    if not any(counts[op] for op in ("create", "update", "replace", "delete")):
+        return ":white_check_mark: no changes"
+    return ":large_orange_diamond: changes"
+
+
+def stack_section(p: StackPreview, budget: int, details: str) -> str:
+    """One stack: destructive warnings first, then the counts, then the other blocks."""
+    title = f"### Stack {code(p.stack)}: {status(p)}"
+    counted = counts_line(p)
+    if p.failed and p.summary is None:
+        counted += " (steps planned before the preview stopped)"
+    warn = Block(title="**Warnings: destroys data or capacity**", lines=warnings(p), what="warnings", share=0.3)
+    fixed = len(title) + len(counted) + 4
+    room = max(budget - fixed, 0)
+    first, _ = _fit([warn], room, details)
+    rest = [diagnostics_block(p), policy_block(p), models_block(p), gpu_serving_block(p), others_block(p)]
+    body, _ = _fit(rest, max(room - sum(len(x) + 1 for x in first), 0), details)
+    return "\n".join([title, *first, "", counted, *body]).rstrip() + "\n"
+
+
+def comment(previews: Sequence[StackPreview], *, details_url: str | None = None) -> str:
+    """The whole comment; under MAX_COMMENT_CHARS for any number of resources."""
+    details = (
+        f"full diff: [job summary and artifacts]({details_url})" if details_url else "full diff in the job summary"
+    )
+    title = "## Pulumi preview"
+    overview = [
+        "| stack | result | destructive | create | update | replace | delete | same |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for p in previews:
+        c = p.counts()
+        n_warn = len(warnings(p))
+        destructive = f":warning: {n_warn}" if n_warn else "0"
+        overview.append(
+            f"| {code(p.stack)} | {status(p)} | {destructive} | " + " | ".join(str(c[op]) for op in COUNTED_OPS) + " |"
+        )
+    footer = [
+        "",
+        f"<sub>Built from `pulumi preview --event-log` by `python -m triton_platform.preview_comment`; {details}."
+        " Only allow-listed fields are shown; secrets stay `[secret]`.</sub>",
+    ]
+    top = "\n".join([title, "", *overview, ""]) + "\n"
+    bottom = "\n".join(footer) + "\n"
+    room = MAX_COMMENT_CHARS - len(top) - len(bottom) - 500
+    share = max(room // max(len(previews), 1), 1_000)
+    sections = [stack_section(p, share, details) for p in previews]
+    text = top + "\n".join(sections) + bottom
+    if len(text) > MAX_COMMENT_CHARS:  # only with hundreds of stacks: cut whole sections, never mid-table
+        keep: list[str] = []
+        used = len(top) + len(bottom) + 200
+        for s in sections:
+            if used + len(s) > MAX_COMMENT_CHARS:
+                break
+            keep.append(s)
+            used += len(s) + 1
+        text = top + "\n".join(keep) + f"\n… {len(sections) - len(keep)} stacks not shown; {details}.\n" + bottom
+    return text
