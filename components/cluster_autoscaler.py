@@ -88,7 +88,21 @@ def autoscaler_values(cluster_name: str, region: str, role_arn: str) -> dict[str
             # A GPU node idle 10 minutes (after the HPA's own stabilization) goes.
             "scale-down-unneeded-time": "10m",
         },
-        "resources": {"requests": {"cpu": "100m", "memory": "300Mi"}, "limits": {"memory": "600Mi"}},
+        "resources": {"requests": {"cpu": "100m", "memory": "300Mi"}, "limits": {"cpu": "500m", "memory": "600Mi"}},
+        # The image is distroless "nonroot" (uid 65532: cluster-autoscaler/Dockerfile.amd64); the
+        # chart leaves both contexts empty (values.yaml securityContext / containerSecurityContext).
+        "securityContext": {
+            "runAsNonRoot": True,
+            "runAsUser": 65532,
+            "runAsGroup": 65532,
+            "fsGroup": 65532,
+            "seccompProfile": {"type": "RuntimeDefault"},
+        },
+        "containerSecurityContext": {
+            "allowPrivilegeEscalation": False,
+            "readOnlyRootFilesystem": True,
+            "capabilities": {"drop": ["ALL"]},
+        },
     }
 
 

@@ -59,6 +59,9 @@ OUTPUT_KEYS = (
     "repository_path",
     "bytes_uploaded",
     "seconds",
+    # TensorRT: what a release records so another stack can rebuild an engine (triton_platform.release).
+    "onnx_sha256",
+    "build_options",
 )
 # Where the model lives: a change means a new resource (published at the new place first).
 _STORE_IDENTITY = ("kind", "bucket", "prefix", "endpoint_url", "account_url")

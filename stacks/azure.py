@@ -34,6 +34,7 @@ from stacks.common import (
     deep_merge,
     kubeconfig_path,
 )
+from stacks.release import builds_engines
 from triton_platform import azure as az
 from triton_platform import azure_model_sync, gpu
 from triton_platform.config import PlatformConfig
@@ -54,7 +55,7 @@ def provision(cfg: PlatformConfig, base_dir: Path) -> CloudPlatform:
 
     pool = c.gpu_node_pool
     spot = bool(pool and pool.spot)
-    builds_in_cluster = cfg.builder == "kubernetes" and any(m.format == "tensorrt" for m in cfg.models)
+    builds_in_cluster = cfg.builder == "kubernetes" and builds_engines(cfg)
     kubeconfig_file = kubeconfig_path(base_dir, "aks", c.name) if builds_in_cluster else None
     system = c.system_node_pool
     cluster = AksCluster(

@@ -25,7 +25,7 @@ from components.monitoring import RELEASE_NAME as PROMETHEUS_RELEASE
 from components.monitoring import Monitoring, MonitoringArgs
 from components.triton_namespace import BuilderServiceAccount, TritonNamespace, TritonNamespaceArgs
 from components.triton_server import TritonServer, TritonServerArgs
-from stacks.release import deploy_release
+from stacks.release import builds_engines, deploy_release
 from triton_platform.config import PlatformConfig
 from triton_platform.triton_values import engine_build_selectors, gpu_placement, triton_values
 from triton_platform.versions import NGC_RELEASES
@@ -171,7 +171,8 @@ def deploy_workloads(
     service_annotations: Mapping[str, str] | None = None,
 ) -> WorkloadOutputs:
     """Triton's namespace, monitoring, the model publisher and the Triton release, in that order."""
-    builds_in_cluster = cfg.builder == "kubernetes" and any(m.format == "tensorrt" for m in cfg.models)
+    # TensorRT models to publish, or (release.buildMissingEngines) engines a promotion may build.
+    builds_in_cluster = cfg.builder == "kubernetes" and builds_engines(cfg)
     home = TritonNamespace(
         name,
         TritonNamespaceArgs(
@@ -250,6 +251,7 @@ def deploy_workloads(
         storage.publisher_store,
         publisher=publisher,
         depends_on=[*storage.ready, *cluster.ready, *home.ready],
+        builder=builder,
     )
     triton_deps += release.resources
 

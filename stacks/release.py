@@ -6,6 +6,9 @@ A stack with ``models`` keeps the release its ModelVersions make (``ReleasePromo
 upstream's ``release`` output through a ``pulumi.StackReference`` and checks it against this
 stack's configuration *before anything else is registered*; ``deploy_release`` then copies it
 into this stack's bucket (``ReleasePromotion`` in mode ``promote``) in place of the ModelPublisher.
+With ``release.buildMissingEngines: true`` an engine the release lacks for this stack's GPU is built
+there from the release's ONNX by this stack's engine builder; the stack then exports the release
+that records the rebuild (its own digest), and ``releaseHistory`` both digests.
 
 Why an awaited check: the pinned digest, Triton release and GPU architectures decide whether the
 stack may exist at all, so a mismatch must fail like bad configuration, with no cluster or bucket
@@ -48,6 +51,8 @@ _MANIFEST_PROPS = (
     "files",
     "engine_objects",
     "tensorrt_version",
+    "onnx_sha256",
+    "build_options",
 )
 
 
@@ -88,7 +93,8 @@ async def resolve_upstream(cfg: PlatformConfig) -> UpstreamRelease | None:
 
     Raises ConfigError (naming the key, both digests and the upstream stack) when the upstream
     exports no release, another digest (one it neither exports nor keeps), another Triton release,
-    or no engine for this stack's GPU. An older digest the upstream keeps is a rollback: its manifest
+    or no engine for this stack's GPU (with release.buildMissingEngines: a release that records no
+    ONNX to build the engine from). An older digest the upstream keeps is a rollback: its manifest
     is read from the upstream's bucket (checked against the digest).
     """
     pinned = cfg.release
@@ -121,19 +127,6 @@ async def resolve_upstream(cfg: PlatformConfig) -> UpstreamRelease | None:
         tensorrt_version=tensorrt,
         build_missing_engines=pinned.build_missing_engines,
     )
-    if not problems and pinned.build_missing_engines:
-        lacking = missing_engines(release.manifest, cfg.compute_capabilities, tensorrt)
-        if lacking:
-            # Not built here yet: a promotion never serves a release without engines for its GPU.
-            problems.append(
-                (
-                    "release.buildMissingEngines",
-                    f"building the missing engines {lacking} during promotion is not available in this version; "
-                    f"add the compute capabilities to publisher.computeCapabilities of {pinned.from_stack} and "
-                    "promote the new digest",
-                    "false",
-                )
-            )
     if not problems and not release.store:
         problems.append(
             ("release.fromStack", f"{pinned.from_stack} exports no release store to copy from", "a stack with models")
@@ -143,6 +136,46 @@ async def resolve_upstream(cfg: PlatformConfig) -> UpstreamRelease | None:
     upstream = UpstreamRelease(pinned.from_stack, release, reference)
     _RESOLVED[(pinned.from_stack, pinned.digest)] = upstream
     return upstream
+
+
+def rebuilds_engines(cfg: PlatformConfig) -> bool:
+    """True when this stack may build engines while promoting (release.buildMissingEngines)."""
+    return cfg.release is not None and cfg.release.build_missing_engines
+
+
+def builds_engines(cfg: PlatformConfig) -> bool:
+    """True when this stack builds TensorRT engines: it publishes TensorRT models, or rebuilds while promoting.
+
+    The compositions give the engine builder its ServiceAccount and identity when this and
+    ``cfg.builder == "kubernetes"`` hold.
+    """
+    return any(m.format == "tensorrt" for m in cfg.models) or rebuilds_engines(cfg)
+
+
+def _lacking(cfg: PlatformConfig, release: Release) -> dict[str, list[str]]:
+    return missing_engines(release.manifest, cfg.compute_capabilities, NGC_RELEASES[cfg.triton.version].tensorrt)
+
+
+def _source_of(spec: Mapping[str, Any], base_dir: str | None) -> dict[str, str]:
+    """Where this machine finds a TensorRT model's ONNX (and calibration cache): absolute path or URI."""
+    import os
+
+    out: dict[str, str] = {}
+    for what, key in (("onnx", "source"), ("calibration", "calibrationCache")):
+        where = spec.get(key) or spec.get("calibration_cache" if what == "calibration" else key)
+        if not where:
+            continue
+        where = str(where)
+        out[what] = where if "://" in where else os.path.abspath(os.path.join(base_dir or ".", where))
+    return out
+
+
+def _sources(published: Sequence[Mapping[str, Any]]) -> dict[str, dict[str, str]]:
+    return {
+        str(p["spec"]["name"]): _source_of(p["spec"], p.get("base_dir"))
+        for p in published
+        if isinstance(p.get("spec"), Mapping) and p["spec"].get("format") == "tensorrt"
+    }
 
 
 def _fetch_manifest(store: Mapping[str, Any], digest: str) -> bytes | None:
@@ -175,12 +208,15 @@ def deploy_release(
     publisher: ModelPublisher | None,
     upstream: UpstreamRelease | None = None,
     depends_on: Sequence[pulumi.Resource] = (),
+    builder: pulumi.Input[Mapping[str, Any]] | None = None,
 ) -> ReleaseDeployment:
     """Keep this stack's release or promote the pinned one; the outputs to export.
 
     ``store`` is the StoreRef dict the publisher uses (``StorageBinding.publisher_store``). The
     ReleasePromotion ``<name>-release`` is a child of ``publisher`` (the stack's ModelPublisher,
     with no models when the stack promotes), so every resource belongs to a component.
+    ``builder``: the stack's engine-builder settings (stacks.common._builder_settings), with which
+    a promotion builds the engines the release lacks when release.buildMissingEngines is set.
     """
     pinned = cfg.release
     if pinned is None:
@@ -191,6 +227,10 @@ def deploy_release(
             for resource in publisher.resources
         ]
         manifest = pulumi.Output.all(*props).apply(lambda ps: _published_manifest(cfg.triton.version, ps))
+        # Where this machine finds each TensorRT model's ONNX, kept with the release for a later rebuild.
+        sources = pulumi.Output.all(
+            *[pulumi.Output.all(**{k: getattr(r, k) for k in ("spec", "base_dir")}) for r in publisher.resources]
+        ).apply(_sources)
         kept = ReleasePromotion(
             f"{name}-release",
             ReleasePromotionArgs(
@@ -199,6 +239,7 @@ def deploy_release(
                 manifest=manifest,
                 source_store=store,
                 target_store=store,
+                sources=sources,
             ),
             pulumi.ResourceOptions(parent=publisher, depends_on=[*publisher.resources, *depends_on]),
         )
@@ -219,6 +260,8 @@ def deploy_release(
             "entrypoint), so a bad upstream release fails before any resource is registered"
         )
     release = upstream.release
+    # resolve_upstream let a release without engines for this GPU through only with buildMissingEngines.
+    rebuild = rebuilds_engines(cfg) and bool(_lacking(cfg, release))
     promotion = ReleasePromotion(
         f"{name}-release",
         ReleasePromotionArgs(
@@ -228,6 +271,9 @@ def deploy_release(
             source_store=dict(release.store or {}),
             target_store=store,
             from_stack=upstream.from_stack,
+            build_missing_engines=rebuilds_engines(cfg),
+            compute_capabilities=list(cfg.compute_capabilities) if rebuilds_engines(cfg) else [],
+            builder=builder if rebuilds_engines(cfg) else None,
         ),
         pulumi.ResourceOptions(
             parent=publisher,
@@ -237,9 +283,16 @@ def deploy_release(
         ),
     )
     versions = {m.name: m.version for m in release.manifest.models}
-    release_out = pulumi.Output.all(promotion.digest, store).apply(
-        lambda a: {"digest": a[0], "manifest": release.manifest.to_json(), "store": a[1]}
-    )
+    if rebuild:
+        # The release this bucket serves records the engines built here: its digest is known once they are.
+        release_out = pulumi.Output.all(promotion.release_digest, promotion.release_manifest, store).apply(
+            lambda a: {"digest": a[0], "manifest": a[1], "store": a[2]}
+        )
+    else:
+        # Nothing rebuilt: exactly the upstream's release, digest for digest.
+        release_out = pulumi.Output.all(promotion.digest, store).apply(
+            lambda a: {"digest": a[0], "manifest": release.manifest.to_json(), "store": a[1]}
+        )
     return ReleaseDeployment(
         resources=[promotion],
         published_versions=pulumi.Output.from_input(versions),

@@ -136,7 +136,7 @@ def adapter_values(prometheus_url: str, prometheus_port: int, namespace: str) ->
         "prometheus": {"url": prometheus_url, "port": prometheus_port, "path": ""},
         "rules": {"default": False, "custom": adapter_rules(namespace), "external": []},
         "replicas": 1,
-        "resources": {"requests": {"cpu": "50m", "memory": "128Mi"}, "limits": {"memory": "256Mi"}},
+        "resources": {"requests": {"cpu": "50m", "memory": "128Mi"}, "limits": {"cpu": "250m", "memory": "256Mi"}},
     }
 
 

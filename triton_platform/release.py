@@ -2,7 +2,9 @@
 
 A release manifest names the Triton (NGC) release and, per model, the published version, the
 sha256 of its source, of its config.pbtxt and of every file in its version directory, and for
-TensorRT models the engine per GPU architecture. Its canonical JSON (sorted keys, compact
+TensorRT models the engine per GPU architecture plus what rebuilding one needs: the ONNX's
+sha256 (the ONNX is kept with the release as the blob ``releases/blobs/<sha256>``) and the build
+options exactly as the engine key (fingerprint.build_options) uses them. Its canonical JSON (sorted keys, compact
 separators, ASCII, no timestamps) is hashed into the digest ``sha256:<hex>``: the same models
 give the same digest on every machine, any changed byte a new one.
 
@@ -81,11 +83,40 @@ class ModelEntry(_Model):
     # Path inside the version directory -> sha256 of its bytes.
     files: dict[str, str] = Field(min_length=1)
     engines: list[EngineEntry] = Field(default_factory=list)
+    # TensorRT only, what a promoting stack needs to build an engine for another GPU architecture
+    # (release.buildMissingEngines): the sha256 of the ONNX the engines were built from (kept as a
+    # release blob, so promotion copies it) and the build options exactly as the engine key uses them
+    # (triton_platform.publisher.fingerprint.build_options: snake_case keys, kept verbatim; an option
+    # that is null, e.g. no calibration cache, is left out).
+    onnx_sha256: str | None = None
+    build_options: dict[str, Any] | None = None
 
     @field_validator("source_sha256", "config_sha256")
     @classmethod
     def _shas(cls, value: str) -> str:
         return _sha(value)
+
+    @field_validator("onnx_sha256")
+    @classmethod
+    def _onnx(cls, value: str | None) -> str | None:
+        return None if value is None else _sha(value)
+
+    @field_validator("build_options")
+    @classmethod
+    def _options(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
+        # Props and stack outputs cross the wire as protobuf Structs: 4 arrives as 4.0, and a key whose
+        # value is null does not arrive at all. So the manifest keeps ints, and only the non-null options.
+        return None if value is None else _non_null(_restore_ints(value))
+
+    @property
+    def calibration_sha256(self) -> str | None:
+        """The INT8 calibration cache the engines were built with (a release blob too), if any."""
+        value = (self.build_options or {}).get("calibration_cache_sha256")
+        return str(value) if value else None
+
+    def rebuild_inputs(self) -> set[str]:
+        """The sha256 of the blobs a rebuild reads: the ONNX and, for INT8, the calibration cache."""
+        return {s for s in (self.onnx_sha256, self.calibration_sha256) if s}
 
     @field_validator("files")
     @classmethod
@@ -112,6 +143,15 @@ class ModelEntry(_Model):
                     raise ValueError(
                         f"model {self.name!r}: engine for {engine.compute_capability} is not one of its files"
                     )
+        if (self.onnx_sha256 is None) != (self.build_options is None):
+            raise ValueError(f"model {self.name!r}: onnxSha256 and buildOptions go together")
+        if self.onnx_sha256 is not None:
+            if self.format != "tensorrt":
+                raise ValueError(f"model {self.name!r}: only format 'tensorrt' records onnxSha256/buildOptions")
+            rebuild_spec(self)  # the options must be exactly the ones an engine key is taken over
+            calibration = self.calibration_sha256
+            if calibration is not None:
+                _sha(calibration)
         return self
 
 
@@ -121,8 +161,16 @@ class RebuiltEngine(_Model):
     model: str = Field(pattern=NAME_PATTERN)
     compute_capability: str
     tensorrt_version: str
+    # The ONNX it was built from (the model's onnxSha256) and its content-addressed engine key
+    # (fingerprint.engine_key over that ONNX, the model's buildOptions, TensorRT and compute capability).
     onnx_sha256: str
+    engine_key: str
     sha256: str
+
+    @field_validator("onnx_sha256", "engine_key", "sha256")
+    @classmethod
+    def _shas(cls, value: str) -> str:
+        return _sha(value)
 
 
 class ReleaseManifest(_Model):
@@ -131,8 +179,10 @@ class ReleaseManifest(_Model):
     schema_version: int = Field(default=RELEASE_SCHEMA, alias="schema")
     triton_version: str = Field(pattern=r"^\d{2}\.\d{2}$", examples=["25.01"])
     models: list[ModelEntry] = Field(min_length=1)
-    # Only when a promotion rebuilt engines: which, from which ONNX (the digest changes with it).
+    # Only when a promotion rebuilt engines: which, from which ONNX, and the digest of the release
+    # they were added to (the upstream's). The digest of this manifest then differs from it.
     rebuilt_engines: list[RebuiltEngine] = Field(default_factory=list)
+    rebuilt_from: str | None = Field(default=None, pattern=DIGEST_PATTERN)
 
     @field_validator("models")
     @classmethod
@@ -143,14 +193,36 @@ class ReleaseManifest(_Model):
             raise ValueError(f"duplicate model names {duplicates}")
         return sorted(value, key=lambda m: m.name)
 
+    @model_validator(mode="after")
+    def _rebuilt(self) -> ReleaseManifest:
+        if bool(self.rebuilt_engines) != (self.rebuilt_from is not None):
+            raise ValueError("rebuiltEngines and rebuiltFrom go together")
+        models = {m.name: m for m in self.models}
+        for r in self.rebuilt_engines:
+            m = models.get(r.model)
+            served = {(e.compute_capability, e.tensorrt_version, e.sha256) for e in (m.engines if m else [])}
+            if m is None or (r.compute_capability, r.tensorrt_version, r.sha256) not in served:
+                raise ValueError(f"rebuilt engine {r.compute_capability} of {r.model!r} is not one of its engines")
+            if r.onnx_sha256 != m.onnx_sha256:
+                raise ValueError(f"rebuilt engine {r.compute_capability} of {r.model!r} is not from its ONNX")
+        return self
+
     def to_json(self) -> dict[str, Any]:
-        """The manifest as a JSON object (camelCase keys); an empty ``rebuiltEngines`` is left out."""
+        """The manifest as a JSON object (camelCase keys); empty or absent optional fields are left out.
+
+        Leaving them out keeps the digest of a release that has none of them what it always was.
+        """
         data = self.model_dump(by_alias=True, mode="json")
         if not data["rebuiltEngines"]:
             data.pop("rebuiltEngines")
+        if data["rebuiltFrom"] is None:
+            data.pop("rebuiltFrom")
         for model in data["models"]:
             if not model["engines"]:
                 model.pop("engines")
+            for key in ("onnxSha256", "buildOptions"):
+                if model[key] is None:
+                    model.pop(key)
         return data
 
     def canonical(self) -> bytes:
@@ -167,8 +239,9 @@ class ReleaseManifest(_Model):
         raise KeyError(name)
 
     def artifacts(self) -> set[str]:
-        """The sha256 of every object the release needs: every file of every model (engines are files)."""
-        return {sha for m in self.models for sha in m.files.values()}
+        """The sha256 of every object the release needs: every file of every model (engines are files),
+        and what rebuilding an engine reads (the ONNX, an INT8 calibration cache)."""
+        return {sha for m in self.models for sha in (*m.files.values(), *m.rebuild_inputs())}
 
 
 def canonical_json(value: Any) -> str:
@@ -229,6 +302,10 @@ class Release(BaseModel):
         return out
 
 
+def _non_null(options: Mapping[str, Any]) -> dict[str, Any]:
+    return {str(k): v for k, v in options.items() if v is not None}
+
+
 def _restore_ints(value: Any) -> Any:
     if isinstance(value, float) and value.is_integer():
         return int(value)
@@ -267,6 +344,9 @@ def model_entry(published: Mapping[str, Any]) -> ModelEntry:
             if filename not in files:
                 raise ReleaseError(f"model {name!r}: no {filename!r} among its published files {sorted(files)}")
             engines.append(EngineEntry(compute_capability=cc, tensorrt_version=trt, sha256=files[filename]))
+    # What a rebuild needs (ModelVersion outputs of the publisher since it records them; older ones have none).
+    onnx_sha = props.get("onnx_sha256") if fmt == "tensorrt" else None
+    options = props.get("build_options") if onnx_sha else None
     return ModelEntry(
         name=name,
         format=fmt,
@@ -275,7 +355,46 @@ def model_entry(published: Mapping[str, Any]) -> ModelEntry:
         config_sha256=str(props["config_sha256"]),
         files=files,
         engines=engines,
+        onnx_sha256=str(onnx_sha) if onnx_sha and options else None,
+        build_options=dict(options) if onnx_sha and options else None,
     )
+
+
+def rebuild_spec(entry: ModelEntry, *, calibration_cache: str | None = None) -> Any:
+    """The ModelSpec an engine of ``entry`` is rebuilt with: exactly its recorded build options.
+
+    Only the fields fingerprint.build_options reads are set (the rest never change an engine);
+    ValueError unless build_options of the result is exactly the recorded one, so the engine key
+    of a rebuilt engine is the one the publishing stack would have used for that architecture.
+    ``calibration_cache`` is the local path of the INT8 calibration blob when building.
+    """
+    from triton_platform.publisher.fingerprint import build_options
+    from triton_platform.publisher.spec import ModelSpec
+
+    if entry.onnx_sha256 is None or entry.build_options is None:
+        raise ReleaseError(f"model {entry.name!r} records no ONNX and build options to rebuild from")
+    options = entry.build_options
+    calibration = entry.calibration_sha256
+    try:
+        spec = ModelSpec(
+            name=entry.name,
+            # Where the ONNX is kept: the release blob of its sha256 (promotion.blob_key).
+            source=f"releases/blobs/{entry.onnx_sha256}",
+            format="tensorrt",
+            precision=options["precision"],
+            max_batch_size=options["max_batch_size"],
+            shapes=options["shapes"],
+            workspace_mb=options["workspace_mb"],
+            hardware_compatibility=options["hardware_compatibility"],
+            calibration_cache=(calibration_cache or f"releases/blobs/{calibration}") if calibration else None,
+        )
+    except (KeyError, ValidationError) as err:
+        raise ValueError(
+            f"model {entry.name!r}: buildOptions {options} are not an engine's build options ({err})"
+        ) from None
+    if _non_null(build_options(spec, calibration_sha256=calibration)) != options:
+        raise ValueError(f"model {entry.name!r}: buildOptions {options} are not exactly an engine's build options")
+    return spec
 
 
 def manifest_from_published(triton_version: str, published: Sequence[Mapping[str, Any]]) -> ReleaseManifest:
@@ -375,7 +494,22 @@ def release_problems(
                 repr(release.manifest.triton_version),
             )
         )
-    elif not build_missing_engines:
+    elif build_missing_engines:
+        for model, ccs in sorted(missing_engines(release.manifest, compute_capabilities, tensorrt_version).items()):
+            if release.manifest.model(model).onnx_sha256 is None:
+                listed = ", ".join(repr(cc) for cc in ccs)
+                problems.append(
+                    (
+                        "release.buildMissingEngines",
+                        f"model {model!r} of release {release.digest} has no TensorRT {tensorrt_version} engine for "
+                        f"compute capability {listed} and records no ONNX to build one from (it was published "
+                        f"before releases kept their ONNX); bump models[].revision of {model!r} on {from_stack} "
+                        "and run `pulumi up` there (the new version records its ONNX), then promote the new "
+                        f"digest, or add {listed} to publisher.computeCapabilities of {from_stack}",
+                        "{fromStack: acme/triton-platform/staging, digest: 'sha256:...', buildMissingEngines: true}",
+                    )
+                )
+    else:
         for model, ccs in sorted(missing_engines(release.manifest, compute_capabilities, tensorrt_version).items()):
             listed = ", ".join(repr(cc) for cc in ccs)
             problems.append(

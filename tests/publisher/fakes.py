@@ -194,3 +194,28 @@ class MemoryStore(ObjectStore):
 
     def uploads(self) -> builtins.list[str]:
         return [key for op, key in self.calls if op == "upload"]
+
+
+class RecordingEngineBuilder:
+    """A test EngineBuilder (no TensorRT here): writes a stand-in engine where a real builder would put one.
+
+    Content-addressed like the real builders (an engine already at ``job.engine_object`` is not
+    built again). It reads the ONNX the job names, as a builder does (the local copy at
+    ``job.onnx_path``, else ``job.onnx_object`` from the bucket), and records per build
+    ``(model, compute capability, sha256 of the ONNX it read)``; the engine's bytes name the job's
+    key, architecture and that sha256, so a test can tell which ONNX an engine came from.
+    """
+
+    def __init__(self) -> None:
+        self.built: list[tuple[str, str, str]] = []
+
+    def build(self, job: Any, store: ObjectStore, progress: Any) -> None:
+        if store.stat(job.engine_object) is not None:
+            return
+        if job.onnx_path and Path(job.onnx_path).is_file():
+            onnx = Path(job.onnx_path).read_bytes()
+        else:
+            onnx = store.read_bytes(job.onnx_object) or b""
+        onnx_sha = hashlib.sha256(onnx).hexdigest()
+        self.built.append((job.model, job.compute_capability, onnx_sha))
+        store.upload_bytes(job.engine_object, f"engine {job.key} sm{job.compute_capability} onnx {onnx_sha}".encode())

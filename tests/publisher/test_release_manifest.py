@@ -25,8 +25,25 @@ def _sha(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def _published() -> list[dict[str, Any]]:
-    """Two ModelVersion outputs as the provider returns them: an ONNX model and a two-architecture TensorRT one."""
+# The build options of resnet50's engines, as fingerprint.build_options gives them for its spec
+# (checked below against the function itself): what the engine key is taken over.
+RESNET_OPTIONS: dict[str, Any] = {
+    "precision": "fp16",
+    "max_batch_size": 8,
+    "shapes": {"input": {"min": [1, 3, 224, 224], "opt": [8, 3, 224, 224], "max": [8, 3, 224, 224]}},
+    "workspace_mb": 4096,
+    "hardware_compatibility": "none",
+    "calibration_cache_sha256": None,
+}
+
+
+def _published(*, rebuild_inputs: bool = True) -> list[dict[str, Any]]:
+    """Two ModelVersion outputs as the provider returns them: an ONNX model and a two-architecture TensorRT one.
+
+    ``rebuild_inputs=False``: the TensorRT model as a publisher before issue 9's rebuild recorded it
+    (no ``onnx_sha256`` / ``build_options`` outputs).
+    """
+    extra = {"onnx_sha256": _sha("resnet50.onnx"), "build_options": RESNET_OPTIONS} if rebuild_inputs else {}
     return [
         {
             "spec": {"name": "resnet50", "format": "tensorrt", "source": "models/resnet50.onnx"},
@@ -42,6 +59,7 @@ def _published() -> list[dict[str, Any]]:
                 "8.0": "_cache/engines/resnet50/k/sm80.plan",
             },
             "tensorrt_version": "10.8.0",
+            **extra,
         },
         {
             "spec": {"name": "mlp", "format": "onnx", "source": "models/mlp.onnx"},
@@ -57,7 +75,12 @@ def _published() -> list[dict[str, Any]]:
 
 # The digest of _published() under Triton 25.01. It changes only when the manifest format does
 # (then bump RELEASE_SCHEMA): every stack's release digest would change with it.
-GOLDEN_DIGEST = "sha256:e8e0a7cdf7d7ae7c39cdd6c4ee7b3005df2b61e25c7a4fce50ba791c4ffec009"
+# Changed deliberately for release.buildMissingEngines (issue 9): a TensorRT model now records
+# onnxSha256 + buildOptions, so releases with TensorRT models published from then on get new digests.
+GOLDEN_DIGEST = "sha256:e9a98a51684103ab6ed0e6f6510be5f972a0e4e49be350c3c9b184f562a9e025"
+# The same release as published before that change (no rebuild inputs): its digest is unchanged,
+# because absent optional fields are left out of the canonical JSON (old releases stay promotable).
+LEGACY_GOLDEN_DIGEST = "sha256:e8e0a7cdf7d7ae7c39cdd6c4ee7b3005df2b61e25c7a4fce50ba791c4ffec009"
 
 
 def test_manifest_is_canonical_json_and_matches_the_golden_digest() -> None:
@@ -78,8 +101,48 @@ def test_manifest_is_canonical_json_and_matches_the_golden_digest() -> None:
         {"computeCapability": "9.0", "tensorrtVersion": "10.8.0", "sha256": _sha("engine sm90")},
     ]
     assert "engines" not in data["models"][0]
+    # What a stack without an engine for its GPU rebuilds from: the ONNX (a release artifact) and the options.
+    assert resnet["onnxSha256"] == _sha("resnet50.onnx")
+    # Null options (no calibration cache) are left out: a null does not survive protobuf Structs.
+    assert resnet["buildOptions"] == {k: v for k, v in RESNET_OPTIONS.items() if v is not None}
+    assert "onnxSha256" not in data["models"][0]
+    assert _sha("resnet50.onnx") in manifest.artifacts()
+    assert "rebuiltEngines" not in data
+    assert "rebuiltFrom" not in data
     assert manifest.digest() == "sha256:" + hashlib.sha256(text.encode()).hexdigest()
     assert manifest.digest() == GOLDEN_DIGEST
+
+
+def test_recorded_build_options_are_exactly_the_engine_keys_and_old_releases_keep_their_digest() -> None:
+    from triton_platform.publisher import fingerprint
+    from triton_platform.publisher.spec import ModelSpec
+    from triton_platform.release import rebuild_spec
+
+    spec = ModelSpec.model_validate(
+        {
+            "name": "resnet50",
+            "source": "models/resnet50.onnx",
+            "format": "tensorrt",
+            "precision": "fp16",
+            "maxBatchSize": 8,
+            "shapes": {"input": {"min": [1, 3, 224, 224], "opt": [8, 3, 224, 224], "max": [8, 3, 224, 224]}},
+        }
+    )
+    assert fingerprint.build_options(spec) == RESNET_OPTIONS
+    entry = manifest_from_published("25.01", _published()).model("resnet50")
+    rebuilt = rebuild_spec(entry)
+    # Same options, same ONNX: the same engine key the publishing stack computes for any architecture.
+    assert fingerprint.engine_key(_sha("resnet50.onnx"), rebuilt, "10.8.0", "8.6") == fingerprint.engine_key(
+        _sha("resnet50.onnx"), spec, "10.8.0", "8.6"
+    )
+    legacy = manifest_from_published("25.01", _published(rebuild_inputs=False))
+    assert legacy.digest() == LEGACY_GOLDEN_DIGEST
+    assert legacy.model("resnet50").onnx_sha256 is None
+    # Options that are not an engine key's are refused, naming the model.
+    published = _published()
+    published[0] = {**published[0], "build_options": {**RESNET_OPTIONS, "precision": "fp64"}}
+    with pytest.raises(ValueError, match="resnet50"):
+        manifest_from_published("25.01", published)
 
 
 def test_same_inputs_give_the_same_digest_in_any_order_and_after_the_wire() -> None:
@@ -109,6 +172,8 @@ MUTATIONS = {
         [p[0], {**p[1], "files": [{"path": "model2.onnx", "size": 5, "sha256": _sha("mlp.onnx")}]}],
     ),
     "tensorrt version": lambda p, v: (v, [{**p[0], "tensorrt_version": "10.7.0"}, p[1]]),
+    "onnx byte": lambda p, v: (v, [{**p[0], "onnx_sha256": _flip_one_hex(_sha("resnet50.onnx"))}, p[1]]),
+    "build option": lambda p, v: (v, [{**p[0], "build_options": {**RESNET_OPTIONS, "workspace_mb": 2048}}, p[1]]),
 }
 
 
@@ -164,6 +229,21 @@ def test_engine_coverage_and_promotion_checks_name_what_is_wrong() -> None:
     assert "publisher.computeCapabilities" in engine[1]
     assert "buildMissingEngines" in engine[1]
     assert not check(release.digest, "25.01", build=True)
+    # A release published before releases kept their ONNX cannot be rebuilt from: refused, saying so.
+    legacy = Release.of(manifest_from_published("25.01", _published(rebuild_inputs=False)))
+    (unbuildable,) = release_problems(
+        legacy,
+        from_stack=where,
+        pinned_digest=legacy.digest,
+        triton_version="25.01",
+        compute_capabilities=["8.6"],
+        tensorrt_version="10.8.0",
+        build_missing_engines=True,
+    )
+    assert unbuildable[0] == "release.buildMissingEngines"
+    assert "'8.6'" in unbuildable[1]
+    assert "records no ONNX" in unbuildable[1]
+    assert where in unbuildable[1]
     (triton,) = check(release.digest, "24.12")
     assert triton[0] == "triton.version"
     assert "'25.01'" in triton[1]

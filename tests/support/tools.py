@@ -242,7 +242,12 @@ def _libb64(lib_dir: Path, tmp: Path) -> None:
         return
     if not shutil.which("apt-get") or not shutil.which("dpkg-deb"):
         raise ToolInstallError(f"perf_analyzer needs {LIBB64_PACKAGE}: apt-get install {LIBB64_PACKAGE}")
-    _run(["apt-get", "download", LIBB64_PACKAGE], cwd=tmp, timeout=300)
+    try:
+        _run(["apt-get", "download", LIBB64_PACKAGE], cwd=tmp, timeout=300)
+    except ToolInstallError:
+        # A fresh machine has no package lists yet ("Unable to locate package"): fetch them once.
+        _run(["apt-get", "update"], timeout=600)
+        _run(["apt-get", "download", LIBB64_PACKAGE], cwd=tmp, timeout=300)
     (deb,) = sorted(tmp.glob(f"{LIBB64_PACKAGE}_*.deb"))
     _run(["dpkg-deb", "-x", str(deb), str(tmp / "deb")], timeout=120)
     (lib,) = sorted((tmp / "deb").rglob("libb64.so.0d"))

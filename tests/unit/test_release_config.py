@@ -344,3 +344,98 @@ def test_rolling_back_pins_an_older_digest_the_upstream_keeps(
     (promotion,) = mocks.of_type("pulumi-python:dynamic/triton:ReleasePromotion")
     assert promotion.inputs["digest"] == older.digest
     assert outputs["release"]["digest"] == older.digest
+
+
+# --- release.buildMissingEngines ------------------------------------------------------------------
+
+
+def _rebuildable_release(*capabilities: str) -> Release:
+    """``_release`` as a publisher records it since issue 9: the ONNX sha256 and build options of its engines."""
+    from triton_platform.publisher.fingerprint import build_options
+    from triton_platform.publisher.spec import ModelSpec
+    from triton_platform.release import engine_file
+
+    spec = ModelSpec(name="resnet50", source="models/resnet50.onnx", format="tensorrt", precision="fp16")
+    files = [{"path": engine_file(cc, capabilities), "size": 1, "sha256": _sha(f"engine {cc}")} for cc in capabilities]
+    published = {
+        "spec": {"name": "resnet50", "format": "tensorrt"},
+        "version": 4,
+        "source_fingerprint": _sha("onnx"),
+        "config_sha256": _sha("config"),
+        "files": files,
+        "engine_objects": {cc: f"_cache/engines/resnet50/k/sm{cc.replace('.', '')}.plan" for cc in capabilities},
+        "tensorrt_version": "10.8.0",
+        "onnx_sha256": _sha("onnx"),
+        "build_options": build_options(spec),
+    }
+    return Release.of(manifest_from_published("25.01", [published]), UPSTREAM_STORE)
+
+
+def test_build_missing_engines_lets_the_stack_register_and_wires_the_builder(mocks: RecordingMocks) -> None:
+    exported = _rebuildable_release("8.6")  # A10G engines only; this stack runs A100 (8.0)
+    mocks.stack_outputs[UPSTREAM] = {"release": exported.to_output()}
+    cfg = _config(exported, buildMissingEngines=True)
+    _run(_program(cfg))
+    # No refusal: the whole stack is registered after the check, the promotion included.
+    assert {"gcp:container/cluster:Cluster", "kubernetes:helm.sh/v3:Release"} <= {r.type for r in mocks.resources}
+    (promotion,) = mocks.of_type("pulumi-python:dynamic/triton:ReleasePromotion")
+    assert promotion.inputs["mode"] == "promote"
+    assert promotion.inputs["digest"] == exported.digest
+    assert promotion.inputs["build_missing_engines"] is True
+    assert promotion.inputs["compute_capabilities"] == cfg.compute_capabilities == ["8.0"]
+    # The stack's own builder: a Job on its GPU pool as the builder ServiceAccount, one architecture per engine.
+    builder = promotion.inputs["builder"]
+    assert builder["kind"] == "kubernetes"
+    assert builder["service_account"] == "triton-engine-builder"
+    assert builder["namespace"] == cfg.triton.namespace
+    assert builder["compute_capability_selectors"]
+    service_accounts = [
+        r
+        for r in mocks.of_type("kubernetes:core/v1:ServiceAccount")
+        if r.inputs["metadata"]["name"] == builder["service_account"]
+    ]
+    assert len(service_accounts) == 1
+    # The promotion (and with it the build) waits for that ServiceAccount and its bucket access;
+    # Triton waits for the promotion.
+    assert {service_accounts[0].name, "staging-identity-builder-objects"} <= mocks.dependency_names(promotion.name)
+    assert promotion.name in mocks.dependency_names("staging-triton")
+
+
+def test_without_the_flag_the_same_release_is_refused_naming_the_cc_and_how_to_add_it(mocks: RecordingMocks) -> None:
+    exported = _rebuildable_release("8.6")
+    mocks.stack_outputs[UPSTREAM] = {"release": exported.to_output()}
+    err = _refused(mocks, _config(exported))
+    assert err.keys == ["triton-platform:release"]
+    message = str(err)
+    assert "compute capability '8.0'" in message
+    assert f"add '8.0' to publisher.computeCapabilities of {UPSTREAM}" in message
+    assert "publish there and promote the new digest" in message
+    assert "buildMissingEngines: true" in message
+
+
+def test_build_missing_engines_refuses_a_release_that_records_no_onnx(mocks: RecordingMocks) -> None:
+    exported = _release("8.6")  # published before releases kept their ONNX
+    mocks.stack_outputs[UPSTREAM] = {"release": exported.to_output()}
+    err = _refused(mocks, _config(exported, buildMissingEngines=True))
+    assert err.keys == ["triton-platform:release.buildMissingEngines"]
+    assert "records no ONNX" in str(err)
+    assert "'8.0'" in str(err)
+
+
+def test_a_promoting_stack_with_every_engine_builds_nothing_and_exports_the_upstream_digest(
+    mocks: RecordingMocks,
+) -> None:
+    exported = _rebuildable_release("8.0")
+    mocks.stack_outputs[UPSTREAM] = {"release": exported.to_output()}
+    cfg = _config(exported, buildMissingEngines=True)
+    store = {"kind": "gcs", "bucket": "acme-staging-models"}
+
+    async def main() -> dict[str, Any]:
+        upstream = await resolve_upstream(cfg)
+        assert upstream is not None
+        return deploy_release(
+            "staging", cfg, store, publisher=None, upstream=upstream, builder={"kind": "local"}
+        ).outputs
+
+    outputs = _run(main)
+    assert outputs["release"]["digest"] == exported.digest

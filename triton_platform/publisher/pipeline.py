@@ -180,6 +180,10 @@ class ModelVersionState:
     repository_path: str
     bytes_uploaded: int
     seconds: float
+    # TensorRT: the ONNX the engines were built from and the build options of their keys
+    # (fingerprint.build_options), so a release can rebuild an engine for another GPU.
+    onnx_sha256: str | None = None
+    build_options: dict[str, Any] | None = None
 
     def to_outputs(self) -> dict[str, Any]:
         """JSON-safe outputs; nothing secret is ever part of them."""
@@ -192,6 +196,8 @@ class ModelVersionState:
             "repository_path": self.repository_path,
             "bytes_uploaded": self.bytes_uploaded,
             "seconds": round(self.seconds, 3),
+            "onnx_sha256": self.onnx_sha256,
+            "build_options": dict(self.build_options) if self.build_options is not None else None,
         }
 
     @classmethod
@@ -208,6 +214,8 @@ class ModelVersionState:
             repository_path=str(outs.get("repository_path") or ""),
             bytes_uploaded=int(outs.get("bytes_uploaded") or 0),
             seconds=float(outs.get("seconds") or 0.0),
+            onnx_sha256=str(outs["onnx_sha256"]) if outs.get("onnx_sha256") else None,
+            build_options=restore_ints(dict(outs["build_options"])) if outs.get("build_options") else None,
         )
 
 
@@ -220,6 +228,8 @@ class Prepared:
     cc_model_filenames: dict[str, str] | None = None
     default_model_filename: str | None = None
     engine_objects: dict[str, str] = field(default_factory=dict)
+    onnx_sha256: str | None = None
+    build_options: dict[str, Any] | None = None
 
 
 # --- sources ---------------------------------------------------------------------------------------
@@ -428,8 +438,11 @@ def _engine_files(
         store.download_file(job.engine_object, local, progress)
         files[name] = local
         engine_objects[cc] = job.engine_object
+    options = fingerprint.build_options(spec, calibration_sha256=calibration_sha)
     if single:
-        return Prepared(files=files, signature=signature, engine_objects=engine_objects)
+        return Prepared(
+            files=files, signature=signature, engine_objects=engine_objects, onnx_sha256=onnx_sha, build_options=options
+        )
     ccs = request.compute_capabilities
     return Prepared(
         files=files,
@@ -438,6 +451,8 @@ def _engine_files(
         # A GPU whose architecture has no engine gets the first one (it fails to load, loudly).
         default_model_filename=fingerprint.engine_filename(ccs[0]),
         engine_objects=engine_objects,
+        onnx_sha256=onnx_sha,
+        build_options=options,
     )
 
 
@@ -648,6 +663,8 @@ def publish(
         repository_path=request.repository_path,
         bytes_uploaded=uploaded,
         seconds=seconds,
+        onnx_sha256=prepared.onnx_sha256,
+        build_options=prepared.build_options,
     )
 
 

@@ -6,6 +6,9 @@ Layout in a bucket (under the cache prefix, outside what Triton reads)::
     <cache>/releases/blobs/<sha256>    every file a kept release names, content-addressed
     <cache>/releases/history.json      the last releases this bucket served: digest, when, from where
 
+A TensorRT model's ONNX (and INT8 calibration cache) is a blob of its release too, so a stack
+whose GPU the release has no engine for can build one from it (triton_platform.publisher.rebuild).
+
 ``snapshot_release`` keeps the release a stack just published: its served files are copied into
 the content-addressed blobs (so retiring a version later does not lose a release), then the
 manifest is written. ``promote_release`` copies a release from an upstream store into this one
@@ -27,7 +30,7 @@ import hashlib
 import json
 import tempfile
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -35,6 +38,7 @@ from typing import Any
 
 from triton_platform.publisher import pbtxt
 from triton_platform.publisher.errors import PublisherError, StoreError
+from triton_platform.publisher.fingerprint import calibration_object_key, onnx_object_key
 from triton_platform.publisher.progress import Progress, ensure_progress
 from triton_platform.publisher.publish import (
     MANIFEST_SCHEMA,
@@ -46,7 +50,7 @@ from triton_platform.publisher.publish import (
     write_config,
 )
 from triton_platform.publisher.stores.base import ObjectStore, sha256_file
-from triton_platform.release import KEEP_RELEASES, Release, ReleaseError, ReleaseManifest, digest_hex
+from triton_platform.release import KEEP_RELEASES, ModelEntry, Release, ReleaseError, ReleaseManifest, digest_hex
 
 RELEASES = "releases"
 HISTORY_LIMIT = 20
@@ -80,6 +84,9 @@ class HistoryEntry:
     promotedAt: str
     fromStack: str | None = None
     models: dict[str, int] = field(default_factory=dict)
+    # The upstream's digest when this bucket serves it with engines it built itself (``digest`` then
+    # is the digest of the manifest that records the rebuild); None when both are the same release.
+    upstreamDigest: str | None = None
 
     @classmethod
     def parse(cls, data: Any) -> HistoryEntry:
@@ -88,6 +95,7 @@ class HistoryEntry:
             promotedAt=str(data["promotedAt"]),
             fromStack=str(data["fromStack"]) if data.get("fromStack") else None,
             models={str(k): int(v) for k, v in (data.get("models") or {}).items()},
+            upstreamDigest=str(data["upstreamDigest"]) if data.get("upstreamDigest") else None,
         )
 
 
@@ -222,6 +230,55 @@ def _config_versions(text: str, model: str) -> list[int]:
 # --- snapshot (the publishing stack) -------------------------------------------------------------------
 
 
+def _keep_rebuild_inputs(store: ObjectStore, m: ModelEntry, sources: Mapping[str, Any], blobs: _Blobs) -> None:
+    """Keep a TensorRT model's ONNX (and calibration cache) as release blobs, each checked against its sha256.
+
+    From the engine cache when a Kubernetes build put it there (content-addressed), else from the
+    model's source (``sources[model]``: {"onnx": path or URI, "calibration": ...}, what the program
+    knows of the machine running `pulumi up`).
+    """
+    wanted = {"onnx": (m.onnx_sha256, onnx_object_key), "calibration": (m.calibration_sha256, calibration_object_key)}
+    for what, (sha, cache_key) in wanted.items():
+        if sha is None or _has(store, blob_key(store, sha), sha):
+            continue
+        cached = cache_key(store.ref.cache_prefix, sha)
+        if store.stat(cached) is not None:
+            _put(store, blob_key(store, sha), blobs.fetch(store, cached, sha), sha, blobs)
+            continue
+        where = (sources.get(m.name) or {}).get(what)
+        if not where:
+            raise store.error(
+                f"model {m.name!r}: its {what} (sha256 {sha}) is neither kept nor in the engine cache, and the "
+                "release knows no source for it; run `pulumi up` again from a checkout that has the model's source",
+                key=blob_key(store, sha),
+                model=m.name,
+            )
+        path = _source_copy(store, m.name, str(where), blobs.workdir / f"{what}-{sha}")
+        actual = sha256_file(path)
+        if actual != sha:
+            raise store.error(
+                f"model {m.name!r}: its {what} {where!r} has sha256 {actual}, the release's engines were built from "
+                f"{sha}; the source changed since it was published: run `pulumi up` to publish it again",
+                key=blob_key(store, sha),
+                model=m.name,
+            )
+        _put(store, blob_key(store, sha), path, sha, blobs)
+
+
+def _source_copy(store: ObjectStore, model: str, where: str, path: Path) -> Path:
+    """A local path for a model's source: the file itself, or a download of its s3:// gs:// az:// URI."""
+    from triton_platform.publisher.pipeline import _uri_store
+    from triton_platform.publisher.spec import ModelSpec
+    from triton_platform.publisher.stores.base import open_store
+
+    if "://" not in where:
+        return Path(where)
+    # The publisher's own rule for source buckets (same cloud as the target: its endpoint and credentials).
+    ref, key = _uri_store(where, ModelSpec(name=model, source=where, format="onnx"), store.ref)
+    open_store(ref).download_file(key, path)
+    return path
+
+
 def snapshot_release(
     store: ObjectStore,
     release: Release,
@@ -229,8 +286,10 @@ def snapshot_release(
     keep: int = KEEP_RELEASES,
     progress: Progress | None = None,
     now: Callable[[], str] = _now,
+    sources: Mapping[str, Any] | None = None,
 ) -> PromotionResult:
-    """Keep the release this stack serves: its files and configs as blobs, then its manifest and history."""
+    """Keep the release this stack serves: its files, configs and rebuild inputs as blobs, then its manifest
+    and history (``sources``: see _keep_rebuild_inputs)."""
     started = time.perf_counter()
     progress = ensure_progress(progress)
     store.check()
@@ -254,6 +313,7 @@ def snapshot_release(
                 if _has(store, blob_key(store, sha), sha):
                     continue
                 _put(store, blob_key(store, sha), blobs.fetch(store, vprefix + rel, sha), sha, blobs)
+            _keep_rebuild_inputs(store, m, sources or {}, blobs)
     return _finish(store, release, None, keep, blobs, started, now)
 
 
@@ -265,6 +325,7 @@ def _finish(
     blobs: _Blobs,
     started: float,
     now: Callable[[], str],
+    upstream_digest: str | None = None,
 ) -> PromotionResult:
     """Write the manifest and the history, then prune what no kept release names."""
     key = release_key(store, release.digest)
@@ -273,7 +334,8 @@ def _finish(
     history = read_history(store)
     if not history or history[0].digest != release.digest or history[0].fromStack != from_stack:
         models = {m.name: m.version for m in release.manifest.models}
-        history = [HistoryEntry(release.digest, now(), from_stack, models), *history][:HISTORY_LIMIT]
+        entry = HistoryEntry(release.digest, now(), from_stack, models, upstream_digest)
+        history = [entry, *history][:HISTORY_LIMIT]
         _write_history(store, history)
     pruned = prune(store, kept_releases(history, keep))
     return PromotionResult(
@@ -314,22 +376,31 @@ def promote_release(
     keep: int = KEEP_RELEASES,
     progress: Progress | None = None,
     now: Callable[[], str] = _now,
+    derived_from: Release | None = None,
 ) -> PromotionResult:
-    """Serve ``release`` from ``target``, copied from ``source`` (where ``from_stack`` keeps it); see the module doc."""
+    """Serve ``release`` from ``target``, copied from ``source`` (where ``from_stack`` keeps it); see the module doc.
+
+    ``derived_from``: the upstream release when ``release`` is it plus engines this stack built
+    (triton_platform.publisher.rebuild, whose blobs are already in ``target``); the upstream keeps
+    that one, and the history records both digests.
+    """
     started = time.perf_counter()
     progress = ensure_progress(progress)
     manifest = release.manifest
+    pinned = derived_from or release
+    if derived_from is not None and manifest.rebuilt_from != derived_from.digest:
+        raise ReleaseError(f"release {release.digest} does not record that it was rebuilt from {derived_from.digest}")
     source.check()
     target.check()
-    upstream = read_release(source, release.digest)
+    upstream = read_release(source, pinned.digest)
     if upstream is None:
         kept = ", ".join(kept_digests(source)) or "none"
         raise ReleaseError(
-            f"{from_stack} does not keep release {release.digest} in {source.ref.describe()} any more (kept: {kept}); "
+            f"{from_stack} does not keep release {pinned.digest} in {source.ref.describe()} any more (kept: {kept}); "
             "promote a digest it still keeps"
         )
-    if upstream.canonical() != manifest.canonical():
-        raise ReleaseError(f"the manifest {from_stack} keeps for {release.digest} differs from its `release` output")
+    if upstream.canonical() != pinned.manifest.canonical():
+        raise ReleaseError(f"the manifest {from_stack} keeps for {pinned.digest} differs from its `release` output")
     previous_digest = next((e.digest for e in read_history(target)), None)
     previous = read_release(target, previous_digest) if previous_digest else None
 
@@ -355,7 +426,7 @@ def promote_release(
                     f"{m.version} only; set versionPolicy latest: 1 upstream and publish again"
                 )
             configs[m.name] = text
-            for sha in sorted(set(m.files.values())):
+            for sha in sorted(set(m.files.values()) | m.rebuild_inputs()):
                 local(sha)
 
         # (2) Every version directory, complete and verified, while Triton still serves the old configs.
@@ -396,7 +467,8 @@ def promote_release(
     if previous is not None:
         _retire(target, previous, manifest)
     # (5) + (6)
-    return _finish(target, release, from_stack, keep, blobs, started, now)
+    upstream_digest = derived_from.digest if derived_from is not None else None
+    return _finish(target, release, from_stack, keep, blobs, started, now, upstream_digest)
 
 
 def _safe_versions(config: bytes, model: str) -> list[int]:

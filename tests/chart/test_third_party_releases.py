@@ -1,0 +1,188 @@
+"""The remote charts the stack releases, rendered with the values our components give them.
+
+prometheus-adapter (prometheus-community/helm-charts, tag ``prometheus-adapter-<version>``) and
+cluster-autoscaler (kubernetes/autoscaler, tag ``cluster-autoscaler-chart-<version>``) come from
+their chart repositories at ``pulumi up``; those repositories are third-party and not vendored,
+and CI cannot reach them. Point ``PROMETHEUS_ADAPTER_CHART`` / ``CLUSTER_AUTOSCALER_CHART`` at a
+checkout of the chart at the version pinned in ``triton_platform/versions.py`` and these tests
+render it with the real helm, validate every object with kubernetes-validate (1.30, 1.31), scan it
+with checkov (core pod checks must pass; what only the chart decides is listed below) and
+check that the adapter rules and the autoscaler's identity land where the chart puts them.
+Without a checkout they skip, saying so. The values' keys are also checked without the charts
+(tests/unit/test_monitoring.py, tests/unit/test_cluster_autoscaler.py).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import kubernetes_validate
+import pytest
+import yaml
+
+from components.cluster_autoscaler import autoscaler_values
+from tests.support.tools import checkov_path, helm_path
+from triton_platform.autoscaling import adapter_values
+from triton_platform.versions import CLUSTER_AUTOSCALER, PROMETHEUS_ADAPTER
+
+pytestmark = pytest.mark.chart
+KUBERNETES_VERSIONS = ("1.30", "1.31")
+ROLE_ARN = "arn:aws:iam::123456789012:role/triton-prod-cluster-autoscaler"
+
+
+def _chart(env: str, pinned: str) -> Path | None:
+    path = os.environ.get(env)
+    if not path or not (Path(path) / "Chart.yaml").is_file():
+        return None
+    version = yaml.safe_load((Path(path) / "Chart.yaml").read_text())["version"]
+    assert version == pinned, f"{env} is chart version {version}, the stack pins {pinned}"
+    return Path(path)
+
+
+def _render(chart: Path, values: dict[str, Any], namespace: str, tmp_path: Path) -> list[dict[str, Any]]:
+    values_file = tmp_path / "values.yaml"
+    values_file.write_text(yaml.safe_dump(values))
+    proc = subprocess.run(
+        [
+            str(helm_path()),
+            "template",
+            "release",
+            str(chart),
+            "--namespace",
+            namespace,
+            "-f",
+            str(values_file),
+            # What a real 1.31 API server reports: the charts choose API versions by capability
+            # (prometheus-adapter renders apiregistration.k8s.io/v1beta1 without it, gone since 1.22).
+            "--kube-version",
+            "1.31.0",
+            "--api-versions",
+            "apiregistration.k8s.io/v1",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    return [d for d in yaml.safe_load_all(proc.stdout) if d]
+
+
+def _validate(docs: list[dict[str, Any]]) -> None:
+    for version in KUBERNETES_VERSIONS:
+        for doc in docs:
+            kubernetes_validate.validate(doc, version, strict=True)
+
+
+# checkov's core pod checks our values must make pass on the chart's Deployment.
+REQUIRED_PASS = {
+    "CKV_K8S_8",  # liveness probe
+    "CKV_K8S_10",  # CPU requests
+    "CKV_K8S_11",  # CPU limits
+    "CKV_K8S_12",  # memory requests
+    "CKV_K8S_13",  # memory limits
+    "CKV_K8S_20",  # no privilege escalation
+    "CKV_K8S_22",  # read-only root filesystem
+    "CKV_K8S_23",  # not root
+    "CKV_K8S_28",  # no NET_RAW
+    "CKV_K8S_37",  # capabilities dropped
+    "CKV_K8S_40",  # high uid
+}
+# What the charts decide and values cannot change: image tags (not digests) and their pull policy,
+# the API token both need (they call the Kubernetes API), the adapter's own aggregated-API RBAC,
+# no NetworkPolicy of their own, and no readiness probe in the cluster-autoscaler chart.
+ALLOWED_FAILURES = {
+    "CKV_K8S_9",
+    "CKV_K8S_15",
+    "CKV_K8S_38",
+    "CKV_K8S_43",
+    "CKV_K8S_49",
+    "CKV2_K8S_1",
+    "CKV2_K8S_2",
+    "CKV2_K8S_3",
+    "CKV2_K8S_4",
+    "CKV2_K8S_5",
+    "CKV2_K8S_6",
+}
+
+
+def _checkov(docs: list[dict[str, Any]], tmp_path: Path) -> None:
+    checkov = checkov_path()
+    assert checkov is not None, "checkov is installed by python -m tests.support.tools install"
+    manifests = tmp_path / "rendered"
+    manifests.mkdir()
+    (manifests / "manifest.yaml").write_text(yaml.safe_dump_all(docs))
+    scan = subprocess.run(
+        [str(checkov), "--skip-download", "--framework", "kubernetes", "-d", str(manifests), "-o", "json"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+        cwd=manifests,
+    )
+    assert scan.returncode in (0, 1), scan.stderr[-3000:]
+    report = json.loads(scan.stdout)
+    report = report[0] if isinstance(report, list) else report
+    passed = {c["check_id"] for c in report["results"]["passed_checks"] if c["resource"].startswith("Deployment.")}
+    assert passed >= REQUIRED_PASS, sorted(REQUIRED_PASS - passed)
+    failed = {c["check_id"] for c in report["results"]["failed_checks"]}
+    assert failed <= ALLOWED_FAILURES, sorted(failed - ALLOWED_FAILURES)
+
+
+ADAPTER = _chart("PROMETHEUS_ADAPTER_CHART", PROMETHEUS_ADAPTER.version)
+AUTOSCALER = _chart("CLUSTER_AUTOSCALER_CHART", CLUSTER_AUTOSCALER.version)
+
+
+@pytest.mark.skipif(
+    ADAPTER is None,
+    reason="prometheus-adapter is a third-party chart, not vendored: set PROMETHEUS_ADAPTER_CHART to a checkout "
+    f"of prometheus-community/helm-charts charts/prometheus-adapter at {PROMETHEUS_ADAPTER.version}",
+)
+def test_prometheus_adapter_renders_valid_objects_with_our_rules(tmp_path: Path) -> None:
+    assert ADAPTER is not None
+    values = adapter_values("http://kube-prometheus-stack-prometheus.monitoring.svc", 9090, "triton")
+    docs = _render(ADAPTER, values, "monitoring", tmp_path)
+    _validate(docs)
+    _checkov(docs, tmp_path)
+    kinds = {d["kind"] for d in docs}
+    assert {"Deployment", "APIService", "ConfigMap", "Service"} <= kinds, kinds
+    # The HPA reads Pods metrics from custom.metrics.k8s.io: the adapter must serve that group.
+    groups = {d["spec"]["group"] for d in docs if d["kind"] == "APIService"}
+    assert "custom.metrics.k8s.io" in groups, groups
+    (config,) = [d for d in docs if d["kind"] == "ConfigMap"]
+    rules = yaml.safe_load(config["data"]["config.yaml"])
+    assert rules["rules"] == values["rules"]["custom"]
+    (deploy,) = [d for d in docs if d["kind"] == "Deployment"]
+    args = " ".join(deploy["spec"]["template"]["spec"]["containers"][0]["args"])
+    assert "--prometheus-url=http://kube-prometheus-stack-prometheus.monitoring.svc:9090" in args
+
+
+@pytest.mark.skipif(
+    AUTOSCALER is None,
+    reason="cluster-autoscaler is a third-party chart, not vendored: set CLUSTER_AUTOSCALER_CHART to a checkout "
+    f"of kubernetes/autoscaler charts/cluster-autoscaler at {CLUSTER_AUTOSCALER.version}",
+)
+def test_cluster_autoscaler_renders_valid_objects_with_its_own_identity(tmp_path: Path) -> None:
+    assert AUTOSCALER is not None
+    values = autoscaler_values("triton-prod", "us-east-1", ROLE_ARN)
+    docs = _render(AUTOSCALER, values, "kube-system", tmp_path)
+    _validate(docs)
+    _checkov(docs, tmp_path)
+    (sa,) = [d for d in docs if d["kind"] == "ServiceAccount"]
+    assert sa["metadata"]["annotations"]["eks.amazonaws.com/role-arn"] == ROLE_ARN
+    (deploy,) = [d for d in docs if d["kind"] == "Deployment"]
+    spec = deploy["spec"]["template"]["spec"]
+    assert spec["serviceAccountName"] == sa["metadata"]["name"]
+    command = " ".join(spec["containers"][0]["command"])
+    # Auto-discovery by the tags EKS puts on managed node groups (cloudprovider/aws/README.md).
+    assert (
+        "--node-group-auto-discovery=asg:tag=k8s.io/cluster-autoscaler/enabled,k8s.io/cluster-autoscaler/triton-prod"
+        in command
+    )
+    assert "--expander=least-waste" in command
+    env = {e["name"]: e.get("value") for e in spec["containers"][0].get("env", [])}
+    assert env.get("AWS_REGION") == "us-east-1"
