@@ -1,8 +1,15 @@
-"""Shared base for component args: frozen pydantic models that accept Pulumi Outputs."""
+"""Shared by the components: frozen pydantic args that accept Pulumi Outputs, pinned chart releases."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
+import pulumi
+import pulumi_kubernetes as k8s
 from pydantic import BaseModel, ConfigDict
+
+from triton_platform.versions import ChartPin
 
 
 class ComponentArgs(BaseModel):
@@ -14,3 +21,21 @@ class ComponentArgs(BaseModel):
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True)
+
+
+def pinned_chart_release(
+    pin: ChartPin, *, name: str, namespace: pulumi.Input[str], values: pulumi.Input[Mapping[str, Any]], **extra: Any
+) -> k8s.helm.v3.ReleaseArgs:
+    """ReleaseArgs of a remote chart at the version pinned in triton_platform.versions.
+
+    ``extra`` carries the release's own settings (timeout, atomic, cleanup_on_fail, ...).
+    """
+    return k8s.helm.v3.ReleaseArgs(
+        name=name,
+        chart=pin.chart,
+        version=pin.version,
+        repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=pin.repo),
+        namespace=namespace,
+        values=values,
+        **extra,
+    )

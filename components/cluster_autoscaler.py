@@ -25,7 +25,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
-from components.base import ComponentArgs
+from components.base import ComponentArgs, pinned_chart_release
 from components.irsa_access import web_identity_trust_policy
 from triton_platform.versions import CLUSTER_AUTOSCALER, ChartPin
 
@@ -142,11 +142,9 @@ class ClusterAutoscaler(pulumi.ComponentResource):
         )
         self.release = k8s.helm.v3.Release(
             f"{name}-release",
-            k8s.helm.v3.ReleaseArgs(
+            pinned_chart_release(
+                args.chart,
                 name=RELEASE_NAME,
-                chart=args.chart.chart,
-                version=args.chart.version,
-                repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=args.chart.repo),
                 namespace=NAMESPACE,
                 values=values,
                 timeout=600,

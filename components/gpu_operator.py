@@ -15,7 +15,7 @@ import pulumi_kubernetes as k8s
 import yaml
 from pydantic import Field, model_validator
 
-from components.base import ComponentArgs
+from components.base import ComponentArgs, pinned_chart_release
 from triton_platform.config import MIG_CONFIG_PATTERN
 from triton_platform.gpu import GPU_TOLERATION, MigStrategy
 from triton_platform.versions import GPU_OPERATOR, ChartPin
@@ -180,11 +180,9 @@ class GpuOperator(pulumi.ComponentResource):
         )
         self.release = k8s.helm.v3.Release(
             f"{name}-release",
-            k8s.helm.v3.ReleaseArgs(
+            pinned_chart_release(
+                args.chart,
                 name="gpu-operator",
-                chart=args.chart.chart,
-                version=args.chart.version,
-                repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=args.chart.repo),
                 namespace=self.namespace,
                 values=values,
                 timeout=args.timeout_seconds,

@@ -15,7 +15,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 from pydantic import field_validator
 
-from components.base import ComponentArgs
+from components.base import ComponentArgs, pinned_chart_release
 from triton_platform.autoscaling import adapter_values
 from triton_platform.versions import PROMETHEUS_ADAPTER, ChartPin
 
@@ -54,11 +54,9 @@ class MetricsAdapter(pulumi.ComponentResource):
         )
         self.release = k8s.helm.v3.Release(
             f"{name}-release",
-            k8s.helm.v3.ReleaseArgs(
+            pinned_chart_release(
+                args.chart,
                 name=RELEASE_NAME,
-                chart=args.chart.chart,
-                version=args.chart.version,
-                repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=args.chart.repo),
                 namespace=args.namespace,
                 values=values,
                 timeout=600,

@@ -11,7 +11,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 import pulumi_random as random
 
-from components.base import ComponentArgs
+from components.base import ComponentArgs, pinned_chart_release
 from triton_platform.versions import MINIO, ChartPin
 
 ROOT_SECRET = "minio-root"  # noqa: S105 - the Secret's name, not a password
@@ -66,11 +66,9 @@ class Minio(pulumi.ComponentResource):
         )
         self.release = k8s.helm.v3.Release(
             f"{name}-release",
-            k8s.helm.v3.ReleaseArgs(
+            pinned_chart_release(
+                args.chart,
                 name="minio",
-                chart=args.chart.chart,
-                version=args.chart.version,
-                repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=args.chart.repo),
                 namespace=ns.metadata.name,
                 values={
                     "fullnameOverride": "minio",

@@ -20,7 +20,7 @@ import pulumi_kubernetes as k8s
 import pulumi_random as random
 from pydantic import field_validator
 
-from components.base import ComponentArgs
+from components.base import ComponentArgs, pinned_chart_release
 from triton_platform.alerts import AlertThresholds, prometheus_rule_spec
 from triton_platform.versions import KUBE_PROMETHEUS_STACK, ChartPin
 
@@ -231,11 +231,9 @@ class Monitoring(pulumi.ComponentResource):
 
         self.release = k8s.helm.v3.Release(
             f"{name}-release",
-            k8s.helm.v3.ReleaseArgs(
+            pinned_chart_release(
+                args.chart,
                 name=RELEASE_NAME,
-                chart=args.chart.chart,
-                version=args.chart.version,
-                repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=args.chart.repo),
                 namespace=self.namespace,
                 values=stack_values(args),
                 # The first install pulls several images; its CRDs must exist before the rule below.

@@ -20,8 +20,9 @@ import pytest
 
 from components.triton_server import TritonServerArgs
 from tests.chart.conftest import CHART_DIR, RELEASE, run_helm
+from tests.support import checkov
 from tests.support.helm import render_triton
-from tests.support.tools import checkov_path, helm_path
+from tests.support.tools import helm_path
 from triton_platform import autoscaling
 from triton_platform.config import PlatformConfig, parse_config
 from triton_platform.triton_values import triton_values
@@ -208,29 +209,12 @@ def test_checkov_core_checks_pass_on_the_job(tmp_path: Path) -> None:
         str(_write(tmp_path / "values.yaml", values)),
     )
     assert proc.returncode == 0, proc.stderr
-    manifests = tmp_path / "rendered"
-    manifests.mkdir()
-    (manifests / "manifest.yaml").write_text(proc.stdout)
-    checkov = checkov_path()
-    assert checkov is not None
-    scan = subprocess.run(
-        [str(checkov), "--skip-download", "--framework", "kubernetes", "-d", str(manifests), "-o", "json"],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-        cwd=manifests,
-    )
-    assert scan.returncode in (0, 1), scan.stderr[-3000:]
-    report = json.loads(scan.stdout)
-    report = report[0] if isinstance(report, list) else report
-    passed = {c["check_id"] for c in report["results"]["passed_checks"] if c["resource"].startswith("Job.")}
+    report = checkov.scan(proc.stdout, tmp_path)
+    passed = checkov.check_ids(report, "passed_checks", ("Job.",))
     assert passed >= REQUIRED_PASS, sorted(REQUIRED_PASS - passed)
-    failed = {
-        c["check_id"]
-        for c in report["results"]["failed_checks"]
-        if c["resource"].startswith(("Job.", "HorizontalPodAutoscaler.", "NetworkPolicy.", "ConfigMap."))
-    }
+    failed = checkov.check_ids(
+        report, "failed_checks", ("Job.", "HorizontalPodAutoscaler.", "NetworkPolicy.", "ConfigMap.")
+    )
     assert failed <= ALLOWED_FAILURES, failed
 
 

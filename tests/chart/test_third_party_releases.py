@@ -14,7 +14,6 @@ Without a checkout they skip, saying so. The values' keys are also checked witho
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 from pathlib import Path
@@ -25,7 +24,8 @@ import pytest
 import yaml
 
 from components.cluster_autoscaler import autoscaler_values
-from tests.support.tools import checkov_path, helm_path
+from tests.support import checkov
+from tests.support.tools import helm_path
 from triton_platform.autoscaling import adapter_values
 from triton_platform.versions import CLUSTER_AUTOSCALER, PROMETHEUS_ADAPTER
 
@@ -111,25 +111,10 @@ ALLOWED_FAILURES = {
 
 
 def _checkov(docs: list[dict[str, Any]], tmp_path: Path) -> None:
-    checkov = checkov_path()
-    assert checkov is not None, "checkov is installed by python -m tests.support.tools install"
-    manifests = tmp_path / "rendered"
-    manifests.mkdir()
-    (manifests / "manifest.yaml").write_text(yaml.safe_dump_all(docs))
-    scan = subprocess.run(
-        [str(checkov), "--skip-download", "--framework", "kubernetes", "-d", str(manifests), "-o", "json"],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-        cwd=manifests,
-    )
-    assert scan.returncode in (0, 1), scan.stderr[-3000:]
-    report = json.loads(scan.stdout)
-    report = report[0] if isinstance(report, list) else report
-    passed = {c["check_id"] for c in report["results"]["passed_checks"] if c["resource"].startswith("Deployment.")}
+    report = checkov.scan(yaml.safe_dump_all(docs), tmp_path)
+    passed = checkov.check_ids(report, "passed_checks", ("Deployment.",))
     assert passed >= REQUIRED_PASS, sorted(REQUIRED_PASS - passed)
-    failed = {c["check_id"] for c in report["results"]["failed_checks"]}
+    failed = checkov.check_ids(report, "failed_checks")
     assert failed <= ALLOWED_FAILURES, sorted(failed - ALLOWED_FAILURES)
 
 
