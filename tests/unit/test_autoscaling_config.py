@@ -146,6 +146,13 @@ def test_triton_metrics_need_monitoring(base: Path) -> None:
         ({"minThroughput": -1}, "triton.loadTest.minThroughput"),
         ({"stabilityPercentage": 0}, "triton.loadTest.stabilityPercentage"),
         ({"maxErrors": 3}, "triton.loadTest.maxErrors"),
+        ({"concurrency": {"step": 0}}, "triton.loadTest.concurrency.step"),
+        ({"concurrency": {"end": 100_000}}, "triton.loadTest.concurrency.end"),
+        ({"batchSize": 0}, "triton.loadTest.batchSize"),
+        ({"maxTrials": 1}, "triton.loadTest.maxTrials"),
+        ({"timeoutSeconds": 5}, "triton.loadTest.timeoutSeconds"),
+        ({"enabled": "sometimes"}, "triton.loadTest.enabled"),
+        ({"percentile": 99}, "triton.loadTest.percentile"),
     ],
 )
 def test_bad_load_test_is_named(base: Path, load_test: dict[str, Any], key: str) -> None:

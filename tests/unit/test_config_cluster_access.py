@@ -102,3 +102,16 @@ def test_plain_validators() -> None:
     assert entra_object_id("5E0C4A6F-1B2C-4D3E-8F90-0123456789AB") == "5e0c4a6f-1b2c-4d3e-8f90-0123456789ab"
     with pytest.raises(ValueError, match="IPv6"):
         ipv4_cidr("::/0")
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("cluster.privateEndpoint", "sometimes"),
+        ("cluster.aks.localAccounts", "perhaps"),
+        ("cluster.apiAccessCidrs", "203.0.113.0/24"),  # one string, not a list
+    ],
+)
+def test_wrong_types_are_named(key: str, value: object) -> None:
+    err = config_error(AZURE, set_key(key, value))
+    assert any(k.startswith(f"triton-platform:{key}") for k in err.keys), str(err)

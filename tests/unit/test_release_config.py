@@ -174,6 +174,12 @@ def test_models_and_release_together_are_refused_before_anything(mocks: Recordin
         ({"fromStack": "dev", "digest": "sha256:" + "0" * 64}, "release.fromStack"),
         ({"fromStack": UPSTREAM, "digest": "latest"}, "release.digest"),
         ({"fromStack": UPSTREAM, "digest": "sha256:" + "0" * 64, "autoPromote": True}, "release.autoPromote"),
+        ({"fromStack": UPSTREAM, "digest": "sha256:" + "0" * 63}, "release.digest"),
+        (
+            {"fromStack": UPSTREAM, "digest": "sha256:" + "0" * 64, "buildMissingEngines": "maybe"},
+            "release.buildMissingEngines",
+        ),
+        ({"digest": "sha256:" + "0" * 64}, "release.fromStack"),
     ],
 )
 def test_bad_release_keys_are_named(pin: dict[str, Any], key: str) -> None:
