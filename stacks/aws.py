@@ -224,7 +224,6 @@ def provision(cfg: PlatformConfig, base_dir: Path) -> CloudPlatform:
     if operator is not None:
         outputs["gpuOperatorNamespace"] = operator.namespace
     return CloudPlatform(
-        cloud="aws",
         cluster=ClusterBinding.of(
             cluster,
             kubeconfig_path=kubeconfig_file,

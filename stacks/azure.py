@@ -171,7 +171,6 @@ def provision(cfg: PlatformConfig, base_dir: Path) -> CloudPlatform:
     if identity.builder_client_id is not None:
         outputs["builderIdentityClientId"] = identity.builder_client_id
     return CloudPlatform(
-        cloud="azure",
         cluster=ClusterBinding.of(
             cluster,
             kubeconfig_path=kubeconfig_file,

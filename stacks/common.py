@@ -134,7 +134,6 @@ class CloudPlatform:
     ``outputs`` + ``workload_outputs`` + ``endpoint_overrides`` (kind publishes Triton on 127.0.0.1).
     """
 
-    cloud: str
     cluster: ClusterBinding
     storage: StorageBinding
     outputs: dict[str, Any] = field(default_factory=dict)
@@ -153,7 +152,7 @@ def compose(cfg: PlatformConfig, platform: CloudPlatform, base_dir: Path) -> dic
         service_annotations=platform.service_annotations,
     )
     return {
-        "cloud": platform.cloud,
+        "cloud": cfg.cloud,
         **platform.outputs,
         "modelRepository": platform.outputs.get("modelRepository", platform.storage.repository_uri),
         **workload_outputs(workloads),

@@ -175,7 +175,6 @@ def provision(cfg: PlatformConfig, base_dir: Path) -> CloudPlatform:
         )
 
     return CloudPlatform(
-        cloud="gcp",
         cluster=ClusterBinding.of(
             cluster,
             kubeconfig_path=kubeconfig_file,

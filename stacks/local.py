@@ -87,7 +87,6 @@ def provision(cfg: PlatformConfig, base_dir: Path) -> CloudPlatform:
         ready=[minio.release],
     )
     return CloudPlatform(
-        cloud="local",
         cluster=ClusterBinding.of(
             cluster,
             kubeconfig_path=kubeconfig_file,

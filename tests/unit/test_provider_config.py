@@ -119,7 +119,11 @@ def test_our_key_and_the_providers_disagree(
     ],
 )
 def test_agreeing_settings_are_accepted(samples_built: Path, stack: str, edit: Any, providers: dict[str, str]) -> None:
-    parse_config(edited_config(stack, edit), base_dir=REPO, stack=stack, provider_config=providers)
+    raw = edited_config(stack, edit)
+    cfg = parse_config(raw, base_dir=REPO, stack=stack, provider_config=providers)
+    # Our own key wins where both agree: nothing is rewritten.
+    assert cfg.cluster.region == raw["cluster"].get("region")
+    assert cfg.cluster.location == raw["cluster"].get("location")
 
 
 def test_missing_everywhere_names_both_ways_to_set_it(samples_built: Path) -> None:

@@ -19,6 +19,7 @@ import pytest
 from stacks import build_stack
 from stacks.release import UPSTREAM_RESOURCE, deploy_release, resolve_upstream
 from tests.support.pulumi_mocks import RecordingMocks
+from tests.unit.test_config import gcp as _gcp  # a GKE stack on A100 (compute capability 8.0)
 from triton_platform.config import ConfigError, PlatformConfig, parse_config
 from triton_platform.release import Release, manifest_from_published
 
@@ -47,22 +48,6 @@ def _release(*capabilities: str, triton: str = "25.01") -> Release:
         "tensorrt_version": "10.8.0",
     }
     return Release.of(manifest_from_published(triton, [published]), UPSTREAM_STORE)
-
-
-def _gcp(**over: Any) -> dict[str, Any]:
-    """A GKE stack on A100 (compute capability 8.0) that promotes instead of publishing."""
-    raw: dict[str, Any] = {
-        "cloud": "gcp",
-        "cluster": {
-            "name": "triton-staging",
-            "location": "us-central1",
-            "project": "acme-ml",
-            "gpuNodePool": {"machineType": "a2-highgpu-1g", "gpuProduct": "A100-SXM4-40GB", "gpuCount": 1},
-        },
-        "gpu": {"migStrategy": "single", "migProfile": "1g.5gb"},
-    }
-    raw.update(over)
-    return raw
 
 
 @pytest.fixture
