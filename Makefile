@@ -16,7 +16,7 @@ preview:        ## pulumi preview of the dev stack
 preview-comment: ## the pull-request comment for the dev stack's preview (Markdown on stdout)
 	mkdir -p .state
 	PULUMI_BACKEND_URL=file://$(CURDIR)/.state/pulumi PULUMI_CONFIG_PASSPHRASE=$${PULUMI_CONFIG_PASSPHRASE-} pulumi preview --stack dev --event-log .state/preview-dev.jsonl >/dev/null || true
-	.venv/bin/python -m triton_platform.preview_comment --stack dev=.state/preview-dev.jsonl
+	.venv/bin/python -m triton_platform.preview --stack dev=.state/preview-dev.jsonl
 
 destroy:        ## tear the dev stack down (kind cluster included)
 	PULUMI_BACKEND_URL=file://$(CURDIR)/.state/pulumi PULUMI_CONFIG_PASSPHRASE=$${PULUMI_CONFIG_PASSPHRASE-} pulumi destroy --stack dev --yes

@@ -9,7 +9,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 from pydantic import BaseModel, ConfigDict
 
-from triton_platform.versions import ChartPin
+from triton_platform.catalog.versions import ChartPin
 
 
 class ComponentArgs(BaseModel):
@@ -26,7 +26,7 @@ class ComponentArgs(BaseModel):
 def pinned_chart_release(
     pin: ChartPin, *, name: str, namespace: pulumi.Input[str], values: pulumi.Input[Mapping[str, Any]], **extra: Any
 ) -> k8s.helm.v3.ReleaseArgs:
-    """ReleaseArgs of a remote chart at the version pinned in triton_platform.versions.
+    """ReleaseArgs of a remote chart at the version pinned in triton_platform.catalog.versions.
 
     ``extra`` carries the release's own settings (timeout, atomic, cleanup_on_fail, ...).
     """

@@ -6,7 +6,7 @@ contents. A Command alone would write that file only where it was first created:
 checkout or a CI runner sharing the state runs no create, so would have no file. The program
 therefore writes it on every run, ``pulumi up`` and ``pulumi preview``, as soon as the (secret)
 kubeconfig is known, which in a preview is whenever it is already in the state
-(``triton_platform.kubeconfig.write_private_file``: atomic, mode 0600). The Command stays for
+(``triton_platform.clouds.kubeconfig.write_private_file``: atomic, mode 0600). The Command stays for
 what only it can do: remove the file on ``pulumi destroy``.
 """
 
@@ -19,7 +19,7 @@ from collections.abc import Sequence
 import pulumi
 import pulumi_command as command
 
-from triton_platform.kubeconfig import write_private_file
+from triton_platform.clouds.kubeconfig import write_private_file
 
 
 def write_file_script(path: str) -> str:

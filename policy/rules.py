@@ -44,7 +44,7 @@ S3_SSE_ALGORITHMS = {"AES256", "aws:kms", "aws:kms:dsse"}
 GCS_PUBLIC_MEMBERS = {"allUsers", "allAuthenticatedUsers"}
 
 # Internal load balancer annotations, per cloud (what stacks/aws.py, stacks/gcp.py and
-# triton_platform/azure.py set): AWS Load Balancer Controller's aws-load-balancer-scheme,
+# triton_platform/clouds/azure.py set): AWS Load Balancer Controller's aws-load-balancer-scheme,
 # the in-tree AWS controller's aws-load-balancer-internal, GKE's networking.gke.io/
 # load-balancer-type: Internal, AKS's azure-load-balancer-internal: "true".
 INTERNAL_LB = {
@@ -56,7 +56,7 @@ INTERNAL_LB = {
 TRITON_IMAGE = "nvcr.io/nvidia/tritonserver"
 TRITON_CHART = "triton-inference-server"
 
-# The GPU taint (components/eks_cluster.py, gke_cluster.py, triton_platform/azure.py): the GPU
+# The GPU taint (components/aws/eks_cluster.py, gke_cluster.py, triton_platform/clouds/azure.py): the GPU
 # operator's daemonsets and Triton tolerate it, nothing else lands on GPU nodes.
 GPU_TAINT_KEY = "nvidia.com/gpu"
 # EKS GPU AMI types (EKS API AMITypes: ..._GPU, ..._NVIDIA); AKS GPU VM sizes are the N-series.
@@ -246,7 +246,7 @@ class StackResource:
 def s3_buckets_guarded(resources: Sequence[StackResource], _config: Mapping[str, Any]) -> list[tuple[str, str]]:
     """Every S3 bucket has a public access block and a default-encryption config beside it.
 
-    components/s3_model_bucket.py creates both as siblings of the bucket (same parent); a
+    components/aws/s3_model_bucket.py creates both as siblings of the bucket (same parent); a
     bucket without them relies on account defaults this stack does not control.
     """
     out: list[tuple[str, str]] = []

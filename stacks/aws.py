@@ -15,11 +15,11 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from components.cluster_autoscaler import ClusterAutoscaler, ClusterAutoscalerArgs
-from components.eks_cluster import EksCluster, EksClusterArgs, EksNodeGroupSpec, gpu_node_labels
-from components.gpu_operator import GpuOperator, GpuOperatorArgs
-from components.irsa_access import IrsaModelAccess, IrsaModelAccessArgs
-from components.s3_model_bucket import S3ModelBucket, S3ModelBucketArgs
+from components.aws.cluster_autoscaler import ClusterAutoscaler, ClusterAutoscalerArgs
+from components.aws.eks_cluster import EksCluster, EksClusterArgs, EksNodeGroupSpec, gpu_node_labels
+from components.aws.irsa_access import IrsaModelAccess, IrsaModelAccessArgs
+from components.aws.s3_model_bucket import S3ModelBucket, S3ModelBucketArgs
+from components.gpu.gpu_operator import GpuOperator, GpuOperatorArgs
 from stacks.common import (
     BUILDER_SERVICE_ACCOUNT,
     TRITON_SERVICE_ACCOUNT,
@@ -28,10 +28,10 @@ from stacks.common import (
     StorageBinding,
     kubeconfig_path,
 )
-from triton_platform import gpu
-from triton_platform.config import PlatformConfig, SystemNodePool
+from triton_platform.catalog import gpu
+from triton_platform.config.schema import PlatformConfig, SystemNodePool
 from triton_platform.publisher.stores.base import StoreRef
-from triton_platform.triton_values import gpu_placement
+from triton_platform.values.triton import gpu_placement
 
 # Two nodes so coredns, the GPU operator, Prometheus and Grafana survive a node replacement.
 DEFAULT_SYSTEM_POOL = SystemNodePool(machine_type="m6i.xlarge", min_nodes=2, max_nodes=4)

@@ -9,7 +9,7 @@ and toolkit come with AKS' GPU node image), and then ``deploy_workloads``.
 How Triton reads the container: Triton's ``as://`` agent (every pinned NGC release) accepts a
 storage account key only. Keyless by default, so Triton reads a local mirror of the container
 that an init container and a sidecar keep in step with workload identity
-(``triton_platform/azure_model_sync.py``). With ``modelRepository.staticKeys: true`` Triton
+(``triton_platform/sidecars/azure_model_sync.py``). With ``modelRepository.staticKeys: true`` Triton
 reads ``as://`` itself with the account key, kept in a Kubernetes Secret.
 """
 
@@ -21,10 +21,10 @@ from typing import Any
 import pulumi
 import pulumi_azure_native as azure
 
-from components.aks_cluster import AksCluster, AksClusterArgs, AksGpuPool, AksSystemPool
-from components.azure_model_container import AzureModelContainer, AzureModelContainerArgs
-from components.azure_workload_identity import AzureWorkloadIdentity, AzureWorkloadIdentityArgs
-from components.gpu_operator import GpuOperator, GpuOperatorArgs
+from components.azure.aks_cluster import AksCluster, AksClusterArgs, AksGpuPool, AksSystemPool
+from components.azure.model_container import AzureModelContainer, AzureModelContainerArgs
+from components.azure.workload_identity import AzureWorkloadIdentity, AzureWorkloadIdentityArgs
+from components.gpu.gpu_operator import GpuOperator, GpuOperatorArgs
 from stacks.common import (
     BUILDER_SERVICE_ACCOUNT,
     TRITON_SERVICE_ACCOUNT,
@@ -35,10 +35,11 @@ from stacks.common import (
     kubeconfig_path,
 )
 from stacks.release import builds_engines
-from triton_platform import azure as az
-from triton_platform import azure_model_sync, gpu
-from triton_platform.config import PlatformConfig
-from triton_platform.versions import triton_image
+from triton_platform.catalog import gpu
+from triton_platform.catalog.versions import triton_image
+from triton_platform.clouds import azure as az
+from triton_platform.config.schema import PlatformConfig
+from triton_platform.sidecars import azure_model_sync
 
 DEFAULT_CONTAINER = "triton-models"
 SYSTEM_POOL_SELECTOR = {"kubernetes.azure.com/mode": "system"}

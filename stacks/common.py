@@ -19,16 +19,16 @@ from typing import Any, Protocol
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.metrics_adapter import MetricsAdapter, MetricsAdapterArgs
-from components.model_publisher import ModelPublisher, ModelPublisherArgs
-from components.monitoring import RELEASE_NAME as PROMETHEUS_RELEASE
-from components.monitoring import Monitoring, MonitoringArgs
-from components.triton_namespace import BuilderServiceAccount, TritonNamespace, TritonNamespaceArgs
-from components.triton_server import TritonServer, TritonServerArgs
+from components.monitoring.metrics_adapter import MetricsAdapter, MetricsAdapterArgs
+from components.monitoring.monitoring import RELEASE_NAME as PROMETHEUS_RELEASE
+from components.monitoring.monitoring import Monitoring, MonitoringArgs
+from components.publisher.model_publisher import ModelPublisher, ModelPublisherArgs
+from components.serving.triton_namespace import BuilderServiceAccount, TritonNamespace, TritonNamespaceArgs
+from components.serving.triton_server import TritonServer, TritonServerArgs
 from stacks.release import builds_engines, deploy_release
-from triton_platform.config import PlatformConfig
-from triton_platform.triton_values import engine_build_selectors, gpu_placement, triton_values
-from triton_platform.versions import NGC_RELEASES
+from triton_platform.catalog.versions import NGC_RELEASES
+from triton_platform.config.schema import PlatformConfig
+from triton_platform.values.triton import engine_build_selectors, gpu_placement, triton_values
 
 STATE_DIR_ENV = "TRITON_PLATFORM_STATE_DIR"
 TRITON_SERVICE_ACCOUNT = "triton"

@@ -17,9 +17,9 @@ from pathlib import Path
 import pulumi
 import pulumi_gcp as gcp
 
-from components.gcs_model_bucket import GcsModelBucket, GcsModelBucketArgs
-from components.gke_cluster import GkeCluster, GkeClusterArgs, GpuPoolSpec, SystemPoolSpec
-from components.gke_workload_identity import GkeWorkloadIdentity, GkeWorkloadIdentityArgs
+from components.gcp.gcs_model_bucket import GcsModelBucket, GcsModelBucketArgs
+from components.gcp.gke_cluster import GkeCluster, GkeClusterArgs, GpuPoolSpec, SystemPoolSpec
+from components.gcp.gke_workload_identity import GkeWorkloadIdentity, GkeWorkloadIdentityArgs
 from stacks.common import (
     BUILDER_SERVICE_ACCOUNT,
     TRITON_SERVICE_ACCOUNT,
@@ -28,9 +28,9 @@ from stacks.common import (
     StorageBinding,
     kubeconfig_path,
 )
-from triton_platform import gpu
-from triton_platform.config import PlatformConfig
-from triton_platform.gcp import is_zone, region_of
+from triton_platform.catalog import gpu
+from triton_platform.clouds.gcp import is_zone, region_of
+from triton_platform.config.schema import PlatformConfig
 from triton_platform.publisher.stores.base import CredentialsRef, StoreRef
 
 # GCS's XML API speaks S3: with static (HMAC) keys Triton reads the bucket through it.
@@ -46,7 +46,7 @@ def gpu_pool_spec(cfg: PlatformConfig) -> GpuPoolSpec | None:
     product = gpu.find_product(pool.gpu_product)
     if product is None or product.gke_accelerator is None:
         # parse_config rejects these first; this guards direct callers.
-        raise ValueError(f"{pool.gpu_product!r} has no GKE accelerator type in triton_platform.gpu")
+        raise ValueError(f"{pool.gpu_product!r} has no GKE accelerator type in triton_platform.catalog.gpu")
     return GpuPoolSpec(
         machine_type=pool.machine_type,
         accelerator=product.gke_accelerator,
@@ -76,7 +76,7 @@ def service_annotations(cfg: PlatformConfig) -> dict[str, str]:
 def provision(cfg: PlatformConfig, base_dir: Path) -> CloudPlatform:
     """GKE, the GCS bucket and the Workload Identity bindings for ``cfg``."""
     c = cfg.cluster
-    # parse_config guarantees both for cloud 'gcp' (and their forms, through triton_platform.cloud_rules).
+    # parse_config guarantees both for cloud 'gcp' (and their forms, through triton_platform.config.rules.clouds).
     assert c.project is not None
     assert c.location is not None
     stack = pulumi.get_stack()

@@ -12,12 +12,12 @@ from pathlib import Path
 
 import pulumi
 
-from components.kind_cluster import KindCluster, KindClusterArgs
-from components.minio import ROOT_SECRET, Minio, MinioArgs
+from components.local.kind_cluster import KindCluster, KindClusterArgs
+from components.local.minio import ROOT_SECRET, Minio, MinioArgs
 from stacks.common import CloudPlatform, ClusterBinding, StorageBinding, kubeconfig_path
-from triton_platform.config import NodePorts, PlatformConfig
-from triton_platform.kind import PortMapping
-from triton_platform.versions import KIND_NODE_IMAGE
+from triton_platform.catalog.versions import KIND_NODE_IMAGE
+from triton_platform.clouds.kind import PortMapping
+from triton_platform.config.schema import NodePorts, PlatformConfig
 
 DEFAULT_BUCKET = "triton-models"
 MINIO_NODE_PORT = 30900

@@ -28,10 +28,11 @@ from typing import Any
 
 import pulumi
 
-from components.model_publisher import ModelPublisher
-from components.release_promotion import ReleasePromotion, ReleasePromotionArgs
-from triton_platform.config import NAMESPACE, ConfigError, Issue, PlatformConfig
-from triton_platform.release import (
+from components.providers.release_promotion import ReleasePromotion, ReleasePromotionArgs
+from components.publisher.model_publisher import ModelPublisher
+from triton_platform.catalog.versions import NGC_RELEASES
+from triton_platform.config.schema import NAMESPACE, ConfigError, Issue, PlatformConfig
+from triton_platform.release.manifest import (
     Release,
     ReleaseError,
     manifest_from_published,
@@ -39,7 +40,6 @@ from triton_platform.release import (
     pinned_release,
     release_problems,
 )
-from triton_platform.versions import NGC_RELEASES
 
 UPSTREAM_RESOURCE = "release-upstream"
 # What a ModelVersion's outputs must hold for its model's manifest entry.
@@ -180,8 +180,8 @@ def _sources(published: Sequence[Mapping[str, Any]]) -> dict[str, dict[str, str]
 
 def _fetch_manifest(store: Mapping[str, Any], digest: str) -> bytes | None:
     """The canonical manifest an upstream bucket keeps for ``digest`` (None when it does not)."""
-    from triton_platform.publisher.promotion import release_key
     from triton_platform.publisher.stores.base import open_store
+    from triton_platform.release.promotion import release_key
 
     upstream = open_store(store)
     return upstream.read_bytes(release_key(upstream, digest))
@@ -195,7 +195,7 @@ def _published_manifest(triton_version: str, published: Sequence[Mapping[str, An
 
 
 def _digest_of(manifest: Mapping[str, Any] | None) -> str | None:
-    from triton_platform.release import ReleaseManifest
+    from triton_platform.release.manifest import ReleaseManifest
 
     return None if manifest is None else ReleaseManifest.model_validate(manifest).digest()
 

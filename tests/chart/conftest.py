@@ -1,7 +1,7 @@
 """Fixtures of the chart tests: the real helm binary and every example scenario rendered once.
 
 A scenario is one values file of ``charts/triton-inference-server/ci/``. GPU scenarios are
-rendered with the ``gpu`` block computed by ``triton_platform.gpu.placement()`` (layered over the
+rendered with the ``gpu`` block computed by ``triton_platform.catalog.gpu.placement()`` (layered over the
 example file), so the chart and the MIG mapping are tested together.
 """
 
@@ -17,7 +17,7 @@ import pytest
 import yaml
 
 from tests.support.tools import REPO_ROOT, helm_path
-from triton_platform.gpu import GpuPlacement, placement
+from triton_platform.catalog.gpu import GpuPlacement, placement
 
 CHART_DIR = REPO_ROOT / "charts" / "triton-inference-server"
 CI_DIR = CHART_DIR / "ci"

@@ -2,7 +2,7 @@
 
 Stack configs go through the real config schema and triton_values(); the chart is rendered with
 the real helm. The HPA's Pods metric must be the one a prometheus-adapter rule of
-triton_platform/autoscaling.py serves (same name), so the HPA is fed by Triton's queue time.
+triton_platform/values/autoscaling.py serves (same name), so the HPA is fed by Triton's queue time.
 """
 
 from __future__ import annotations
@@ -17,9 +17,9 @@ import yaml
 
 from tests.chart.conftest import CHART_DIR, FULLNAME, RELEASE, run_helm
 from tests.support.helm import render_triton
-from triton_platform import autoscaling
-from triton_platform.config import PlatformConfig, parse_config
-from triton_platform.triton_values import triton_values
+from triton_platform.config.schema import PlatformConfig, parse_config
+from triton_platform.values import autoscaling
+from triton_platform.values.triton import triton_values
 
 pytestmark = pytest.mark.chart
 

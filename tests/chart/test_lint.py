@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from tests.chart.conftest import CHART_DIR, CI_DIR, SCENARIOS, WITH_SERVICEMONITOR_API, parse, render, run_helm
-from triton_platform import versions
+from triton_platform.catalog import versions
 
 pytestmark = pytest.mark.chart
 

@@ -2,7 +2,7 @@
 
 Rendered with the real helm from triton_values() (with the fullnameOverride the TritonServer
 component adds), validated against the Kubernetes 1.30/1.31 schemas and scanned by checkov. The
-command lines are the ones triton_platform.autoscaling.perf_analyzer_args builds (and
+command lines are the ones triton_platform.values.autoscaling.perf_analyzer_args builds (and
 tests/integration/test_perf_analyzer.py runs against a real Triton); they must address the
 Service the chart renders and take input shapes from the models' ONNX graphs.
 """
@@ -18,14 +18,14 @@ from typing import Any
 import kubernetes_validate
 import pytest
 
-from components.triton_server import TritonServerArgs
+from components.serving.triton_server import TritonServerArgs
 from tests.chart.conftest import CHART_DIR, RELEASE, run_helm
 from tests.support import checkov
 from tests.support.helm import render_triton
 from tests.support.tools import helm_path
-from triton_platform import autoscaling
-from triton_platform.config import PlatformConfig, parse_config
-from triton_platform.triton_values import triton_values
+from triton_platform.config.schema import PlatformConfig, parse_config
+from triton_platform.values import autoscaling
+from triton_platform.values.triton import triton_values
 
 pytestmark = pytest.mark.chart
 

@@ -27,9 +27,9 @@ import pytest
 
 from tests.support.helm import pod_spec, render_triton, triton_container
 from tests.support.k8s_names import extended_resource_errors, label_value_errors, labels_errors
-from triton_platform import gpu
-from triton_platform.config import ConfigError, parse_config
-from triton_platform.triton_values import gpu_placement, triton_values
+from triton_platform.catalog import gpu
+from triton_platform.config.schema import ConfigError, parse_config
+from triton_platform.values.triton import gpu_placement, triton_values
 
 pytestmark = pytest.mark.chart
 

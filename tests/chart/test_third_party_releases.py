@@ -4,7 +4,7 @@ prometheus-adapter (prometheus-community/helm-charts, tag ``prometheus-adapter-<
 cluster-autoscaler (kubernetes/autoscaler, tag ``cluster-autoscaler-chart-<version>``) come from
 their chart repositories at ``pulumi up``; those repositories are third-party and not vendored,
 and CI cannot reach them. Point ``PROMETHEUS_ADAPTER_CHART`` / ``CLUSTER_AUTOSCALER_CHART`` at a
-checkout of the chart at the version pinned in ``triton_platform/versions.py`` and these tests
+checkout of the chart at the version pinned in ``triton_platform/catalog/versions.py`` and these tests
 render it with the real helm, validate every object with kubernetes-validate (1.30, 1.31), scan it
 with checkov (core pod checks must pass; what only the chart decides is listed below) and
 check that the adapter rules and the autoscaler's identity land where the chart puts them.
@@ -23,11 +23,11 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from components.cluster_autoscaler import autoscaler_values
+from components.aws.cluster_autoscaler import autoscaler_values
 from tests.support import checkov
 from tests.support.tools import helm_path
-from triton_platform.autoscaling import adapter_values
-from triton_platform.versions import CLUSTER_AUTOSCALER, PROMETHEUS_ADAPTER
+from triton_platform.catalog.versions import CLUSTER_AUTOSCALER, PROMETHEUS_ADAPTER
+from triton_platform.values.autoscaling import adapter_values
 
 pytestmark = pytest.mark.chart
 KUBERNETES_VERSIONS = ("1.30", "1.31")

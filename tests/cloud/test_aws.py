@@ -21,16 +21,16 @@ from pulumi.runtime import rpc
 
 import stacks
 import stacks.aws as aws_stack
-from components.eks_cluster import GPU_AMI, MIG_CONFIG_LABEL, kubeconfig, subnet_plan
-from components.irsa_access import web_identity_trust_policy
-from components.s3_model_bucket import generated_bucket_name, tls_only_policy
+from components.aws.eks_cluster import GPU_AMI, MIG_CONFIG_LABEL, kubeconfig, subnet_plan
+from components.aws.irsa_access import web_identity_trust_policy
+from components.aws.s3_model_bucket import generated_bucket_name, tls_only_policy
 from tests.support.cloud import WORKLOAD_OUTPUTS, Built, build_stack, secret_data_is_secret
 from tests.support.helm import assert_gpu_placement, pod_spec, render_triton
 from tests.support.iam_eval import Request, allowed
 from tests.support.pulumi_mocks import MOCK_AWS_SECRET_KEY, RecordingMocks, Registered
 from tests.support.stacks import REPO, Edit, drop_key, edited_config, parse_stack, set_key
-from triton_platform import aws_iam
-from triton_platform.config import ConfigError, PlatformConfig, parse_config
+from triton_platform.clouds import aws_iam
+from triton_platform.config.schema import ConfigError, PlatformConfig, parse_config
 
 STACK = "prod"
 ISSUER = "https://oidc.eks.us-east-1.amazonaws.com/id/MOCK"

@@ -30,8 +30,10 @@ from tests.support.pulumi_mocks import (
     run_program,
 )
 from tests.support.stacks import Edit, config_error, parse_stack, set_key
-from triton_platform import azure as az
-from triton_platform import azure_model_sync, azure_rbac, gpu
+from triton_platform.catalog import gpu
+from triton_platform.clouds import azure as az
+from triton_platform.clouds import azure_rbac
+from triton_platform.sidecars import azure_model_sync
 
 STACK = "prod-azure"
 CLUSTER = "triton-prod-weu"
@@ -106,7 +108,7 @@ def test_aks_mig_profiles_are_the_default_slice_of_each_size() -> None:
 
 
 def test_gpu_pool_name_changes_with_what_aks_cannot_update() -> None:
-    from components.aks_cluster import AksGpuPool
+    from components.azure.aks_cluster import AksGpuPool
 
     base = AksGpuPool(vm_size="Standard_NC24ads_A100_v4", gpu_instance_profile="MIG1g")
     assert re.fullmatch(r"gpu[0-9a-f]{6}", base.agent_pool_name)
@@ -460,7 +462,7 @@ def test_builder_kubeconfig_is_written_for_the_engine_builder_as_a_secret(static
 
 
 def test_own_vnet_gets_a_subnet_and_network_contributor_for_the_cluster(mocks: RecordingMocks) -> None:
-    from components.aks_cluster import AksCluster, AksClusterArgs, AksGpuPool
+    from components.azure.aks_cluster import AksCluster, AksClusterArgs, AksGpuPool
 
     def program() -> dict[str, Any]:
         import pulumi_azure_native as azure

@@ -28,7 +28,7 @@ from pathlib import Path
 import pytest
 
 from tests.support import tools
-from triton_platform import azure_model_sync as sync
+from triton_platform.sidecars import azure_model_sync as sync
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -29,8 +29,8 @@ import yaml
 from pulumi.runtime import rpc
 
 import stacks
-from components.aks_cluster import AKS_RBAC_CLUSTER_ADMIN, kubelogin_azurecli
-from components.eks_cluster import VPC_CNI_CONFIGURATION
+from components.aws.eks_cluster import VPC_CNI_CONFIGURATION
+from components.azure.aks_cluster import AKS_RBAC_CLUSTER_ADMIN, kubelogin_azurecli
 from tests.support.cloud import Built, build_stack
 from tests.support.pulumi_mocks import (
     MOCK_AKS_AAD_KUBECONFIG,

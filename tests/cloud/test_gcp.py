@@ -23,8 +23,8 @@ from pulumi.runtime import rpc
 
 import stacks
 import stacks.gcp as gcp_stack
-from components.gcs_model_bucket import GcsModelBucketArgs, generated_bucket_prefix, lifecycle_rules
-from components.gke_cluster import (
+from components.gcp.gcs_model_bucket import GcsModelBucketArgs, generated_bucket_prefix, lifecycle_rules
+from components.gcp.gke_cluster import (
     GkeClusterArgs,
     GpuPoolSpec,
     boot_disk_type,
@@ -33,13 +33,13 @@ from components.gke_cluster import (
     initial_node_count,
     service_account_id,
 )
-from components.gke_workload_identity import GkeWorkloadIdentityArgs, prefix_condition, workload_identity_member
+from components.gcp.gke_workload_identity import GkeWorkloadIdentityArgs, prefix_condition, workload_identity_member
 from tests.support.cloud import WORKLOAD_OUTPUTS, Built, build_stack, secret_data_is_secret
 from tests.support.helm import assert_gpu_placement, pod_spec, render_triton
 from tests.support.pulumi_mocks import MOCK_HMAC_SECRET, MOCK_RANDOM_HEX, RecordingMocks
 from tests.support.stacks import Edit, config_error, drop_key, parse_stack, set_key
-from triton_platform.config import PlatformConfig
-from triton_platform.gcp import bucket_name_issue, is_zone, region_of
+from triton_platform.clouds.gcp import bucket_name_issue, is_zone, region_of
+from triton_platform.config.schema import PlatformConfig
 
 STACK = "staging"
 PROJECT = "acme-ml-staging"

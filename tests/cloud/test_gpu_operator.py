@@ -10,7 +10,7 @@ import pytest
 import yaml
 from pydantic import ValidationError
 
-from components.gpu_operator import (
+from components.gpu.gpu_operator import (
     MIG_PARTED_CONFIG_MAP,
     TIME_SLICING_CONFIG_KEY,
     TIME_SLICING_CONFIG_MAP,
@@ -20,8 +20,8 @@ from components.gpu_operator import (
     time_slicing_config,
 )
 from tests.support.pulumi_mocks import RecordingMocks
-from triton_platform.gpu import GPU_TOLERATION
-from triton_platform.versions import GPU_OPERATOR
+from triton_platform.catalog.gpu import GPU_TOLERATION
+from triton_platform.catalog.versions import GPU_OPERATOR
 
 RELEASE = "kubernetes:helm.sh/v3:Release"
 

@@ -33,7 +33,7 @@ from typing import Any
 import pytest
 
 from tests.support.iam_eval import Decision, Request, allowed, evaluate
-from triton_platform import aws_iam
+from triton_platform.clouds import aws_iam
 from triton_platform.publisher.builders import EngineJob
 from triton_platform.publisher.builders.kubernetes_job import job_manifest
 from triton_platform.publisher.spec import ModelSpec

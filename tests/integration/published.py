@@ -21,16 +21,16 @@ from typing import Any
 import pytest
 import yaml
 
-from components.model_version import ModelVersionProvider
+from components.providers.model_version import ModelVersionProvider
 from samples import make_samples
 from tests.integration import servers
 from tests.integration.triton import TritonServer, TritonUnavailable, run_triton
 from tests.publisher.fakes import provider_props
 from tests.support.helm import render_triton
-from triton_platform.config import PlatformConfig, parse_config
+from triton_platform.config.schema import PlatformConfig, parse_config
 from triton_platform.publisher.spec import ModelSpec
 from triton_platform.publisher.stores.base import StoreRef
-from triton_platform.triton_values import triton_values
+from triton_platform.values.triton import triton_values
 
 REPO = Path(__file__).resolve().parents[2]
 MODEL = "sample"

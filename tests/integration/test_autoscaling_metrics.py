@@ -24,7 +24,7 @@ from samples import make_samples
 from tests.integration import servers
 from tests.integration.published import MODEL, Published, published_sample
 from tests.support.promql import grouping_labels, parse, selectors
-from triton_platform import autoscaling
+from triton_platform.values import autoscaling
 
 pytestmark = pytest.mark.integration
 

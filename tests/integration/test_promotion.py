@@ -24,23 +24,23 @@ import numpy as np
 import pytest
 from pulumi.dynamic.dynamic import serialize_provider
 
-from components.model_version import ModelVersionProvider
-from components.release_promotion import ReleasePromotionArgs, ReleasePromotionProvider
+from components.providers.model_version import ModelVersionProvider
+from components.providers.release_promotion import ReleasePromotionArgs, ReleasePromotionProvider
 from samples import make_samples
 from tests.integration import servers
 from tests.integration.test_triton_e2e import _batch, _infer, _lazy_triton, _props, _python_onnx, _spec
 from tests.integration.triton import TritonServer
 from tests.publisher.fakes import wire_floats
-from triton_platform.publisher.promotion import (
+from triton_platform.publisher.stores.base import ObjectStore, StoreRef, open_store
+from triton_platform.publisher.stores.gcs import GcsStore
+from triton_platform.release.manifest import Release, ReleaseError, manifest_from_published
+from triton_platform.release.promotion import (
     blob_key,
     kept_digests,
     promote_release,
     read_history,
     release_key,
 )
-from triton_platform.publisher.stores.base import ObjectStore, StoreRef, open_store
-from triton_platform.publisher.stores.gcs import GcsStore
-from triton_platform.release import Release, ReleaseError, manifest_from_published
 
 pytestmark = pytest.mark.integration
 

@@ -21,14 +21,14 @@ import pytest
 from google.protobuf import text_format
 from tritonclient.grpc.model_config_pb2 import ModelConfig
 
-from components.release_promotion import ReleasePromotionProvider
+from components.providers.release_promotion import ReleasePromotionProvider
 from tests.integration import servers
 from tests.publisher.fakes import RecordingEngineBuilder
 from tests.publisher.test_release_rebuild import MODEL, promote_props, publish_upstream
 from triton_platform.publisher import fingerprint
-from triton_platform.publisher.promotion import blob_key, read_history, release_key
 from triton_platform.publisher.stores.base import ObjectStore, open_store
-from triton_platform.release import Release
+from triton_platform.release.manifest import Release
+from triton_platform.release.promotion import blob_key, read_history, release_key
 
 pytestmark = pytest.mark.integration
 

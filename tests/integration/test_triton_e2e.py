@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from components.model_version import ModelVersionProvider
+from components.providers.model_version import ModelVersionProvider
 from samples import make_samples
 from tests.integration import servers
 from tests.integration.triton import TritonServer, TritonUnavailable, run_triton

@@ -10,11 +10,12 @@ from typing import Any
 import pytest
 import yaml
 
-from components import eks_cluster, gke_cluster
+from components.aws import eks_cluster
+from components.gcp import gke_cluster
 from policy import rules as R
-from triton_platform import azure as az
-from triton_platform.config import parse_config
-from triton_platform.triton_values import triton_values
+from triton_platform.clouds import azure as az
+from triton_platform.config.schema import parse_config
+from triton_platform.values.triton import triton_values
 
 NONE: dict[str, Any] = {}
 
@@ -31,7 +32,7 @@ def _stack_config(stack: str, **triton_service: Any) -> Any:
 
 
 def test_s3_public_access_block_needs_all_four_flags() -> None:
-    # What components/s3_model_bucket.py sets.
+    # What components/aws/s3_model_bucket.py sets.
     good = {"blockPublicAcls": True, "blockPublicPolicy": True, "ignorePublicAcls": True, "restrictPublicBuckets": True}
     assert R.buckets_private(R.S3_PUBLIC_ACCESS_BLOCK, good, NONE) == []
     [msg] = R.buckets_private(R.S3_PUBLIC_ACCESS_BLOCK, {**good, "restrictPublicBuckets": False}, NONE)
@@ -46,7 +47,10 @@ def test_public_s3_acls(acl: str) -> None:
 
 
 def test_gcs_bucket_and_iam() -> None:
-    good = {"uniformBucketLevelAccess": True, "publicAccessPrevention": "enforced"}  # components/gcs_model_bucket.py
+    good = {
+        "uniformBucketLevelAccess": True,
+        "publicAccessPrevention": "enforced",
+    }  # components/gcp/gcs_model_bucket.py
     assert R.buckets_private(R.GCS_BUCKET, good, NONE) == []
     assert len(R.buckets_private(R.GCS_BUCKET, {"publicAccessPrevention": "inherited"}, NONE)) == 2
     member = "gcp:storage/bucketIAMMember:BucketIAMMember"
@@ -57,7 +61,7 @@ def test_gcs_bucket_and_iam() -> None:
 
 
 def test_azure_account_and_container() -> None:
-    # components/azure_model_container.py: allowBlobPublicAccess false, publicAccess None.
+    # components/azure/model_container.py: allowBlobPublicAccess false, publicAccess None.
     assert R.buckets_private(R.AZ_ACCOUNT, {"allowBlobPublicAccess": False}, NONE) == []
     assert R.buckets_private(R.AZ_ACCOUNT, {"allowBlobPublicAccess": True}, NONE)
     assert R.buckets_private(R.AZ_ACCOUNT, {}, NONE)  # the API's default has allowed it
@@ -85,7 +89,7 @@ def test_gcs_and_azure_encryption() -> None:
     assert R.buckets_encrypted(R.GCS_BUCKET, cmek, NONE) == []
     assert R.buckets_encrypted(R.GCS_BUCKET, {}, NONE) == []  # Google-managed encryption
     assert R.buckets_encrypted(R.GCS_BUCKET, {"encryption": {"defaultKmsKeyName": "my-key"}}, NONE)
-    good = {"enableHttpsTrafficOnly": True, "minimumTlsVersion": "TLS1_2"}  # components/azure_model_container.py
+    good = {"enableHttpsTrafficOnly": True, "minimumTlsVersion": "TLS1_2"}  # components/azure/model_container.py
     assert R.buckets_encrypted(R.AZ_ACCOUNT, good, NONE) == []
     assert (
         len(R.buckets_encrypted(R.AZ_ACCOUNT, {"enableHttpsTrafficOnly": False, "minimumTlsVersion": "TLS1_0"}, NONE))

@@ -32,7 +32,7 @@ from pulumi.automation.events import (
     SummaryEvent,
 )
 
-from components.model_version import OUTPUT_KEYS, ModelVersionArgs
+from components.providers.model_version import OUTPUT_KEYS, ModelVersionArgs
 from triton_platform.preview.fields import SECRET_SIG, SIG_KEY
 from triton_platform.publisher.spec import ModelSpec
 

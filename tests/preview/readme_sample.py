@@ -10,7 +10,7 @@ import tempfile
 from pathlib import Path
 
 from tests.preview.fixtures import bucket_replacement, model_update, write_log
-from triton_platform.preview_comment import build
+from triton_platform.preview.comment import build
 
 START = "<!-- preview-sample:start -->"
 END = "<!-- preview-sample:end -->"

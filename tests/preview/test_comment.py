@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.preview.fixtures import LEAK, SECRET_PLAINTEXT, SHA_A, SHA_B
-from triton_platform import preview_comment
+from triton_platform.preview import comment as preview_comment
 from triton_platform.preview.events import EventLogError, load, parse_lines
 from triton_platform.preview.render import MAX_COMMENT_CHARS, SHA_DIGITS
 

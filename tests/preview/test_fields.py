@@ -9,7 +9,7 @@ from pathlib import Path
 import pulumi
 import pulumi.dynamic
 
-from components.model_version import OUTPUT_KEYS, ModelVersion, ModelVersionArgs
+from components.providers.model_version import OUTPUT_KEYS, ModelVersion, ModelVersionArgs
 from tests.preview.fixtures import model_inputs
 from triton_platform.preview import fields as F
 from triton_platform.publisher import fingerprint
@@ -91,7 +91,7 @@ def test_release_value_paths_are_our_charts_keys() -> None:
 
 
 def test_gpu_operator_value_paths_are_what_the_component_sets() -> None:
-    from components.gpu_operator import operator_values
+    from components.gpu.gpu_operator import operator_values
 
     values = operator_values(
         mig_strategy="single",

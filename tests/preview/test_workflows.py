@@ -137,7 +137,7 @@ def test_preview_workflow() -> None:
     assert "python -m triton_platform.preview.stacks matrix" in jobs["stacks"]["steps"][-1]["run"]
     assert "fromJSON(needs.stacks.outputs.matrix)" in str(preview["strategy"]["matrix"])
     built = "\n".join(str(s.get("run", "")) for s in comment["steps"])
-    assert "python -m triton_platform.preview_comment" in built
+    assert "python -m triton_platform.preview" in built
     sticky = next(s for s in comment["steps"] if "sticky-pull-request-comment" in str(s.get("uses")))
     assert sticky["with"]["header"]  # one comment per PR, found again by its header
 

@@ -17,7 +17,7 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
-from components.model_version import ModelVersionArgs
+from components.providers.model_version import ModelVersionArgs
 from triton_platform.publisher import pipeline
 from triton_platform.publisher.spec import ModelSpec
 from triton_platform.publisher.stores.base import ByteCallback, ObjectInfo, ObjectStore, StoreRef, b64, digest

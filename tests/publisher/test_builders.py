@@ -29,7 +29,7 @@ from kubernetes.client import (
 from kubernetes.client.exceptions import ApiException
 
 from tests.publisher.fakes import MemoryStore, image_model, mlp_model, wire_floats
-from triton_platform import versions
+from triton_platform.catalog import versions
 from triton_platform.publisher import fingerprint as fp
 from triton_platform.publisher.builders import EngineBuilder, EngineJob, KubernetesJobBuilder, LocalTensorRTBuilder
 from triton_platform.publisher.builders import local_tensorrt as lt
@@ -94,7 +94,7 @@ GCS_KEY = StoreRef(
     ),
 )
 AZURE = StoreRef(kind="azure", bucket="models", account_url="https://acmemodels.blob.core.windows.net")
-# The label the stacks put on their GPU pool (triton_platform.gpu.GPU_POOL_SELECTOR).
+# The label the stacks put on their GPU pool (triton_platform.catalog.gpu.GPU_POOL_SELECTOR).
 GPU_POOL = {"triton-platform/pool": "gpu"}
 # GPU feature discovery's architecture labels, integers as strings (NVIDIA/k8s-device-plugin
 # docs/gpu-feature-discovery/README.md: nvidia.com/gpu.compute.major "8", .minor "0").

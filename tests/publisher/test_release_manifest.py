@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from tests.publisher.fakes import wire_floats
-from triton_platform.release import (
+from triton_platform.release.manifest import (
     Release,
     ReleaseError,
     ReleaseManifest,
@@ -116,7 +116,7 @@ def test_manifest_is_canonical_json_and_matches_the_golden_digest() -> None:
 def test_recorded_build_options_are_exactly_the_engine_keys_and_old_releases_keep_their_digest() -> None:
     from triton_platform.publisher import fingerprint
     from triton_platform.publisher.spec import ModelSpec
-    from triton_platform.release import rebuild_spec
+    from triton_platform.release.manifest import rebuild_spec
 
     spec = ModelSpec.model_validate(
         {

@@ -16,16 +16,16 @@ from typing import Any
 
 import pytest
 
-from components.release_promotion import ReleasePromotionArgs, ReleasePromotionProvider
+from components.providers.release_promotion import ReleasePromotionArgs, ReleasePromotionProvider
 from stacks.release import _sources
 from tests.publisher.fakes import MemoryStore, RecordingEngineBuilder, mlp_model, wire_floats
+from triton_platform.catalog.versions import NGC_RELEASES
 from triton_platform.publisher import fingerprint, pipeline
 from triton_platform.publisher.errors import StoreError
-from triton_platform.publisher.promotion import blob_key, read_history, snapshot_release
 from triton_platform.publisher.spec import ModelSpec
 from triton_platform.publisher.stores.base import ObjectStore, StoreRef
-from triton_platform.release import Release, manifest_from_published
-from triton_platform.versions import NGC_RELEASES
+from triton_platform.release.manifest import Release, manifest_from_published
+from triton_platform.release.promotion import blob_key, read_history, snapshot_release
 
 UPSTREAM = "acme/triton-platform/dev"
 MODEL = "mlp-trt"

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from tests.support.promql import HPA_METRICS, OTHER_METRICS, TRITON_METRICS, balanced, grouping_labels, parse, selectors
-from triton_platform.alerts import AlertThresholds, build_rule_groups, prometheus_rule_spec
+from triton_platform.values.alerts import AlertThresholds, build_rule_groups, prometheus_rule_spec
 
 # The rules may use only these (plus kube-state-metrics, see tests.support.promql).
 KNOWN_METRICS = TRITON_METRICS | OTHER_METRICS

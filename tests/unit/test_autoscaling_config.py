@@ -9,9 +9,9 @@ import onnx
 import pytest
 from onnx import TensorProto, helper
 
-from triton_platform import autoscaling
-from triton_platform.config import ConfigError, PlatformConfig, parse_config
+from triton_platform.config.schema import ConfigError, PlatformConfig, parse_config
 from triton_platform.publisher.spec import ModelSpec
+from triton_platform.values import autoscaling
 
 GPU_POOL = {"machineType": "p4d.24xlarge", "gpuProduct": "A100-SXM4-40GB", "gpuCount": 8, "maxNodes": 2}
 

@@ -10,7 +10,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
-from components.cluster_autoscaler import (
+from components.aws.cluster_autoscaler import (
     DESCRIBE_ACTIONS,
     NAMESPACE,
     SCALE_ACTIONS,
@@ -21,7 +21,7 @@ from components.cluster_autoscaler import (
 )
 from tests.support.iam_eval import Request, allowed
 from tests.support.pulumi_mocks import RecordingMocks
-from triton_platform import versions
+from triton_platform.catalog import versions
 
 ASG = "arn:aws:autoscaling:us-east-1:111122223333:autoScalingGroup:0f1e:autoScalingGroupName/eks-gpu-0f1e"
 OWN_TAG = "aws:ResourceTag/k8s.io/cluster-autoscaler/triton-prod"

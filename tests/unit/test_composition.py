@@ -21,7 +21,7 @@ from stacks.common import BUILDER_SERVICE_ACCOUNT
 from tests.support.cloud import build_stack
 from tests.support.pulumi_mocks import RecordingMocks
 from tests.support.stacks import REPO, stack_config
-from triton_platform.config import parse_config
+from triton_platform.config.schema import parse_config
 
 STACKS = ("dev", "prod", "staging", "prod-azure")
 ROOT_TYPE = "pulumi:pulumi:Stack"

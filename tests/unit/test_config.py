@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from tests.support.stacks import REPO, stack_config
-from triton_platform.config import ConfigError, PlatformConfig, parse_config
+from triton_platform.config.schema import ConfigError, PlatformConfig, parse_config
 
 ONNX = "samples/sample-mlp/model.onnx"
 
@@ -218,7 +218,7 @@ def test_mig_profile_on_gpu_without_mig(onnx_dir: Path) -> None:
 
 
 def test_mig_catalogue_covers_h100_h200_a30_a100_80() -> None:
-    from triton_platform import gpu
+    from triton_platform.catalog import gpu
 
     assert "1g.18gb" in gpu.find_product("H200").mig_profiles  # type: ignore[union-attr]
     assert "3g.40gb" in gpu.find_product("H100-80GB").mig_profiles  # type: ignore[union-attr]
@@ -380,7 +380,7 @@ def test_cloud_rules_join_the_one_error(onnx_dir: Path) -> None:
 
 def test_validation_loads_no_pulumi() -> None:
     code = (
-        "import sys; from triton_platform.config import parse_config; import triton_platform.cloud_rules; "
+        "import sys; from triton_platform.config.schema import parse_config; import triton_platform.config.rules.clouds; "
         "print(sorted(m for m in sys.modules if m.split('.')[0].startswith('pulumi')))"
     )
     out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True)

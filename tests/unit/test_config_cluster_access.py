@@ -2,7 +2,7 @@
 
 Each bad value must fail before any resource, naming the key (with the entry's index), why,
 and a valid example. The rules come from the clouds' own documentation, cited in
-triton_platform/cluster_access.py: EKS takes IPv4 public-access CIDRs only for an IPv4 cluster
+triton_platform/config/rules/access.py: EKS takes IPv4 public-access CIDRs only for an IPv4 cluster
 (EKS API VpcConfigRequest.publicAccessCidrs); AKS cannot combine authorized IP ranges with a
 private cluster (AKS "API server authorized IP ranges").
 """
@@ -12,7 +12,7 @@ from __future__ import annotations
 import pytest
 
 from tests.support.stacks import config_error, parse_stack, set_key
-from triton_platform.cluster_access import entra_object_id, ipv4_cidr
+from triton_platform.config.rules.access import entra_object_id, ipv4_cidr
 
 AWS, GCP, AZURE, LOCAL = "prod", "staging", "prod-azure", "dev"
 KEY = "triton-platform:cluster.apiAccessCidrs"

@@ -165,7 +165,7 @@ def test_a_real_triton_exports_every_metric_the_dashboard_and_alerts_query(
     import urllib.request
 
     from tests.integration.triton import TritonUnavailable, run_triton
-    from triton_platform.alerts import build_rule_groups
+    from triton_platform.values.alerts import build_rule_groups
 
     repo = tmp_path / "models"
     (repo / "double" / "1").mkdir(parents=True)

@@ -11,7 +11,7 @@ from stacks import build_stack
 from tests.support.cloud import WORKLOAD_OUTPUTS
 from tests.support.pulumi_mocks import ProgramResult, RecordingMocks, run_program
 from tests.support.stacks import REPO, set_pulumi_config, stack_config
-from triton_platform.config import ConfigError, load_config
+from triton_platform.config.schema import ConfigError, load_config
 
 K8S_PREFIXES = ("kubernetes:",)
 

@@ -17,9 +17,9 @@ from typing import Any
 import pytest
 
 from tests.support.k8s_names import extended_resource_errors, label_value_errors, labels_errors
-from triton_platform import gpu
-from triton_platform.config import ConfigError, parse_config
-from triton_platform.triton_values import engine_build_selectors, gpu_placement
+from triton_platform.catalog import gpu
+from triton_platform.config.schema import ConfigError, parse_config
+from triton_platform.values.triton import engine_build_selectors, gpu_placement
 
 POOL = {"triton-platform/pool": "gpu"}
 GFD_PRODUCT = "nvidia.com/gpu.product"

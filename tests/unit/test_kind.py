@@ -12,9 +12,9 @@ import pulumi
 import pytest
 import yaml
 
-from components.kind_cluster import KindCluster, KindClusterArgs
+from components.local.kind_cluster import KindCluster, KindClusterArgs
 from tests.support.pulumi_mocks import RecordingMocks, run_program
-from triton_platform.kind import PortMapping, create_script, delete_script, kind_config
+from triton_platform.clouds.kind import PortMapping, create_script, delete_script, kind_config
 
 
 def test_port_mappings_and_mount() -> None:

@@ -29,15 +29,15 @@ from typing import Any
 import pulumi
 import pytest
 
-from components.kind_cluster import KindCluster, KindClusterArgs
 from components.kubeconfig_file import kubeconfig_file
-from components.model_version import ModelVersionProvider
+from components.local.kind_cluster import KindCluster, KindClusterArgs
+from components.providers.model_version import ModelVersionProvider
 from samples import make_samples
 from tests.integration import servers
 from tests.publisher.fakes import provider_props, wire_floats
 from tests.support.pulumi_mocks import MOCK_KUBECONFIG, SECRET_SIG, RecordingMocks, run_program
-from triton_platform.kind import PortMapping
-from triton_platform.kubeconfig import write_private_file
+from triton_platform.clouds.kind import PortMapping
+from triton_platform.clouds.kubeconfig import write_private_file
 from triton_platform.publisher.errors import StoreError
 from triton_platform.publisher.spec import ModelSpec
 from triton_platform.publisher.stores.base import StoreRef, open_store

@@ -8,12 +8,12 @@ from typing import Any
 import pulumi_kubernetes as k8s
 import pytest
 
-from components.kind_cluster import KindCluster, KindClusterArgs
-from components.minio import Minio, MinioArgs
-from components.triton_server import CHART_PATH, TritonServer, TritonServerArgs
+from components.local.kind_cluster import KindCluster, KindClusterArgs
+from components.local.minio import Minio, MinioArgs
+from components.serving.triton_server import CHART_PATH, TritonServer, TritonServerArgs
 from tests.support.pulumi_mocks import RecordingMocks, run_program
-from triton_platform.kind import PortMapping
-from triton_platform.versions import MINIO
+from triton_platform.catalog.versions import MINIO
+from triton_platform.clouds.kind import PortMapping
 
 
 @pytest.fixture(autouse=True)

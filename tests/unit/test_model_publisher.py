@@ -11,8 +11,8 @@ import pulumi
 import pytest
 from pydantic import ValidationError
 
-from components.model_publisher import ModelPublisher, ModelPublisherArgs
-from components.model_version import PROVIDER_VERSION
+from components.providers.model_version import PROVIDER_VERSION
+from components.publisher.model_publisher import ModelPublisher, ModelPublisherArgs
 from samples import make_samples
 from tests.support.pulumi_mocks import RecordingMocks
 from triton_platform.publisher import fingerprint

@@ -20,7 +20,7 @@ from typing import Any
 import pulumi.dynamic
 import pytest
 
-from components.model_version import PROVIDER_VERSION, ModelVersionArgs, ModelVersionProvider
+from components.providers.model_version import PROVIDER_VERSION, ModelVersionArgs, ModelVersionProvider
 from samples import make_samples
 from tests.integration import servers
 from tests.publisher.fakes import provider_props, wire_floats
@@ -373,7 +373,7 @@ def test_outputs_and_provider_carry_no_credentials(
         check=False,
     )
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "components.model_version.ModelVersionProvider"
+    assert result.stdout.strip() == "components.providers.model_version.ModelVersionProvider"
 
 
 def test_remote_source_uri_is_fingerprinted_and_published(store_ref: dict[str, Any], tmp_path: Path) -> None:

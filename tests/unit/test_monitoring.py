@@ -13,7 +13,7 @@ import pulumi_kubernetes as k8s
 import pydantic
 import pytest
 
-from components.monitoring import (
+from components.monitoring.monitoring import (
     DASHBOARD_CONFIGMAP,
     GRAFANA_ADMIN_SECRET,
     RELEASE_NAME,
@@ -22,8 +22,8 @@ from components.monitoring import (
     stack_values,
 )
 from tests.support.pulumi_mocks import RecordingMocks
-from triton_platform import versions
-from triton_platform.alerts import AlertThresholds, prometheus_rule_spec
+from triton_platform.catalog import versions
+from triton_platform.values.alerts import AlertThresholds, prometheus_rule_spec
 
 DASHBOARD = str(Path(__file__).resolve().parents[2] / "dashboards" / "triton.json")
 SECRET_SIG = "4dabf18193072939515e22adb298388d"  # Pulumi's marker of a secret value on the wire
@@ -319,8 +319,8 @@ def test_unknown_args_are_rejected(mocks: RecordingMocks) -> None:
 
 @pulumi.runtime.test
 def test_metrics_adapter_serves_tritons_rules_from_the_stacks_prometheus(mocks: RecordingMocks) -> pulumi.Output[None]:
-    from components.metrics_adapter import MetricsAdapter, MetricsAdapterArgs
-    from triton_platform.autoscaling import adapter_rules
+    from components.monitoring.metrics_adapter import MetricsAdapter, MetricsAdapterArgs
+    from triton_platform.values.autoscaling import adapter_rules
 
     provider = k8s.Provider("k8s", kubeconfig="{}")
     adapter = MetricsAdapter(
@@ -360,7 +360,7 @@ def test_metrics_adapter_serves_tritons_rules_from_the_stacks_prometheus(mocks: 
 
 
 def test_metrics_adapter_rejects_a_bad_namespace(mocks: RecordingMocks) -> None:
-    from components.metrics_adapter import MetricsAdapterArgs
+    from components.monitoring.metrics_adapter import MetricsAdapterArgs
 
     with pytest.raises(pydantic.ValidationError, match="namespace name"):
         MetricsAdapterArgs(

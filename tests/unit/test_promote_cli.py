@@ -1,4 +1,4 @@
-"""``python -m triton_platform.promote`` end to end, against a fake ``pulumi`` executable on PATH.
+"""``python -m triton_platform.release`` end to end, against a fake ``pulumi`` executable on PATH.
 
 There is no Pulumi CLI here: the test writes a small ``pulumi`` script (a test double of the
 external CLI) that prints fixed ``pulumi stack output --json`` documents per stack and records
@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 import yaml
 
-from triton_platform.release import Release, manifest_from_published
+from triton_platform.release.manifest import Release, manifest_from_published
 
 REPO = Path(__file__).resolve().parents[2]
 SOURCE = "acme/triton-platform/dev"
@@ -103,7 +103,7 @@ def project(tmp_path: Path) -> Path:
 
 def _promote(fake: FakePulumi, project: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "triton_platform.promote", "--cwd", str(project), *args],
+        [sys.executable, "-m", "triton_platform.release.promote", "--cwd", str(project), *args],
         cwd=REPO,
         env=fake.env(),
         capture_output=True,

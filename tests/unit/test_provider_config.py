@@ -19,7 +19,7 @@ import stacks
 from tests.support.cloud import build_stack
 from tests.support.pulumi_mocks import RecordingMocks
 from tests.support.stacks import REPO, drop_key, edited_config, set_key
-from triton_platform.config import NAMESPACE, ConfigError, load_config, parse_config
+from triton_platform.config.schema import NAMESPACE, ConfigError, load_config, parse_config
 
 
 def _install(raw: dict[str, Any], providers: dict[str, str]) -> None:

@@ -20,8 +20,8 @@ from stacks import build_stack
 from stacks.release import UPSTREAM_RESOURCE, deploy_release, resolve_upstream
 from tests.support.pulumi_mocks import RecordingMocks
 from tests.unit.test_config import gcp as _gcp  # a GKE stack on A100 (compute capability 8.0)
-from triton_platform.config import ConfigError, PlatformConfig, parse_config
-from triton_platform.release import Release, manifest_from_published
+from triton_platform.config.schema import ConfigError, PlatformConfig, parse_config
+from triton_platform.release.manifest import Release, manifest_from_published
 
 REPO = Path(__file__).resolve().parents[2]
 UPSTREAM = "acme/triton-platform/dev"
@@ -35,7 +35,7 @@ def _sha(text: str) -> str:
 
 def _release(*capabilities: str, triton: str = "25.01") -> Release:
     """The upstream's release: one TensorRT model with engines for ``capabilities``."""
-    from triton_platform.release import engine_file
+    from triton_platform.release.manifest import engine_file
 
     files = [{"path": engine_file(cc, capabilities), "size": 1, "sha256": _sha(f"engine {cc}")} for cc in capabilities]
     published = {
@@ -231,7 +231,7 @@ class PublishedMocks(RecordingMocks):
 
 
 def test_a_publishing_stack_keeps_and_exports_its_release() -> None:
-    from components.model_publisher import ModelPublisher, ModelPublisherArgs
+    from components.publisher.model_publisher import ModelPublisher, ModelPublisherArgs
     from triton_platform.publisher.spec import ModelSpec
 
     mocks = PublishedMocks()
@@ -273,7 +273,7 @@ def test_a_publishing_stack_keeps_and_exports_its_release() -> None:
 
 
 def _promotion_props(release: Release, **over: Any) -> dict[str, Any]:
-    from components.release_promotion import ReleasePromotionArgs
+    from components.providers.release_promotion import ReleasePromotionArgs
     from tests.publisher.fakes import wire_floats
 
     args = ReleasePromotionArgs(
@@ -288,7 +288,7 @@ def _promotion_props(release: Release, **over: Any) -> dict[str, Any]:
 
 
 def test_the_provider_checks_the_digest_and_diffs_on_what_changes_what_is_served() -> None:
-    from components.release_promotion import ReleasePromotionProvider
+    from components.providers.release_promotion import ReleasePromotionProvider
 
     provider = ReleasePromotionProvider()
     r1, r2 = _release("8.0"), _release("8.0", "9.0")
@@ -344,7 +344,7 @@ def _rebuildable_release(*capabilities: str) -> Release:
     """``_release`` as a publisher records it since issue 9: the ONNX sha256 and build options of its engines."""
     from triton_platform.publisher.fingerprint import build_options
     from triton_platform.publisher.spec import ModelSpec
-    from triton_platform.release import engine_file
+    from triton_platform.release.manifest import engine_file
 
     spec = ModelSpec(name="resnet50", source="models/resnet50.onnx", format="tensorrt", precision="fp16")
     files = [{"path": engine_file(cc, capabilities), "size": 1, "sha256": _sha(f"engine {cc}")} for cc in capabilities]

@@ -49,7 +49,7 @@ GPU_FIELDS: dict[str, tuple[tuple[str, str], ...]] = {
         ("scalingConfig.maxSize", "max nodes"),
         ("scalingConfig.desiredSize", "desired nodes"),
         ("capacityType", "capacity"),
-        # mig-manager's layout label on the pool (triton_platform/gpu.py MIG_CONFIG_LABEL).
+        # mig-manager's layout label on the pool (triton_platform/catalog/gpu.py MIG_CONFIG_LABEL).
         ('labels["nvidia.com/mig.config"]', "MIG layout"),
         ("taints", "taints"),
     ),
@@ -87,7 +87,7 @@ GPU_FIELDS: dict[str, tuple[tuple[str, str], ...]] = {
 # Helm releases (pulumi_kubernetes/helm/v3/Release.py: chart, version, values). The values paths
 # are our charts' keys: charts/triton-inference-server/values.yaml (replicaCount, image, service,
 # autoscaling, gpu.resources) and the gpu-operator chart's mig.strategy / migManager.config.default
-# (what components/gpu_operator.py sets).
+# (what components/gpu/gpu_operator.py sets).
 RELEASE_FIELDS: tuple[tuple[str, str], ...] = (
     ("chart", "chart"),
     ("version", "chart version"),
@@ -102,7 +102,7 @@ RELEASE_FIELDS: tuple[tuple[str, str], ...] = (
     ("values.migManager.config.default", "MIG layout"),
 )
 
-# ModelVersion props (components/model_version.py ModelVersionArgs.props and OUTPUT_KEYS).
+# ModelVersion props (components/providers/model_version.py ModelVersionArgs.props and OUTPUT_KEYS).
 MV_FINGERPRINT = "source_fingerprint"
 MV_RELEASE = "ngc_release"
 MV_TENSORRT = "tensorrt_version"

@@ -443,7 +443,7 @@ def comment(previews: Sequence[StackPreview], *, details_url: str | None = None)
         )
     footer = [
         "",
-        f"<sub>Built from `pulumi preview --event-log` by `python -m triton_platform.preview_comment`; {details}."
+        f"<sub>Built from `pulumi preview --event-log` by `python -m triton_platform.preview`; {details}."
         " Only allow-listed fields are shown; secrets stay `[secret]`.</sub>",
     ]
     top = "\n".join([title, "", *overview, ""]) + "\n"

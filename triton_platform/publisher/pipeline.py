@@ -26,6 +26,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from triton_platform.catalog.versions import DEFAULT_NGC_RELEASE, NGC_RELEASES
 from triton_platform.publisher import fingerprint, pbtxt
 from triton_platform.publisher.builders.base import EngineBuilder, EngineJob
 from triton_platform.publisher.errors import ModelSourceError, PublisherError, StoreError
@@ -41,7 +42,6 @@ from triton_platform.publisher.publish import (
 )
 from triton_platform.publisher.spec import ModelSpec
 from triton_platform.publisher.stores.base import ObjectStore, StoreRef, open_store
-from triton_platform.versions import DEFAULT_NGC_RELEASE, NGC_RELEASES
 
 InstanceKindName = Literal["KIND_GPU", "KIND_CPU"]
 _URI = re.compile(r"^(?P<scheme>s3|gs|az)://(?P<bucket>[^/]+)/(?P<key>.+)$")

@@ -2,7 +2,7 @@
 
 Shipped in the chart's loadtest ConfigMap and run by the ``helm test`` Job in Triton's SDK image
 (python3, standard library only). The plan (plan.json) is built by
-triton_platform/autoscaling.py: ``runs`` = [{model, command}] with the exact perf_analyzer argv,
+triton_platform/values/autoscaling.py: ``runs`` = [{model, command}] with the exact perf_analyzer argv,
 ``thresholds`` = {maxP99LatencyMs, minThroughput, maxErrors}. Every concurrency level of the
 report must meet the thresholds; a perf_analyzer that exits non-zero (it stops on the first
 failed request) counts as errors. Exit status: 0 when every model passes, 1 otherwise.

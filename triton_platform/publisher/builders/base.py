@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from triton_platform.catalog.versions import NGC_RELEASES
 from triton_platform.publisher.fingerprint import (
     calibration_object_key,
     engine_key,
@@ -18,7 +19,6 @@ from triton_platform.publisher.fingerprint import (
     onnx_object_key,
 )
 from triton_platform.publisher.spec import NAME_PATTERN, ModelSpec, ShapeRange
-from triton_platform.versions import NGC_RELEASES
 
 if TYPE_CHECKING:
     from triton_platform.publisher.progress import Progress

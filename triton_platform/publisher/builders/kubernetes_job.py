@@ -23,8 +23,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
-from triton_platform import versions
-from triton_platform.gpu import compute_capability_selector
+from triton_platform.catalog import versions
+from triton_platform.catalog.gpu import compute_capability_selector
 from triton_platform.publisher.builders.base import EngineJob
 from triton_platform.publisher.errors import BuildError, StoreError
 from triton_platform.publisher.fingerprint import file_sha256

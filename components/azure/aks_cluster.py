@@ -1,0 +1,468 @@
+"""AksCluster: an AKS cluster with a GPU agent pool, workload identity, its kubeconfig and provider.
+
+Provisions the resource group (or uses an existing one), an optional VNet, the managed cluster
+(system-assigned identity, OIDC issuer + workload identity for keyless storage access, Azure
+CNI overlay with Cilium so the chart's NetworkPolicies are enforced, a System pool) and a
+separate User agent pool for GPUs (tainted ``nvidia.com/gpu=present:NoSchedule``, MIG via
+``gpuInstanceProfile``, autoscaled, optionally spot).
+
+Access: by default Entra ID authenticates and Azure RBAC authorizes every Kubernetes API call
+(``aadProfile`` managed + ``enableAzureRBAC``), local accounts are off (``disableLocalAccounts``:
+no static admin credential exists at all), and whoever runs ``pulumi up`` gets the built-in
+role "Azure Kubernetes Service RBAC Cluster Admin" on this cluster only. The kubeconfig is the
+cluster user one (``listManagedClusterUserCredentials``, format ``exec``) converted the way
+``kubelogin convert-kubeconfig -l azurecli`` does: it holds no credential and gets a token from
+the Azure CLI login at each use. ``local_accounts=True`` (the escape hatch) keeps the old mode:
+local accounts, Kubernetes RBAC only, a certificate kubeconfig. The API server can be narrowed
+to authorized IP ranges or made private. The kubeconfig becomes the Kubernetes provider every
+Kubernetes resource of the stack uses.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import re
+from typing import Any
+
+import pulumi
+import pulumi_azure_native as azure
+import pulumi_kubernetes as k8s
+import yaml
+from pydantic import Field, model_validator
+
+from components.base import ComponentArgs
+from components.kubeconfig_file import kubeconfig_file
+from triton_platform.catalog import gpu
+from triton_platform.clouds import azure as az
+from triton_platform.config.rules.access import entra_object_id, ipv4_cidr, is_open_to_internet, open_endpoint_warning
+
+POOL_NAME = r"^[a-z][a-z0-9]{0,11}$"  # AKS: Linux pool names, lowercase alphanumeric, <= 12
+# Azure built-in roles for Kubernetes authorization with Azure RBAC (role definition ids from
+# learn.microsoft.com/azure/role-based-access-control/built-in-roles, "Containers").
+AKS_RBAC_CLUSTER_ADMIN = "b1ff04bb-8a4e-4dc4-8eb5-8693973ce19b"  # Azure Kubernetes Service RBAC Cluster Admin
+AKS_RBAC_ADMIN = "3498e952-d568-435e-9b2c-8d77e338d7f7"  # Azure Kubernetes Service RBAC Admin
+AKS_RBAC_WRITER = "a7ffa36f-339b-4b5c-8bdf-e2c188b2c0eb"  # Azure Kubernetes Service RBAC Writer
+AKS_RBAC_READER = "7f6c6a51-bcf8-42ba-9220-52d62157d7db"  # Azure Kubernetes Service RBAC Reader
+# kubelogin (github.com/Azure/kubelogin, pkg/internal/converter/convert.go and
+# pkg/internal/token/options.go): the exec command, get-token, the azurecli login mode.
+KUBELOGIN = "kubelogin"
+KUBELOGIN_LOGIN = "azurecli"
+EXEC_API_VERSION = "client.authentication.k8s.io/v1beta1"
+
+
+class AksSystemPool(ComponentArgs):
+    """The System pool: cluster add-ons, the GPU operator's controller, monitoring."""
+
+    name: str = Field(default="system", pattern=POOL_NAME)
+    vm_size: str = "Standard_D4ds_v5"
+    min_count: int = Field(default=2, ge=1, le=100)
+    max_count: int = Field(default=4, ge=1, le=100)
+    os_disk_size_gb: int = Field(default=128, ge=30, le=2048)
+
+
+class AksGpuPool(ComponentArgs):
+    """The User pool Triton (and the engine-build Jobs) run on."""
+
+    # None derives "gpu<hash>" from the settings AKS cannot change in place (see agent_pool_name).
+    name: str | None = Field(default=None, pattern=POOL_NAME)
+    vm_size: str
+    min_count: int = Field(default=0, ge=0, le=1000)
+    max_count: int = Field(default=2, ge=1, le=1000)
+    os_disk_size_gb: int = Field(default=200, ge=50, le=2048)
+    spot: bool = False
+    # MIG1g..MIG7g (triton_platform.catalog.gpu.aks_gpu_instance_profile); None: whole GPUs.
+    gpu_instance_profile: str | None = Field(default=None, pattern=r"^MIG[12347]g$")
+    # The configured GPU product, recorded as a node label (cost reports, debugging).
+    gpu_product: str | None = None
+    labels: dict[str, str] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _bounds(self) -> AksGpuPool:
+        if self.min_count > self.max_count:
+            raise ValueError(f"GPU pool min_count ({self.min_count}) must be <= max_count ({self.max_count})")
+        return self
+
+    @property
+    def agent_pool_name(self) -> str:
+        """The pool's name in AKS.
+
+        VM size, MIG profile (gpuInstanceProfile), spot and OS disk size are fixed when AKS
+        creates a pool. Naming the pool after them turns a change into a new pool created
+        before the old one is deleted (Pulumi's default replace), instead of a failed update.
+        """
+        if self.name:
+            return self.name
+        fixed = f"{self.vm_size.lower()}|{self.gpu_instance_profile}|{self.spot}|{self.os_disk_size_gb}"
+        return "gpu" + hashlib.sha256(fixed.encode()).hexdigest()[:6]
+
+
+class AksClusterArgs(ComponentArgs):
+    provider: pulumi.ProviderResource  # azure-native provider, used by every Azure child
+    cluster_name: str = Field(pattern=r"^[a-z]([-a-z0-9]{0,38}[a-z0-9])?$")
+    location: str = Field(min_length=2)
+    kubernetes_version: str = Field(pattern=r"^1\.\d{2}(\.\d+)?$")
+    # An existing resource group to deploy into; None creates "<cluster>-rg".
+    resource_group_name: str | None = None
+    # Keep the created resource group on destroy (it also holds the model storage account,
+    # which Azure would delete with the group).
+    retain_resource_group: bool = False
+    system_pool: AksSystemPool = Field(default_factory=AksSystemPool)
+    gpu_pool: AksGpuPool | None = None
+    # A VNet of our own (address space, node subnet); None lets AKS manage one.
+    vnet_cidr: str | None = Field(default=None, pattern=r"^\d{1,3}(\.\d{1,3}){3}/\d{1,2}$")
+    node_subnet_cidr: str | None = Field(default=None, pattern=r"^\d{1,3}(\.\d{1,3}){3}/\d{1,2}$")
+    pod_cidr: str = "192.168.0.0/16"  # overlay: pods never take VNet addresses
+    service_cidr: str = "10.0.0.0/16"
+    dns_service_ip: str = "10.0.0.10"
+    sku_tier: str = Field(default="Standard", pattern=r"^(Free|Standard|Premium)$")
+    # CIDRs allowed to reach the API server; [] = no restriction (the component warns).
+    api_server_authorized_ip_ranges: list[str] = Field(default_factory=list)
+    # A private API server (apiServerAccessProfile.enablePrivateCluster): reachable from the
+    # VNet only, so `pulumi up` must run there.
+    private_cluster: bool = False
+    # The escape hatch, off by default: keep local accounts and Kubernetes RBAC only (no
+    # Entra ID), with a certificate kubeconfig. Default: Entra ID + Azure RBAC, local accounts off.
+    local_accounts: bool = False
+    # Entra ID groups whose members are cluster-admin (aadProfile.adminGroupObjectIDs).
+    admin_group_object_ids: list[str] = Field(default_factory=list)
+    # Where the publisher's Kubernetes engine builder reads the kubeconfig (a 0600 file).
+    kubeconfig_path: str | None = None
+    tags: dict[str, str] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _network(self) -> AksClusterArgs:
+        if (self.vnet_cidr is None) != (self.node_subnet_cidr is None):
+            raise ValueError("vnet_cidr and node_subnet_cidr go together (both or neither)")
+        for cidr in self.api_server_authorized_ip_ranges:
+            ipv4_cidr(cidr)
+        if self.private_cluster and self.api_server_authorized_ip_ranges:
+            # "You can't use this feature with private clusters." (AKS, API server authorized IP ranges)
+            raise ValueError("api_server_authorized_ip_ranges cannot be combined with private_cluster")
+        for group in self.admin_group_object_ids:
+            entra_object_id(group)
+        if self.local_accounts and self.admin_group_object_ids:
+            raise ValueError("admin_group_object_ids needs Entra ID, which local_accounts=True leaves off")
+        return self
+
+
+def aad_profile(args: AksClusterArgs) -> azure.containerservice.ManagedClusterAADProfileArgsDict | None:
+    """Entra ID integration (AKS-managed) with Azure RBAC for Kubernetes authorization; None with local accounts.
+
+    Field names: azure-native containerservice ManagedClusterAADProfile. ``tenant_id`` is left
+    out: AKS then uses the tenant of the cluster's subscription, the one Azure RBAC needs.
+    """
+    if args.local_accounts:
+        return None
+    profile: azure.containerservice.ManagedClusterAADProfileArgsDict = {"managed": True, "enable_azure_rbac": True}
+    if args.admin_group_object_ids:
+        profile["admin_group_object_ids"] = list(args.admin_group_object_ids)
+    return profile
+
+
+def api_server_access_profile(
+    args: AksClusterArgs,
+) -> azure.containerservice.ManagedClusterAPIServerAccessProfileArgsDict | None:
+    """Authorized IP ranges, or a private API server, or None (public to any address)."""
+    if args.private_cluster:
+        return {"enable_private_cluster": True}
+    if args.api_server_authorized_ip_ranges:
+        return {"authorized_ip_ranges": list(args.api_server_authorized_ip_ranges)}
+    return None
+
+
+def _exec_arg(args: list[Any], flag: str) -> str | None:
+    """The value after ``flag`` in an exec plugin's args (kubelogin's own getExecArg)."""
+    for i, arg in enumerate(args[:-1]):
+        if arg == flag:
+            return str(args[i + 1])
+    return None
+
+
+def kubelogin_azurecli(kubeconfig: str) -> str:
+    """``kubelogin convert-kubeconfig -l azurecli`` in code, for the kubeconfig AKS returns with Entra ID on.
+
+    Every user whose exec command is kubelogin becomes ``kubelogin get-token --login azurecli
+    --server-id <the AKS server app id from AKS' own kubeconfig>`` (as kubelogin's converter
+    writes it; the tenant from the input is dropped, as there): the token comes from the Azure
+    CLI login of whoever uses the file, and the file holds no credential. kubelogin reads
+    ``AAD_LOGIN_METHOD`` at each call, so CI can switch to ``spn`` or ``workloadidentity``.
+    """
+    doc = yaml.safe_load(kubeconfig) or {}
+    converted = 0
+    for user in doc.get("users") or []:
+        exec_config = (user.get("user") or {}).get("exec") or {}
+        if KUBELOGIN not in str(exec_config.get("command", "")).lower():
+            continue
+        server_id = _exec_arg(list(exec_config.get("args") or []), "--server-id")
+        if not server_id:
+            raise ValueError(f"kubeconfig user {user.get('name')!r}: kubelogin needs --server-id, AKS gave none")
+        new_exec: dict[str, Any] = {
+            "apiVersion": EXEC_API_VERSION,
+            "command": KUBELOGIN,
+            "args": ["get-token", "--login", KUBELOGIN_LOGIN, "--server-id", server_id],
+        }
+        if exec_config.get("installHint"):
+            new_exec["installHint"] = exec_config["installHint"]
+        # Nothing else of the user survives: no token, no client certificate.
+        user["user"] = {"exec": new_exec}
+        converted += 1
+    if not converted:
+        raise ValueError("the AKS user kubeconfig has no kubelogin exec user; is Entra ID integration (aadProfile) on?")
+    return yaml.safe_dump(doc, sort_keys=False)
+
+
+def gpu_pool_labels(pool: AksGpuPool) -> dict[str, str]:
+    """Node labels of the GPU pool: ours (for selection and cost reports) plus the caller's."""
+    labels = dict(gpu.GPU_POOL_SELECTOR)
+    if pool.gpu_product:
+        labels["triton-platform/gpu-product"] = re.sub(r"[^A-Za-z0-9_.-]", "-", pool.gpu_product)[:63]
+    if pool.gpu_instance_profile:
+        labels["triton-platform/gpu-instance-profile"] = pool.gpu_instance_profile
+    return {**labels, **pool.labels}
+
+
+class AksCluster(pulumi.ComponentResource):
+    """An AKS cluster ready for Triton: workload identity on, GPU pool tainted and partitioned."""
+
+    resource_group_name: pulumi.Output[str]
+    cluster_name: pulumi.Output[str]
+    cluster: azure.containerservice.ManagedCluster
+    gpu_pool: azure.containerservice.AgentPool | None
+    oidc_issuer_url: pulumi.Output[str]
+    kubeconfig: pulumi.Output[str]
+    kubeconfig_path: str | None
+    provider: k8s.Provider
+    ready: list[pulumi.Resource]
+
+    def __init__(self, name: str, args: AksClusterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("triton:azure:AksCluster", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self, provider=args.provider)
+
+        if args.resource_group_name is None:
+            group = azure.resources.ResourceGroup(
+                f"{name}-rg",
+                resource_group_name=f"{args.cluster_name}-rg",
+                location=args.location,
+                tags=args.tags,
+                opts=pulumi.ResourceOptions.merge(
+                    child, pulumi.ResourceOptions(retain_on_delete=args.retain_resource_group)
+                ),
+            )
+            self.resource_group_name = group.name
+        else:
+            self.resource_group_name = pulumi.Output.from_input(args.resource_group_name)
+
+        subnet_id: pulumi.Output[str] | None = None
+        subnet: azure.network.Subnet | None = None
+        if args.vnet_cidr and args.node_subnet_cidr:
+            vnet = azure.network.VirtualNetwork(
+                f"{name}-vnet",
+                resource_group_name=self.resource_group_name,
+                location=args.location,
+                virtual_network_name=f"{args.cluster_name}-vnet",
+                address_space={"address_prefixes": [args.vnet_cidr]},
+                tags=args.tags,
+                # Subnets are separate resources: keep the VNet from fighting over them.
+                opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(ignore_changes=["subnets"])),
+            )
+            subnet = azure.network.Subnet(
+                f"{name}-nodes",
+                resource_group_name=self.resource_group_name,
+                virtual_network_name=vnet.name,
+                subnet_name="nodes",
+                address_prefix=args.node_subnet_cidr,
+                opts=child,
+            )
+            subnet_id = subnet.id
+
+        sys_pool = args.system_pool
+        system_profile: azure.containerservice.ManagedClusterAgentPoolProfileArgsDict = {
+            "name": sys_pool.name,
+            "mode": "System",
+            "vm_size": sys_pool.vm_size,
+            "os_type": "Linux",
+            "os_sku": "Ubuntu",
+            "type": "VirtualMachineScaleSets",
+            "enable_auto_scaling": True,
+            "count": sys_pool.min_count,
+            "min_count": sys_pool.min_count,
+            "max_count": sys_pool.max_count,
+            "os_disk_size_gb": sys_pool.os_disk_size_gb,
+            "upgrade_settings": {"max_surge": "33%"},
+        }
+        if subnet_id is not None:
+            system_profile["vnet_subnet_id"] = subnet_id
+
+        api_access = api_server_access_profile(args)
+        if not args.private_cluster and is_open_to_internet(args.api_server_authorized_ip_ranges):
+            pulumi.log.warn(open_endpoint_warning(args.cluster_name), resource=self)
+        self.cluster = azure.containerservice.ManagedCluster(
+            f"{name}-aks",
+            resource_group_name=self.resource_group_name,
+            resource_name_=args.cluster_name,
+            location=args.location,
+            dns_prefix=args.cluster_name,
+            kubernetes_version=args.kubernetes_version,
+            identity={"type": azure.containerservice.ResourceIdentityType.SYSTEM_ASSIGNED},
+            sku={"name": "Base", "tier": args.sku_tier},
+            enable_rbac=True,
+            # Entra ID + Azure RBAC, and no local (certificate) accounts, unless the escape hatch is on.
+            aad_profile=aad_profile(args),
+            disable_local_accounts=not args.local_accounts,
+            # Keyless storage access: the OIDC issuer + workload identity webhook.
+            oidc_issuer_profile={"enabled": True},
+            security_profile={"workload_identity": {"enabled": True}},
+            network_profile={
+                "network_plugin": "azure",
+                "network_plugin_mode": "overlay",
+                # Azure CNI powered by Cilium enforces the chart's NetworkPolicies.
+                "network_dataplane": "cilium",
+                "network_policy": "cilium",
+                "pod_cidr": args.pod_cidr,
+                "service_cidr": args.service_cidr,
+                "dns_service_ip": args.dns_service_ip,
+                "load_balancer_sku": "standard",
+                "outbound_type": "loadBalancer",
+            },
+            agent_pool_profiles=[system_profile],
+            auto_upgrade_profile={"upgrade_channel": "patch", "node_os_upgrade_channel": "NodeImage"},
+            api_server_access_profile=api_access,
+            tags=args.tags,
+            opts=child,
+        )
+        self.cluster_name = self.cluster.name
+        self.oidc_issuer_url = self.cluster.oidc_issuer_profile.apply(
+            lambda p: p.issuer_url if p and p.issuer_url else ""
+        )
+        ready: list[pulumi.Resource] = [self.cluster]
+
+        if subnet is not None:
+            # With a VNet of our own, the cluster identity manages the internal load balancer's
+            # front ends in the node subnet: Network Contributor on that subnet only.
+            client = azure.authorization.get_client_config_output(
+                opts=pulumi.InvokeOutputOptions(provider=args.provider)
+            )
+            ready.append(
+                azure.authorization.RoleAssignment(
+                    f"{name}-subnet-network",
+                    principal_id=self.cluster.identity.apply(lambda i: i.principal_id if i else ""),
+                    principal_type="ServicePrincipal",
+                    role_definition_id=client.subscription_id.apply(
+                        lambda s: az.role_definition_id(s, az.NETWORK_CONTRIBUTOR)
+                    ),
+                    scope=subnet.id,
+                    opts=child,
+                )
+            )
+
+        self.gpu_pool = None
+        if args.gpu_pool is not None:
+            self.gpu_pool = self._gpu_pool(name, args, args.gpu_pool, subnet_id, child)
+            ready.append(self.gpu_pool)
+
+        provider_deps: list[pulumi.Resource] = [self.cluster]
+        if args.local_accounts:
+            # Escape hatch: without Entra ID the user credentials are a client certificate.
+            creds = azure.containerservice.list_managed_cluster_user_credentials_output(
+                resource_group_name=self.resource_group_name,
+                resource_name=self.cluster.name,
+                opts=pulumi.InvokeOutputOptions(provider=args.provider, depends_on=[self.cluster]),
+            )
+            self.kubeconfig = pulumi.Output.secret(creds.kubeconfigs.apply(_decode_kubeconfig))
+        else:
+            # Whoever runs `pulumi up` administers the cluster through Azure RBAC, on this cluster
+            # only; other people get AKS_RBAC_READER / WRITER / ADMIN assignments of their own.
+            client = azure.authorization.get_client_config_output(
+                opts=pulumi.InvokeOutputOptions(provider=args.provider)
+            )
+            admin = azure.authorization.RoleAssignment(
+                f"{name}-deployer-cluster-admin",
+                principal_id=client.object_id,
+                role_definition_id=client.subscription_id.apply(
+                    lambda s: az.role_definition_id(s, AKS_RBAC_CLUSTER_ADMIN)
+                ),
+                scope=self.cluster.id,
+                opts=child,
+            )
+            ready.append(admin)
+            provider_deps.append(admin)
+            creds = azure.containerservice.list_managed_cluster_user_credentials_output(
+                resource_group_name=self.resource_group_name,
+                resource_name=self.cluster.name,
+                # Entra ID clusters: "exec" returns the kubelogin exec-plugin kubeconfig.
+                format="exec",
+                opts=pulumi.InvokeOutputOptions(provider=args.provider, depends_on=[self.cluster]),
+            )
+            # No credential inside, but the file names the cluster's endpoint: kept secret like the others.
+            self.kubeconfig = pulumi.Output.secret(
+                creds.kubeconfigs.apply(lambda k: kubelogin_azurecli(_decode_kubeconfig(k)))
+            )
+        self.kubeconfig_path = args.kubeconfig_path
+        if args.kubeconfig_path:
+            # The engine builder runs where `pulumi up` runs and reads this file.
+            provider_deps.append(kubeconfig_file(name, args.kubeconfig_path, self.kubeconfig, parent=self))
+        self.provider = k8s.Provider(
+            f"{name}-k8s",
+            k8s.ProviderArgs(kubeconfig=self.kubeconfig),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=provider_deps),
+        )
+        self.ready = ready
+        self.register_outputs(
+            {
+                "clusterName": self.cluster_name,
+                "resourceGroupName": self.resource_group_name,
+                "oidcIssuerUrl": self.oidc_issuer_url,
+                "kubeconfig": self.kubeconfig,
+            }
+        )
+
+    def _gpu_pool(
+        self,
+        name: str,
+        args: AksClusterArgs,
+        pool: AksGpuPool,
+        subnet_id: pulumi.Output[str] | None,
+        child: pulumi.ResourceOptions,
+    ) -> azure.containerservice.AgentPool:
+        return azure.containerservice.AgentPool(
+            f"{name}-gpu-pool",
+            resource_group_name=self.resource_group_name,
+            resource_name_=self.cluster.name,
+            agent_pool_name=pool.agent_pool_name,
+            mode="User",
+            vm_size=pool.vm_size,
+            os_type="Linux",
+            os_sku="Ubuntu",
+            type="VirtualMachineScaleSets",
+            enable_auto_scaling=True,
+            count=pool.min_count,
+            min_count=pool.min_count,
+            max_count=pool.max_count,
+            os_disk_size_gb=pool.os_disk_size_gb,
+            # AKS installs the NVIDIA driver and container toolkit; the GPU operator runs with
+            # driver/toolkit disabled and brings the device plugin, GFD and DCGM exporter.
+            gpu_profile={"driver": "Install"},
+            gpu_instance_profile=pool.gpu_instance_profile,
+            node_taints=[az.GPU_TAINT],
+            node_labels=gpu_pool_labels(pool),
+            vnet_subnet_id=subnet_id,
+            # A MIG layout or VM size change needs new nodes: surge one at a time.
+            upgrade_settings={"max_surge": "1"},
+            tags=args.tags,
+            # Spot: evicted VMs are deleted; pay up to the on-demand price (-1), never evicted for price.
+            scale_set_priority="Spot" if pool.spot else None,
+            scale_set_eviction_policy="Delete" if pool.spot else None,
+            spot_max_price=-1 if pool.spot else None,
+            opts=child,
+        )
+
+
+def _decode_kubeconfig(kubeconfigs: object) -> str:
+    """The first kubeconfig of listManagedClusterUserCredentials, base64-decoded."""
+    items = list(kubeconfigs or [])  # type: ignore[call-overload]
+    if not items:
+        raise ValueError("listManagedClusterUserCredentials returned no kubeconfig")
+    first = items[0]
+    value = first.value if hasattr(first, "value") else first["value"]
+    return base64.b64decode(value).decode("utf-8")

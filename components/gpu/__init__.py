@@ -1,0 +1,1 @@
+"""Components of type-token module `triton:gpu:*`."""

@@ -1,0 +1,195 @@
+"""GpuOperator: the NVIDIA GPU operator release (device plugin, GFD, DCGM exporter, mig-manager).
+
+Used on EKS and AKS. The values are computed by the plain function ``operator_values`` (tested
+without Pulumi); the component creates the operator's namespace (privileged: its daemonsets
+load kernel modules and mount host paths), the optional time-slicing ConfigMap the device
+plugin reads, and the Helm release pinned in ``triton_platform.catalog.versions.GPU_OPERATOR``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import pulumi
+import pulumi_kubernetes as k8s
+import yaml
+from pydantic import Field, model_validator
+
+from components.base import ComponentArgs, pinned_chart_release
+from triton_platform.catalog.gpu import GPU_TOLERATION, MigStrategy
+from triton_platform.catalog.versions import GPU_OPERATOR, ChartPin
+from triton_platform.config.schema import MIG_CONFIG_PATTERN
+
+TIME_SLICING_CONFIG_MAP = "time-slicing-config"
+# The key of the time-slicing ConfigMap that devicePlugin.config.default selects for every node.
+TIME_SLICING_CONFIG_KEY = "any"
+# The operator's own ConfigMap of mig-parted layouts (all-1g.5gb, all-2g.10gb, ...).
+MIG_PARTED_CONFIG_MAP = "default-mig-parted-config"
+DNS_LABEL = r"^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$"
+
+
+class GpuOperatorArgs(ComponentArgs):
+    """How the GPU operator runs on one cluster."""
+
+    k8s_provider: pulumi.ProviderResource
+    namespace: str = Field(default="gpu-operator", pattern=DNS_LABEL)
+    mig_strategy: MigStrategy = "none"
+    # EKS: True (mig-manager partitions GPUs from the node label nvidia.com/mig.config).
+    # AKS: False (the agent pool's gpuInstanceProfile partitions them).
+    mig_manager_enabled: bool = False
+    # mig-parted layout applied to MIG-capable nodes without a nvidia.com/mig.config label.
+    # A node label value (mig-manager reads nvidia.com/mig.config): no '+' (all-1g.5gb.me, not +me).
+    default_mig_config: str | None = Field(default=None, pattern=MIG_CONFIG_PATTERN)
+    time_slicing_replicas: int | None = Field(default=None, ge=2, le=48)
+    # False where the node image ships the driver (EKS NVIDIA AMIs, AKS GPU node images).
+    driver_enabled: bool = True
+    # False where the node image ships the container toolkit (EKS AL2023 NVIDIA AMI).
+    toolkit_enabled: bool = True
+    default_runtime: Literal["containerd", "crio", "docker"] = "containerd"
+    # Where the operator's controller (and NFD master) run: the system pool.
+    operator_node_selector: dict[str, str] = Field(default_factory=dict)
+    # What the per-node daemonsets tolerate: the GPU pool's taint.
+    tolerations: list[dict[str, str]] = Field(default_factory=lambda: [dict(GPU_TOLERATION)])
+    # Labels on the DCGM exporter's ServiceMonitor (for a Prometheus that selects by label).
+    service_monitor_labels: dict[str, str] = Field(default_factory=dict)
+    chart: ChartPin = GPU_OPERATOR
+    timeout_seconds: int = Field(default=900, ge=60, le=7200)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> GpuOperatorArgs:
+        if self.mig_strategy != "none" and self.time_slicing_replicas is not None:
+            raise ValueError(
+                "time_slicing_replicas is the fallback for GPUs without MIG; do not combine with a MIG strategy"
+            )
+        if self.default_mig_config is not None and not self.mig_manager_enabled:
+            raise ValueError("default_mig_config needs mig_manager_enabled=True (mig-manager applies it)")
+        if self.default_mig_config is not None and self.mig_strategy == "none":
+            raise ValueError("default_mig_config needs mig_strategy 'single' or 'mixed'")
+        return self
+
+
+def time_slicing_config(replicas: int) -> str:
+    """The device plugin's sharing config: every GPU advertised ``replicas`` times."""
+    doc = {
+        "version": "v1",
+        "flags": {"migStrategy": "none"},
+        "sharing": {"timeSlicing": {"resources": [{"name": "nvidia.com/gpu", "replicas": replicas}]}},
+    }
+    return yaml.safe_dump(doc, sort_keys=False)
+
+
+def operator_values(
+    *,
+    mig_strategy: MigStrategy,
+    mig_manager_enabled: bool,
+    default_mig_config: str | None,
+    driver_enabled: bool,
+    toolkit_enabled: bool,
+    time_slicing_config_map: str | None = None,
+    default_runtime: str = "containerd",
+    operator_node_selector: dict[str, str] | None = None,
+    tolerations: list[dict[str, str]] | None = None,
+    service_monitor_labels: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """Helm values of the gpu-operator chart for one GPU setup."""
+    tols = [dict(t) for t in (tolerations if tolerations is not None else [GPU_TOLERATION])]
+    mig_manager: dict[str, Any] = {"enabled": mig_manager_enabled}
+    if mig_manager_enabled:
+        mig_manager["config"] = {"name": MIG_PARTED_CONFIG_MAP, "default": default_mig_config or "all-disabled"}
+    device_plugin: dict[str, Any] = {"enabled": True}
+    if time_slicing_config_map:
+        device_plugin["config"] = {"name": time_slicing_config_map, "default": TIME_SLICING_CONFIG_KEY}
+    values: dict[str, Any] = {
+        "operator": {"defaultRuntime": default_runtime, "nodeSelector": dict(operator_node_selector or {})},
+        "driver": {"enabled": driver_enabled},
+        "toolkit": {"enabled": toolkit_enabled},
+        "devicePlugin": device_plugin,
+        "gfd": {"enabled": True},
+        "migManager": mig_manager,
+        "dcgmExporter": {
+            "enabled": True,
+            "serviceMonitor": {
+                "enabled": True,
+                "interval": "15s",
+                "honorLabels": False,
+                "additionalLabels": dict(service_monitor_labels or {}),
+            },
+        },
+        "daemonsets": {"tolerations": tols},
+        "node-feature-discovery": {
+            "master": {"nodeSelector": dict(operator_node_selector or {})},
+            "worker": {"tolerations": tols},
+        },
+    }
+    # The ClusterPolicy's mig.strategy accepts single|mixed only; without MIG the chart's
+    # default is left alone (it has no effect on GPUs whose MIG mode is off).
+    if mig_strategy != "none":
+        values["mig"] = {"strategy": mig_strategy}
+    return values
+
+
+class GpuOperator(pulumi.ComponentResource):
+    """The NVIDIA GPU operator in its own privileged namespace."""
+
+    namespace: pulumi.Output[str]
+    release: k8s.helm.v3.Release
+    time_slicing: k8s.core.v1.ConfigMap | None
+    ready: list[pulumi.Resource]
+
+    def __init__(self, name: str, args: GpuOperatorArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("triton:gpu:GpuOperator", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self, provider=args.k8s_provider)
+        ns = k8s.core.v1.Namespace(
+            f"{name}-ns",
+            metadata=k8s.meta.v1.ObjectMetaArgs(
+                name=args.namespace,
+                labels={
+                    "app.kubernetes.io/part-of": "triton-platform",
+                    # The driver/toolkit/device-plugin daemonsets need host access.
+                    "pod-security.kubernetes.io/enforce": "privileged",
+                    "pod-security.kubernetes.io/audit": "privileged",
+                    "pod-security.kubernetes.io/warn": "privileged",
+                },
+            ),
+            opts=child,
+        )
+        self.namespace = ns.metadata.name
+
+        self.time_slicing = None
+        deps: list[pulumi.Resource] = [ns]
+        if args.time_slicing_replicas is not None:
+            self.time_slicing = k8s.core.v1.ConfigMap(
+                f"{name}-time-slicing",
+                metadata=k8s.meta.v1.ObjectMetaArgs(name=TIME_SLICING_CONFIG_MAP, namespace=self.namespace),
+                data={TIME_SLICING_CONFIG_KEY: time_slicing_config(args.time_slicing_replicas)},
+                opts=child,
+            )
+            deps.append(self.time_slicing)
+
+        values = operator_values(
+            mig_strategy=args.mig_strategy,
+            mig_manager_enabled=args.mig_manager_enabled,
+            default_mig_config=args.default_mig_config,
+            driver_enabled=args.driver_enabled,
+            toolkit_enabled=args.toolkit_enabled,
+            time_slicing_config_map=TIME_SLICING_CONFIG_MAP if self.time_slicing is not None else None,
+            default_runtime=args.default_runtime,
+            operator_node_selector=args.operator_node_selector,
+            tolerations=args.tolerations,
+            service_monitor_labels=args.service_monitor_labels,
+        )
+        self.release = k8s.helm.v3.Release(
+            f"{name}-release",
+            pinned_chart_release(
+                args.chart,
+                name="gpu-operator",
+                namespace=self.namespace,
+                values=values,
+                timeout=args.timeout_seconds,
+                # A failed upgrade rolls back: GPU nodes keep their working device plugin.
+                atomic=True,
+            ),
+            opts=pulumi.ResourceOptions(parent=self, provider=args.k8s_provider, depends_on=deps),
+        )
+        self.ready = [self.release]
+        self.register_outputs({"namespace": self.namespace, "releaseStatus": self.release.status})

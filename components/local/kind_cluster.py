@@ -1,0 +1,94 @@
+"""KindCluster: a local kind cluster for the dev stack, its kubeconfig (secret) and provider.
+
+kind applies a cluster config (node image, port mappings, mounts) only when it creates the
+cluster, so any change to it means a new cluster. The Command is replaced delete-before-replace:
+pulumi-command's default replacement is create-before-delete, whose create would find the old
+cluster still there (same name) and whose delete would then remove the only cluster. Deleting
+first, the new create starts from nothing and builds the cluster from the new config. The new
+cluster's kubeconfig (new CA, new API port) is unknown until it exists, so the Kubernetes
+provider built on it is replaced too, and with it every Kubernetes resource of the stack.
+"""
+
+from __future__ import annotations
+
+import shlex
+
+import pulumi
+import pulumi_command as command
+import pulumi_kubernetes as k8s
+
+from components.base import ComponentArgs
+from components.kubeconfig_file import write_kubeconfig
+from triton_platform.clouds.kind import PortMapping, create_script, delete_script, kind_config
+
+
+class KindClusterArgs(ComponentArgs):
+    cluster_name: str
+    node_image: str
+    port_mappings: list[PortMapping]
+    kubeconfig_path: str
+    host_model_dir: str | None = None
+
+
+class KindCluster(pulumi.ComponentResource):
+    """``kind create cluster`` on apply, ``kind delete cluster`` on destroy.
+
+    The cluster component creates the Kubernetes provider for the cluster it provisions and
+    exposes it: every Kubernetes resource of the stack uses it explicitly, never the
+    ambient kubeconfig.
+    """
+
+    kubeconfig: pulumi.Output[str]
+    provider: k8s.Provider
+    cluster_name: pulumi.Output[str]
+    kubeconfig_path: str
+    # ``kubeconfig_path`` once this program run has written the file there (see write_kubeconfig):
+    # what a store descriptor or builder that reads the file should take, so it waits for it.
+    kubeconfig_file: pulumi.Output[str]
+
+    def __init__(self, name: str, args: KindClusterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("triton:local:KindCluster", name, None, opts)
+        config_yaml = kind_config(
+            port_mappings=args.port_mappings, node_image=args.node_image, host_model_dir=args.host_model_dir
+        )
+        cluster = shlex.quote(args.cluster_name)
+        path = shlex.quote(args.kubeconfig_path)
+        create = command.local.Command(
+            f"{name}-create",
+            command.local.CommandArgs(
+                create=create_script(cluster, path),
+                delete=delete_script(cluster, path),
+                stdin=config_yaml,
+                interpreter=["/bin/bash", "-c"],
+                # A changed kind config (ports, mounts, image) needs a new cluster. pulumi-command:
+                # "The resource will be updated (or replaced) if any of these values change. If the
+                # `update` command was provided the resource will be updated, otherwise it will be
+                # replaced using the `create` command" (pulumi_command/local/command.py, v1.2.1).
+                triggers=[config_yaml],
+                # stdout is the kubeconfig: never log it.
+                logging=command.local.Logging.STDERR,
+            ),
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                additional_secret_outputs=["stdout"],
+                # Delete the old cluster before creating the new one: both carry the same name
+                # (https://www.pulumi.com/docs/iac/concepts/resources/options/deletebeforereplace/).
+                delete_before_replace=True,
+                # A config change replaces, even should an `update` command be added one day.
+                replace_on_changes=["triggers"],
+            ),
+        )
+        self.kubeconfig = pulumi.Output.secret(create.stdout)
+        self.cluster_name = pulumi.Output.from_input(args.cluster_name)
+        self.kubeconfig_path = args.kubeconfig_path
+        # The create script writes the file only where it runs; every program run writes it
+        # again from the state, so any machine sharing the state has it (up and preview).
+        self.kubeconfig_file = write_kubeconfig(args.kubeconfig_path, self.kubeconfig)
+        self.provider = k8s.Provider(
+            f"{name}-k8s",
+            k8s.ProviderArgs(kubeconfig=self.kubeconfig, context=f"kind-{args.cluster_name}"),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[create]),
+        )
+        self.register_outputs(
+            {"kubeconfig": self.kubeconfig, "clusterName": self.cluster_name, "kubeconfigPath": self.kubeconfig_file}
+        )

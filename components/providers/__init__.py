@@ -1,0 +1,1 @@
+"""Dynamic providers (`pulumi.dynamic`): ModelVersion and ReleasePromotion, apart from the components."""

@@ -1,0 +1,1 @@
+"""Catalogues of other systems' names: GPUs and MIG profiles, machine types, pinned versions."""

@@ -1,0 +1,1 @@
+"""Cross-key rules on a parsed PlatformConfig, one module per area and per cloud."""

@@ -1,0 +1,525 @@
+"""Keeping and promoting releases: every artifact copied between any two stores and verified by sha256.
+
+Layout in a bucket (under the cache prefix, outside what Triton reads)::
+
+    <cache>/releases/<hex>.json        the canonical manifest of release sha256:<hex>
+    <cache>/releases/blobs/<sha256>    every file a kept release names, content-addressed
+    <cache>/releases/history.json      the last releases this bucket served: digest, when, from where
+
+A TensorRT model's ONNX (and INT8 calibration cache) is a blob of its release too, so a stack
+whose GPU the release has no engine for can build one from it (triton_platform.release.rebuild).
+
+``snapshot_release`` keeps the release a stack just published: its served files are copied into
+the content-addressed blobs (so retiring a version later does not lose a release), then the
+manifest is written. ``promote_release`` copies a release from an upstream store into this one
+with the protocol of :mod:`triton_platform.publisher.publish`, for the whole release at once:
+(1) every blob is downloaded, checked against the manifest's sha256 and uploaded (the upload
+verifies itself against the server's checksum), (2) every model's version directory is written
+and verified, and only then (3) every config.pbtxt, so Triton never sees a half-copied version
+and an interruption leaves the previous release serving. (4) The versions of the previous
+release that the new one does not serve are retired, (5) the manifest and history are written
+and (6) blobs no kept release names are pruned. A release is kept while it is among the last
+``keep`` of the history, so the previous one survives until the next promotion succeeded and
+rolling back is promoting an older digest again.
+Plain Python: no Pulumi.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import tempfile
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from triton_platform.publisher import pbtxt
+from triton_platform.publisher.errors import PublisherError, StoreError
+from triton_platform.publisher.fingerprint import calibration_object_key, onnx_object_key
+from triton_platform.publisher.progress import Progress, ensure_progress
+from triton_platform.publisher.publish import (
+    MANIFEST_SCHEMA,
+    config_key,
+    manifest_key,
+    remove_model,
+    unpublish_version,
+    version_prefix,
+    write_config,
+)
+from triton_platform.publisher.stores.base import ObjectStore, sha256_file
+from triton_platform.release.manifest import (
+    KEEP_RELEASES,
+    ModelEntry,
+    Release,
+    ReleaseError,
+    ReleaseManifest,
+    digest_hex,
+)
+
+RELEASES = "releases"
+HISTORY_LIMIT = 20
+
+
+# --- keys ------------------------------------------------------------------------------------------
+
+
+def release_key(store: ObjectStore, digest: str) -> str:
+    """``<cache>/releases/<hex>.json``."""
+    return store.ref.cache_key(RELEASES, f"{digest_hex(digest)}.json")
+
+
+def blob_key(store: ObjectStore, sha256: str) -> str:
+    """``<cache>/releases/blobs/<sha256>``."""
+    return store.ref.cache_key(RELEASES, "blobs", sha256)
+
+
+def history_key(store: ObjectStore) -> str:
+    return store.ref.cache_key(RELEASES, "history.json")
+
+
+# --- history ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    """One release this bucket served: its digest, when it became visible, and where it came from."""
+
+    digest: str
+    promotedAt: str
+    fromStack: str | None = None
+    models: dict[str, int] = field(default_factory=dict)
+    # The upstream's digest when this bucket serves it with engines it built itself (``digest`` then
+    # is the digest of the manifest that records the rebuild); None when both are the same release.
+    upstreamDigest: str | None = None
+
+    @classmethod
+    def parse(cls, data: Any) -> HistoryEntry:
+        return cls(
+            digest=str(data["digest"]),
+            promotedAt=str(data["promotedAt"]),
+            fromStack=str(data["fromStack"]) if data.get("fromStack") else None,
+            models={str(k): int(v) for k, v in (data.get("models") or {}).items()},
+            upstreamDigest=str(data["upstreamDigest"]) if data.get("upstreamDigest") else None,
+        )
+
+
+def read_history(store: ObjectStore) -> list[HistoryEntry]:
+    """The bucket's release history, newest first ([] when it has none or it is unreadable)."""
+    raw = store.read_bytes(history_key(store))
+    if raw is None:
+        return []
+    try:
+        data = json.loads(raw)
+        return [HistoryEntry.parse(e) for e in data.get("releases", [])]
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return []
+
+
+def _write_history(store: ObjectStore, entries: list[HistoryEntry]) -> None:
+    body = {"schema": 1, "releases": [asdict(e) for e in entries[:HISTORY_LIMIT]]}
+    store.upload_bytes(history_key(store), json.dumps(body, indent=2).encode(), content_type="application/json")
+
+
+def kept_releases(history: Iterable[HistoryEntry], keep: int = KEEP_RELEASES) -> list[str]:
+    """The digests whose artifacts stay: the last ``keep`` distinct ones, newest first."""
+    out: list[str] = []
+    for entry in history:
+        if entry.digest not in out:
+            out.append(entry.digest)
+        if len(out) == keep:
+            break
+    return out
+
+
+def read_release(store: ObjectStore, digest: str) -> ReleaseManifest | None:
+    """The manifest this bucket keeps for ``digest``, checked against it; None when not kept here."""
+    raw = store.read_bytes(release_key(store, digest))
+    if raw is None:
+        return None
+    if "sha256:" + hashlib.sha256(raw).hexdigest() != digest:
+        raise store.error(
+            f"the stored manifest of release {digest} does not hash to it", key=release_key(store, digest)
+        )
+    return ReleaseManifest.model_validate(json.loads(raw))
+
+
+def kept_digests(store: ObjectStore) -> list[str]:
+    """Every release this bucket keeps (has a manifest for)."""
+    prefix = store.ref.cache_key(RELEASES) + "/"
+    out = []
+    for info in store.list(prefix):
+        rest = info.key[len(prefix) :]
+        if rest.endswith(".json") and "/" not in rest and len(rest) == 69:
+            out.append("sha256:" + rest.removesuffix(".json"))
+    return sorted(out)
+
+
+# --- results ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class PromotionResult:
+    """What a snapshot or promotion did; ``to_outputs()`` is what the dynamic resource keeps."""
+
+    digest: str
+    release_key: str
+    history: list[HistoryEntry]
+    objects_copied: int = 0
+    bytes_copied: int = 0
+    pruned: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def to_outputs(self) -> dict[str, Any]:
+        return {
+            "digest": self.digest,
+            "release_key": self.release_key,
+            "history": [asdict(e) for e in self.history],
+            "objects_copied": self.objects_copied,
+            "bytes_copied": self.bytes_copied,
+            "seconds": round(self.seconds, 3),
+        }
+
+
+def _now() -> str:
+    return datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+# --- copying verified objects ------------------------------------------------------------------------
+
+
+class _Blobs:
+    """Local, verified copies of a release's artifacts, fetched once each into a temporary directory."""
+
+    def __init__(self, workdir: Path, progress: Progress) -> None:
+        self.workdir, self.progress = workdir, progress
+        self.paths: dict[str, Path] = {}
+        self.bytes_copied = 0
+        self.objects_copied = 0
+
+    def fetch(self, store: ObjectStore, key: str, sha256: str) -> Path:
+        """Download ``key`` from ``store`` and check its bytes hash to ``sha256``."""
+        if sha256 in self.paths:
+            return self.paths[sha256]
+        path = self.workdir / sha256
+        store.download_file(key, path, self.progress)
+        actual = sha256_file(path)
+        if actual != sha256:
+            path.unlink(missing_ok=True)
+            raise store.error(
+                f"holds bytes with sha256 {actual}, the release names {sha256}; the artifact was altered or "
+                "corrupted, so the release cannot be promoted from this bucket",
+                key=key,
+            )
+        self.paths[sha256] = path
+        return path
+
+
+def _has(store: ObjectStore, key: str, sha256: str) -> bool:
+    """True when ``key`` holds exactly ``sha256`` by the metadata we record (and the server's checksum)."""
+    info = store.stat(key)
+    return info is not None and info.sha256 == sha256
+
+
+def _put(store: ObjectStore, key: str, path: Path, sha256: str, blobs: _Blobs) -> None:
+    store.upload_file(key, path, sha256=sha256, progress=blobs.progress)
+    blobs.objects_copied += 1
+    blobs.bytes_copied += path.stat().st_size
+
+
+def _config_versions(text: str, model: str) -> list[int]:
+    config = pbtxt.parse_config(text, model=model)
+    return sorted(int(v) for v in config.version_policy.specific.versions)
+
+
+# --- snapshot (the publishing stack) -------------------------------------------------------------------
+
+
+def _keep_rebuild_inputs(store: ObjectStore, m: ModelEntry, sources: Mapping[str, Any], blobs: _Blobs) -> None:
+    """Keep a TensorRT model's ONNX (and calibration cache) as release blobs, each checked against its sha256.
+
+    From the engine cache when a Kubernetes build put it there (content-addressed), else from the
+    model's source (``sources[model]``: {"onnx": path or URI, "calibration": ...}, what the program
+    knows of the machine running `pulumi up`).
+    """
+    wanted = {"onnx": (m.onnx_sha256, onnx_object_key), "calibration": (m.calibration_sha256, calibration_object_key)}
+    for what, (sha, cache_key) in wanted.items():
+        if sha is None or _has(store, blob_key(store, sha), sha):
+            continue
+        cached = cache_key(store.ref.cache_prefix, sha)
+        if store.stat(cached) is not None:
+            _put(store, blob_key(store, sha), blobs.fetch(store, cached, sha), sha, blobs)
+            continue
+        where = (sources.get(m.name) or {}).get(what)
+        if not where:
+            raise store.error(
+                f"model {m.name!r}: its {what} (sha256 {sha}) is neither kept nor in the engine cache, and the "
+                "release knows no source for it; run `pulumi up` again from a checkout that has the model's source",
+                key=blob_key(store, sha),
+                model=m.name,
+            )
+        path = _source_copy(store, m.name, str(where), blobs.workdir / f"{what}-{sha}")
+        actual = sha256_file(path)
+        if actual != sha:
+            raise store.error(
+                f"model {m.name!r}: its {what} {where!r} has sha256 {actual}, the release's engines were built from "
+                f"{sha}; the source changed since it was published: run `pulumi up` to publish it again",
+                key=blob_key(store, sha),
+                model=m.name,
+            )
+        _put(store, blob_key(store, sha), path, sha, blobs)
+
+
+def _source_copy(store: ObjectStore, model: str, where: str, path: Path) -> Path:
+    """A local path for a model's source: the file itself, or a download of its s3:// gs:// az:// URI."""
+    from triton_platform.publisher.pipeline import _uri_store
+    from triton_platform.publisher.spec import ModelSpec
+    from triton_platform.publisher.stores.base import open_store
+
+    if "://" not in where:
+        return Path(where)
+    # The publisher's own rule for source buckets (same cloud as the target: its endpoint and credentials).
+    ref, key = _uri_store(where, ModelSpec(name=model, source=where, format="onnx"), store.ref)
+    open_store(ref).download_file(key, path)
+    return path
+
+
+def snapshot_release(
+    store: ObjectStore,
+    release: Release,
+    *,
+    keep: int = KEEP_RELEASES,
+    progress: Progress | None = None,
+    now: Callable[[], str] = _now,
+    sources: Mapping[str, Any] | None = None,
+) -> PromotionResult:
+    """Keep the release this stack serves: its files, configs and rebuild inputs as blobs, then its manifest
+    and history (``sources``: see _keep_rebuild_inputs)."""
+    started = time.perf_counter()
+    progress = ensure_progress(progress)
+    store.check()
+    manifest = release.manifest
+    with tempfile.TemporaryDirectory(prefix="triton-release-") as tmp:
+        blobs = _Blobs(Path(tmp), progress)
+        for m in manifest.models:
+            config = store.read_bytes(config_key(store, m.name))
+            if config is None or hashlib.sha256(config).hexdigest() != m.config_sha256:
+                raise store.error(
+                    f"config.pbtxt of model {m.name!r} is not the one version {m.version} was published with; "
+                    "someone rewrote it: run `pulumi up` again to publish it",
+                    key=config_key(store, m.name),
+                    model=m.name,
+                )
+            if not _has(store, blob_key(store, m.config_sha256), m.config_sha256):
+                store.upload_bytes(blob_key(store, m.config_sha256), config, content_type="text/plain")
+                blobs.objects_copied += 1
+            vprefix = version_prefix(store, m.name, m.version)
+            for rel, sha in m.files.items():
+                if _has(store, blob_key(store, sha), sha):
+                    continue
+                _put(store, blob_key(store, sha), blobs.fetch(store, vprefix + rel, sha), sha, blobs)
+            _keep_rebuild_inputs(store, m, sources or {}, blobs)
+    return _finish(store, release, None, keep, blobs, started, now)
+
+
+def _finish(
+    store: ObjectStore,
+    release: Release,
+    from_stack: str | None,
+    keep: int,
+    blobs: _Blobs,
+    started: float,
+    now: Callable[[], str],
+    upstream_digest: str | None = None,
+) -> PromotionResult:
+    """Write the manifest and the history, then prune what no kept release names."""
+    key = release_key(store, release.digest)
+    if store.read_bytes(key) != release.manifest.canonical():
+        store.upload_bytes(key, release.manifest.canonical(), content_type="application/json")
+    history = read_history(store)
+    if not history or history[0].digest != release.digest or history[0].fromStack != from_stack:
+        models = {m.name: m.version for m in release.manifest.models}
+        entry = HistoryEntry(release.digest, now(), from_stack, models, upstream_digest)
+        history = [entry, *history][:HISTORY_LIMIT]
+        _write_history(store, history)
+    pruned = prune(store, kept_releases(history, keep))
+    return PromotionResult(
+        digest=release.digest,
+        release_key=key,
+        history=history,
+        objects_copied=blobs.objects_copied,
+        bytes_copied=blobs.bytes_copied,
+        pruned=pruned,
+        seconds=time.perf_counter() - started,
+    )
+
+
+def prune(store: ObjectStore, keep_digests: list[str]) -> list[str]:
+    """Delete the manifests and blobs of releases not in ``keep_digests``; returns the deleted keys."""
+    named: set[str] = set()
+    for digest in keep_digests:
+        manifest = read_release(store, digest)
+        if manifest is not None:
+            named |= manifest.artifacts() | {m.config_sha256 for m in manifest.models}
+    doomed = [release_key(store, d) for d in kept_digests(store) if d not in keep_digests]
+    prefix = store.ref.cache_key(RELEASES, "blobs") + "/"
+    doomed += [info.key for info in store.list(prefix) if info.key[len(prefix) :] not in named]
+    if doomed:
+        store.delete(doomed)
+    return sorted(doomed)
+
+
+# --- promotion (the target stack) --------------------------------------------------------------------
+
+
+def promote_release(
+    source: ObjectStore,
+    target: ObjectStore,
+    release: Release,
+    *,
+    from_stack: str,
+    keep: int = KEEP_RELEASES,
+    progress: Progress | None = None,
+    now: Callable[[], str] = _now,
+    derived_from: Release | None = None,
+) -> PromotionResult:
+    """Serve ``release`` from ``target``, copied from ``source`` (where ``from_stack`` keeps it); see the module doc.
+
+    ``derived_from``: the upstream release when ``release`` is it plus engines this stack built
+    (triton_platform.release.rebuild, whose blobs are already in ``target``); the upstream keeps
+    that one, and the history records both digests.
+    """
+    started = time.perf_counter()
+    progress = ensure_progress(progress)
+    manifest = release.manifest
+    pinned = derived_from or release
+    if derived_from is not None and manifest.rebuilt_from != derived_from.digest:
+        raise ReleaseError(f"release {release.digest} does not record that it was rebuilt from {derived_from.digest}")
+    source.check()
+    target.check()
+    upstream = read_release(source, pinned.digest)
+    if upstream is None:
+        kept = ", ".join(kept_digests(source)) or "none"
+        raise ReleaseError(
+            f"{from_stack} does not keep release {pinned.digest} in {source.ref.describe()} any more (kept: {kept}); "
+            "promote a digest it still keeps"
+        )
+    if upstream.canonical() != pinned.manifest.canonical():
+        raise ReleaseError(f"the manifest {from_stack} keeps for {pinned.digest} differs from its `release` output")
+    previous_digest = next((e.digest for e in read_history(target)), None)
+    previous = read_release(target, previous_digest) if previous_digest else None
+
+    with tempfile.TemporaryDirectory(prefix="triton-promote-") as tmp:
+        blobs = _Blobs(Path(tmp), progress)
+
+        def local(sha: str) -> Path:
+            # From this bucket when it already keeps the blob (a rollback), else from upstream.
+            if _has(target, blob_key(target, sha), sha):
+                return blobs.fetch(target, blob_key(target, sha), sha)
+            path = blobs.fetch(source, blob_key(source, sha), sha)
+            _put(target, blob_key(target, sha), path, sha, blobs)
+            return path
+
+        # (1) Every artifact into this bucket's blobs, verified; configs are checked before anything is served.
+        configs: dict[str, str] = {}
+        for m in manifest.models:
+            text = local(m.config_sha256).read_text(encoding="utf-8")
+            served = _config_versions(text, m.name)
+            if served != [m.version]:
+                raise ReleaseError(
+                    f"model {m.name!r}: its config.pbtxt serves versions {served}, the release holds version "
+                    f"{m.version} only; set versionPolicy latest: 1 upstream and publish again"
+                )
+            configs[m.name] = text
+            for sha in sorted(set(m.files.values()) | m.rebuild_inputs()):
+                local(sha)
+
+        # (2) Every version directory, complete and verified, while Triton still serves the old configs.
+        for m in manifest.models:
+            vprefix = version_prefix(target, m.name, m.version)
+            want = {vprefix + rel: sha for rel, sha in m.files.items()}
+            stale = [info.key for info in target.list(vprefix) if info.key not in want]
+            current = target.read_bytes(config_key(target, m.name))
+            serving = current is not None and m.version in _safe_versions(current, m.name)
+            if stale and serving:
+                raise StoreError(
+                    f"version {m.version} is served with other files than release {release.digest} names; a version "
+                    "number is never reused for other bytes, so this bucket holds another stack's model of that name",
+                    bucket=target.bucket,
+                    model=m.name,
+                    key=vprefix,
+                )
+            if stale:
+                target.delete(stale)
+            for key, sha in sorted(want.items()):
+                path = local(sha)
+                if _has(target, key, sha):
+                    # Already there (a resumed or repeated promotion): checked against the server's checksum.
+                    target.verify(key, path, size=path.stat().st_size, sha256=sha)
+                else:
+                    _put(target, key, path, sha, blobs)
+            for key, sha in sorted(want.items()):
+                info = target.stat(key)
+                if info is None or info.sha256 != sha:
+                    raise target.error("vanished or changed before config.pbtxt was written; run again", key=key)
+
+        # (3) Configs last: only now does Triton see the new release.
+        for m in manifest.models:
+            write_config(target, m.name, configs[m.name])
+            _write_version_manifest(target, m.name, m.version, m.files, blobs, m.config_sha256)
+
+    # (4) Retire what the previous release served and this one does not.
+    if previous is not None:
+        _retire(target, previous, manifest)
+    # (5) + (6)
+    upstream_digest = derived_from.digest if derived_from is not None else None
+    return _finish(target, release, from_stack, keep, blobs, started, now, upstream_digest)
+
+
+def _safe_versions(config: bytes, model: str) -> list[int]:
+    try:
+        return _config_versions(config.decode("utf-8", errors="replace"), model)
+    except PublisherError:
+        return []
+
+
+def _write_version_manifest(
+    store: ObjectStore, model: str, version: int, files: dict[str, str], blobs: _Blobs, config_sha: str
+) -> None:
+    # The manifest publish.publish_version writes, so removal without state finds the files.
+    entries = [
+        {"path": rel, "size": blobs.paths[sha].stat().st_size, "sha256": sha} for rel, sha in sorted(files.items())
+    ]
+    body = {
+        "schema": MANIFEST_SCHEMA,
+        "model": model,
+        "version": version,
+        "files": entries,
+        "config_sha256": config_sha,
+        "served_versions": [version],
+        "published_at": int(time.time()),
+    }
+    key = manifest_key(store, model, version)
+    store.upload_bytes(key, json.dumps(body, indent=2, sort_keys=True).encode(), content_type="application/json")
+
+
+def _retire(store: ObjectStore, previous: ReleaseManifest, current: ReleaseManifest) -> None:
+    names = {m.name for m in current.models}
+    for old in previous.models:
+        if old.name not in names:
+            # Config first (only if it is still the one the previous release wrote), then its files.
+            remove_model(store, old.name, {old.version: list(old.files)}, old.config_sha256)
+            continue
+        new = current.model(old.name)
+        if new.version != old.version:
+            unpublish_version(store, old.name, old.version, list(old.files))
+
+
+def remove_release(store: ObjectStore, manifest: ReleaseManifest) -> list[str]:
+    """Stop serving a promoted release: each model's config (if still the release's) first, then its files."""
+    deleted: list[str] = []
+    for m in manifest.models:
+        deleted += remove_model(store, m.name, {m.version: list(m.files)}, m.config_sha256).deleted
+    return sorted(deleted)

@@ -1,0 +1,1 @@
+"""Programs shipped into pods (as ConfigMaps) and run there, not in `pulumi up`."""

@@ -1,0 +1,1 @@
+"""Chart values and Prometheus objects computed from the typed config: Triton, autoscaling, alerts."""

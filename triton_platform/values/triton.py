@@ -1,0 +1,134 @@
+"""Values for charts/triton-inference-server, computed from the typed stack config.
+
+Plain function: the TritonServer component passes its result to the Helm release, and the
+chart tests render the same values with real helm. Values may hold Pulumi Outputs (bucket
+URIs, identity ids); this module only places them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from triton_platform.catalog import gpu
+from triton_platform.catalog.versions import TRITON_IMAGE_REPOSITORY
+from triton_platform.values import autoscaling
+
+if TYPE_CHECKING:
+    from triton_platform.config.schema import PlatformConfig
+
+
+def gpu_placement(cfg: PlatformConfig, *, gke: bool = False) -> gpu.GpuPlacement:
+    """Triton's GPU requests and node selector for this stack (``triton_platform.catalog.gpu.placement``).
+
+    On AKS the agent pool's gpuInstanceProfile partitions the GPUs, not mig-manager, so there
+    is no ``nvidia.com/mig.config`` layout label to set or select on.
+    """
+    g = cfg.gpu
+    return gpu.placement(
+        product=cfg.gpu_product,
+        strategy=g.mig_strategy,
+        mig_profile=g.mig_profile,
+        gpus_per_replica=g.gpus_per_replica,
+        gke=gke or cfg.cloud == "gcp",
+        mig_config=g.mig_config,
+        mig_manager=cfg.cloud != "azure",
+    )
+
+
+def engine_build_selectors(cfg: PlatformConfig) -> dict[str, dict[str, str]]:
+    """Per compute capability the stack's GPU pool provides, the node labels of that architecture.
+
+    What the Kubernetes engine builder adds to the pool selector per engine (publisher
+    ``compute_capability_selectors``); see ``triton_platform.catalog.gpu.engine_build_selectors``.
+    """
+    return gpu.engine_build_selectors(cfg.gpu_product, gke=cfg.cloud == "gcp")
+
+
+def triton_values(
+    cfg: PlatformConfig,
+    *,
+    repository_uri: Any,
+    credentials_secret: Any | None = None,
+    env: Mapping[str, Any] | None = None,
+    service_account_annotations: Mapping[str, Any] | None = None,
+    pod_labels: Mapping[str, str] | None = None,
+    service_annotations: Mapping[str, str] | None = None,
+    gke: bool = False,
+    base_dir: Path | None = None,
+    release_name: str = "triton",
+) -> dict[str, Any]:
+    """The chart values; ``base_dir`` resolves model sources (load-test shapes come from their ONNX graphs)."""
+    t = cfg.triton
+    svc = t.service
+    place = gpu_placement(cfg, gke=gke)
+    node_ports: dict[str, int | None] = {"http": None, "grpc": None, "metrics": None}
+    if svc.type == "NodePort" and svc.node_ports:
+        node_ports = {"http": svc.node_ports.http, "grpc": svc.node_ports.grpc, "metrics": svc.node_ports.metrics}
+    resources = {
+        "requests": {"cpu": t.resources.cpu, "memory": t.resources.memory},
+        # Memory limit = request: Triton holds models in host memory; no overcommit surprises.
+        "limits": {"cpu": t.resources.cpu, "memory": t.resources.memory},
+    }
+    return {
+        "replicaCount": t.replicas,
+        "image": {"repository": TRITON_IMAGE_REPOSITORY, "tag": f"{t.version}-py3", "pullPolicy": "IfNotPresent"},
+        "modelRepository": {
+            "uri": repository_uri,
+            "credentialsSecret": credentials_secret or "",
+            "env": dict(env or {}),
+        },
+        "triton": {
+            "modelControlMode": t.model_control_mode,
+            "repositoryPollSeconds": t.repository_poll_seconds,
+            "logVerbose": 0,
+            "extraArgs": [],
+        },
+        "ports": {"http": svc.http_port, "grpc": svc.grpc_port, "metrics": svc.metrics_port},
+        "service": {
+            "type": svc.type,
+            "annotations": {**(service_annotations or {}), **svc.annotations},
+            "nodePorts": node_ports,
+            "loadBalancerSourceRanges": [],
+        },
+        "metrics": {
+            "enabled": True,
+            "serviceMonitor": {
+                "enabled": cfg.monitoring.enabled,
+                "force": cfg.monitoring.enabled,
+                "interval": "15s",
+                "labels": {},
+            },
+        },
+        "gpu": {
+            "resources": dict(place.resources),
+            "nodeSelector": dict(place.node_selector),
+            "tolerations": [dict(x) for x in place.tolerations],
+        },
+        "resources": resources,
+        "serviceAccount": {
+            "create": True,
+            "name": "triton",
+            "annotations": dict(service_account_annotations or {}),
+            "automountToken": False,
+        },
+        "podLabels": dict(pod_labels or {}),
+        "networkPolicy": {"enabled": True, "prometheusNamespace": cfg.monitoring.namespace},
+        "autoscaling": autoscaling.hpa_values(t.autoscaling),
+        "loadTest": load_test_values(cfg, base_dir=base_dir or Path.cwd(), release_name=release_name),
+    }
+
+
+def load_test_values(cfg: PlatformConfig, *, base_dir: Path, release_name: str = "triton") -> dict[str, Any]:
+    """The chart's ``loadTest`` block: the SDK image of Triton's release and the perf_analyzer plan."""
+    t, load = cfg.triton, cfg.triton.load_test
+    models = [autoscaling.model_shapes(m, base_dir, key=f"models[{i}]") for i, m in enumerate(cfg.models)]
+    url = autoscaling.in_cluster_url(release_name, t.namespace, load, t.service.http_port, t.service.grpc_port)
+    return {
+        "enabled": load.enabled and bool(models),
+        # perf_analyzer ships in the SDK image of the same NGC release as the server.
+        "image": {"repository": TRITON_IMAGE_REPOSITORY, "tag": f"{t.version}-py3-sdk", "pullPolicy": "IfNotPresent"},
+        "timeoutSeconds": load.timeout_seconds,
+        "plan": autoscaling.load_test_plan(models, load, url),
+    }
