@@ -380,7 +380,8 @@ def test_cloud_rules_join_the_one_error(onnx_dir: Path) -> None:
 
 def test_validation_loads_no_pulumi() -> None:
     code = (
-        "import sys; from triton_platform.config.schema import parse_config; import triton_platform.config.rules.clouds; "
+        "import sys; from triton_platform.config.schema import parse_config; "
+        "import triton_platform.config.rules.clouds; "
         "print(sorted(m for m in sys.modules if m.split('.')[0].startswith('pulumi')))"
     )
     out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True)

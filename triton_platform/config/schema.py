@@ -506,7 +506,7 @@ def _load_test_issues(cfg: PlatformConfig, base_dir: Path) -> list[Issue]:
 
 
 def _semantic_issues(cfg: PlatformConfig, base_dir: Path) -> list[Issue]:
-    """Cross-key checks that need the whole configuration, the chosen cloud's (triton_platform.config.rules.clouds) last."""
+    """Cross-key checks that need the whole configuration, the cloud rules (config.rules.clouds) last."""
     issues: list[Issue] = []
     k = lambda path: f"{NAMESPACE}:{path}"  # noqa: E731
     pool = cfg.cluster.gpu_node_pool
