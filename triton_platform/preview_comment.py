@@ -1,4 +1,4 @@
-"""`python -m triton_platform.preview_comment`: the old entry point of the PR comment (`python -m triton_platform.preview`)."""
+"""`python -m triton_platform.preview_comment`: old entry point, now `python -m triton_platform.preview`."""
 
 from triton_platform.preview.comment import main
 

@@ -1,4 +1,4 @@
-"""`python -m triton_platform.promote`: the old entry point of the promote command (`python -m triton_platform.release`)."""
+"""`python -m triton_platform.promote`: old entry point, now `python -m triton_platform.release`."""
 
 from triton_platform.release.promote import main
 
