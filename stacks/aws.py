@@ -29,8 +29,8 @@ from stacks.common import (
     kubeconfig_path,
 )
 from triton_platform.catalog import gpu
-from triton_platform.config.schema import PlatformConfig, SystemNodePool
-from triton_platform.publisher.stores.base import StoreRef
+from triton_platform.config import PlatformConfig, SystemNodePool
+from triton_platform.publisher.stores import StoreRef
 from triton_platform.values.triton import gpu_placement
 
 # Two nodes so coredns, the GPU operator, Prometheus and Grafana survive a node replacement.
@@ -103,7 +103,7 @@ def node_groups(cfg: PlatformConfig) -> tuple[EksNodeGroupSpec, EksNodeGroupSpec
 
 
 def provision(cfg: PlatformConfig, base_dir: Path) -> CloudPlatform:
-    """EKS, the S3 bucket, IRSA roles and the GPU operator for ``cfg``."""
+    """EKS, the S3 bucket, IRSA roles, the cluster autoscaler and the GPU operator for ``cfg``."""
     stack = pulumi.get_stack()
     region = cfg.cluster.region
     if region is None:  # parse_config guarantees it; keeps the type checker honest too
@@ -111,9 +111,34 @@ def provision(cfg: PlatformConfig, base_dir: Path) -> CloudPlatform:
     tags = {"triton-platform/stack": stack, "triton-platform/cluster": cfg.cluster.name}
     provider = aws.Provider("aws", region=region, default_tags=aws.ProviderDefaultTagsArgs(tags=tags))
 
-    system_spec, gpu_spec = node_groups(cfg)
     kubeconfig_file = kubeconfig_path(base_dir, "eks", cfg.cluster.name)
-    cluster = EksCluster(
+    cluster = eks_cluster(cfg, provider, region, kubeconfig_file)
+    bucket, access = model_bucket_and_access(cfg, stack, provider, cluster)
+    # Triton waits for the cluster and its add-ons: the autoscaler (a replica the HPA adds gets
+    # a node) and the GPU operator (the GPUs are advertised).
+    cluster_ready: list[pulumi.Resource] = list(cluster.ready)
+    autoscaler = cluster_autoscaler(cfg, stack, provider, region, cluster)
+    if autoscaler is not None:
+        cluster_ready.append(autoscaler)
+    operator = gpu_operator(cfg, stack, cluster)
+    if operator is not None:
+        cluster_ready += operator.ready
+
+    outputs = platform_outputs(region, cluster, bucket, access)
+    if operator is not None:
+        outputs["gpuOperatorNamespace"] = operator.namespace
+    return CloudPlatform(
+        cluster=ClusterBinding.of(cluster, kubeconfig_path=kubeconfig_file, ready=cluster_ready),
+        storage=storage_binding(cfg, region, bucket, access),
+        outputs=outputs,
+        service_annotations=service_annotations(cfg),
+    )
+
+
+def eks_cluster(cfg: PlatformConfig, provider: aws.Provider, region: str, kubeconfig_file: str) -> EksCluster:
+    """The EKS cluster: its VPC, control plane, system and GPU node groups, and API access."""
+    system_spec, gpu_spec = node_groups(cfg)
+    return EksCluster(
         cfg.cluster.name,
         EksClusterArgs(
             provider=provider,
@@ -130,6 +155,11 @@ def provision(cfg: PlatformConfig, base_dir: Path) -> CloudPlatform:
         ),
     )
 
+
+def model_bucket_and_access(
+    cfg: PlatformConfig, stack: str, provider: aws.Provider, cluster: EksCluster
+) -> tuple[S3ModelBucket, IrsaModelAccess]:
+    """The S3 model bucket and the IRSA roles (or opted-in static keys) that read and write it."""
     repo = cfg.model_repository
     bucket = S3ModelBucket(
         f"{stack}-models",
@@ -155,56 +185,66 @@ def provision(cfg: PlatformConfig, base_dir: Path) -> CloudPlatform:
             static_keys=repo.static_keys,
         ),
     )
+    return bucket, access
 
-    cluster_ready: list[pulumi.Resource] = list(cluster.ready)
-    if cfg.cluster.gpu_node_pool is not None or cfg.triton.autoscaling.enabled:
-        # Node groups follow the pods: a replica the HPA adds gets a (GPU) node.
-        autoscaler = ClusterAutoscaler(
-            f"{stack}-cluster-autoscaler",
-            ClusterAutoscalerArgs(
-                aws_provider=provider,
-                k8s_provider=cluster.provider,
-                cluster_name=cluster.cluster_name,
-                region=region,
-                oidc_provider_arn=cluster.oidc_provider_arn,
-                oidc_issuer_url=cluster.oidc_issuer_url,
-            ),
-            opts=pulumi.ResourceOptions(depends_on=list(cluster.ready)),
-        )
-        cluster_ready.append(autoscaler)
-    operator: GpuOperator | None = None
+
+def cluster_autoscaler(
+    cfg: PlatformConfig, stack: str, provider: aws.Provider, region: str, cluster: EksCluster
+) -> ClusterAutoscaler | None:
+    """The cluster autoscaler, when there is a GPU pool or Triton autoscales: node groups follow the pods."""
+    if cfg.cluster.gpu_node_pool is None and not cfg.triton.autoscaling.enabled:
+        return None
+    return ClusterAutoscaler(
+        f"{stack}-cluster-autoscaler",
+        ClusterAutoscalerArgs(
+            aws_provider=provider,
+            k8s_provider=cluster.provider,
+            cluster_name=cluster.cluster_name,
+            region=region,
+            oidc_provider_arn=cluster.oidc_provider_arn,
+            oidc_issuer_url=cluster.oidc_issuer_url,
+        ),
+        opts=pulumi.ResourceOptions(depends_on=list(cluster.ready)),
+    )
+
+
+def gpu_operator(cfg: PlatformConfig, stack: str, cluster: EksCluster) -> GpuOperator | None:
+    """The NVIDIA GPU operator (device plugin, GPU feature discovery, mig-manager) when a GPU is asked for."""
     product = gpu.find_product(cfg.gpu_product) if cfg.gpu_product else None
-    if product is not None:
-        place = gpu_placement(cfg)
-        operator = GpuOperator(
-            f"{stack}-gpu-operator",
-            GpuOperatorArgs(
-                k8s_provider=cluster.provider,
-                mig_strategy=cfg.gpu.mig_strategy,
-                # mig-manager partitions MIG-capable GPUs from the node label; harmless elsewhere.
-                mig_manager_enabled=product.supports_mig,
-                default_mig_config=place.mig_config_label,
-                time_slicing_replicas=cfg.gpu.time_slicing_replicas,
-                # The EKS NVIDIA AMI ships the driver and the container toolkit.
-                driver_enabled=False,
-                toolkit_enabled=False,
-                operator_node_selector={"triton-platform/pool": "system"},
-            ),
-            opts=pulumi.ResourceOptions(depends_on=list(cluster.ready)),
-        )
-        cluster_ready += operator.ready
+    if product is None:
+        return None
+    return GpuOperator(
+        f"{stack}-gpu-operator",
+        GpuOperatorArgs(
+            k8s_provider=cluster.provider,
+            mig_strategy=cfg.gpu.mig_strategy,
+            # mig-manager partitions MIG-capable GPUs from the node label; harmless elsewhere.
+            mig_manager_enabled=product.supports_mig,
+            # A MIG mode change needs a GPU reset that EC2 does not allow: mig-manager reboots.
+            mig_manager_reboot=product.supports_mig,
+            time_slicing_replicas=cfg.gpu.time_slicing_replicas,
+            # The EKS NVIDIA AMI ships the driver and the container toolkit.
+            driver_enabled=False,
+            toolkit_enabled=False,
+            operator_node_selector={"triton-platform/pool": "system"},
+        ),
+        opts=pulumi.ResourceOptions(depends_on=list(cluster.ready)),
+    )
 
+
+def storage_binding(cfg: PlatformConfig, region: str, bucket: S3ModelBucket, access: IrsaModelAccess) -> StorageBinding:
+    """How Triton (IRSA, or opted-in static keys), the engine builder (IRSA) and the publisher reach the bucket."""
     credentials_env: dict[str, pulumi.Output[str]] | None = None
     sa_annotations: dict[str, pulumi.Input[str]] = {ROLE_ARN_ANNOTATION: access.reader_role_arn}
-    if repo.static_keys and access.access_key_id is not None and access.secret_access_key is not None:
+    if cfg.model_repository.static_keys and access.access_key_id is not None and access.secret_access_key is not None:
         # Opted in: Triton reads keys from a Secret (deploy_workloads creates it) instead of IRSA.
         credentials_env = {"AWS_ACCESS_KEY_ID": access.access_key_id, "AWS_SECRET_ACCESS_KEY": access.secret_access_key}
         sa_annotations = {}
 
     store = bucket.bucket_name.apply(lambda b: store_ref(cfg, b))
-    storage = StorageBinding(
+    return StorageBinding(
         repository_uri=store.apply(lambda s: s.repository_uri()),
-        publisher_store=store.apply(lambda s: s.model_dump(exclude_none=True)),
+        publisher_store=store,
         env={"AWS_DEFAULT_REGION": region, "AWS_REGION": region},
         credentials_env=credentials_env,
         service_account_annotations=sa_annotations,
@@ -212,7 +252,13 @@ def provision(cfg: PlatformConfig, base_dir: Path) -> CloudPlatform:
         builder_service_account_annotations={ROLE_ARN_ANNOTATION: access.writer_role_arn},
         ready=[*bucket.ready, *access.ready],
     )
-    outputs: dict[str, Any] = {
+
+
+def platform_outputs(
+    region: str, cluster: EksCluster, bucket: S3ModelBucket, access: IrsaModelAccess
+) -> dict[str, Any]:
+    """The AWS stack outputs beside the workloads': where the cluster, bucket and roles are."""
+    return {
         "region": region,
         "clusterEndpoint": cluster.endpoint,
         "vpcId": cluster.vpc_id,
@@ -221,15 +267,3 @@ def provision(cfg: PlatformConfig, base_dir: Path) -> CloudPlatform:
         "tritonReaderRoleArn": access.reader_role_arn,
         "engineBuilderRoleArn": access.writer_role_arn,
     }
-    if operator is not None:
-        outputs["gpuOperatorNamespace"] = operator.namespace
-    return CloudPlatform(
-        cluster=ClusterBinding.of(
-            cluster,
-            kubeconfig_path=kubeconfig_file,
-            ready=cluster_ready,
-        ),
-        storage=storage,
-        outputs=outputs,
-        service_annotations=service_annotations(cfg),
-    )

@@ -27,7 +27,9 @@ from components.serving.triton_namespace import BuilderServiceAccount, TritonNam
 from components.serving.triton_server import TritonServer, TritonServerArgs
 from stacks.release import builds_engines, deploy_release
 from triton_platform.catalog.versions import NGC_RELEASES
-from triton_platform.config.schema import PlatformConfig
+from triton_platform.config import PlatformConfig
+from triton_platform.publisher.builders import BuilderRef
+from triton_platform.publisher.stores import StoreRef
 from triton_platform.values.triton import engine_build_selectors, gpu_placement, triton_values
 
 STATE_DIR_ENV = "TRITON_PLATFORM_STATE_DIR"
@@ -53,12 +55,12 @@ class StorageBinding:
     ``repository_uri`` is what Triton gets as ``--model-repository``:
     ``s3://bucket/prefix``, ``s3://http://minio.minio:9000/bucket/prefix``,
     ``gs://bucket/prefix`` or ``as://account/container/prefix``.
-    ``publisher_store`` is the store descriptor the ModelVersion dynamic provider parses
-    (``triton_platform.publisher.stores.base.StoreRef``): never credentials, only where to find them.
+    ``publisher_store`` is where the publisher and the release promotion write (an Output of it
+    when the bucket's name is generated): never credentials, only where to find them.
     """
 
     repository_uri: pulumi.Input[str]
-    publisher_store: pulumi.Input[Mapping[str, Any]]
+    publisher_store: StoreRef | pulumi.Output[StoreRef]
     # Non-secret env for Triton (AWS_DEFAULT_REGION, ...).
     env: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
     # Credentials Triton reads as env (MinIO, or static keys explicitly opted in): values
@@ -102,6 +104,8 @@ class ClusterBinding:
     kubeconfig_path: str | None = None
     # Resources Triton must wait for (GPU operator, node pools).
     ready: Sequence[pulumi.Resource] = ()
+    # What only Triton's release waits for, while the rest proceeds (kind: its image pulled into the node).
+    serving_ready: Sequence[pulumi.Resource] = ()
     gke: bool = False
     # Taints of the GPU pool beyond nvidia.com/gpu (e.g. AKS spot) that pods there must tolerate.
     gpu_pool_tolerations: Sequence[Mapping[str, str]] = ()
@@ -172,60 +176,110 @@ def deploy_workloads(
     """Triton's namespace, monitoring, the model publisher and the Triton release, in that order."""
     # TensorRT models to publish, or (release.buildMissingEngines) engines a promotion may build.
     builds_in_cluster = cfg.builder == "kubernetes" and builds_engines(cfg)
-    home = TritonNamespace(
+    home = _triton_namespace(name, cfg, cluster, storage, builds_in_cluster=builds_in_cluster)
+    triton_deps: list[pulumi.Resource] = [*home.ready, *cluster.ready, *cluster.serving_ready, *storage.ready]
+    monitoring: Monitoring | None = None
+    if cfg.monitoring.enabled:
+        monitoring, ready = _monitoring(name, cfg, cluster, base_dir)
+        # Triton's ServiceMonitor (and the HPA's metrics) need the Prometheus operator's CRDs first.
+        triton_deps += ready
+    builder = builder_ref(cfg, cluster, storage, builds_in_cluster=builds_in_cluster)
+    # The engine-build Jobs run in Triton's namespace as the builder ServiceAccount: both first.
+    publish_deps = [*storage.ready, *cluster.ready, *home.ready]
+    publisher = _model_publisher(name, cfg, storage, builder, base_dir, publish_deps)
+    triton_deps += publisher.resources
+    # The release: kept from what the publisher wrote, or (triton-platform:release) promoted from
+    # another stack, which resolve_upstream checked before anything was registered (stacks/release.py).
+    release = deploy_release(
+        f"{name}-models", cfg, storage.publisher_store, publisher=publisher, depends_on=publish_deps, builder=builder
+    )
+    triton_deps += release.resources
+    triton = _triton_server(name, cfg, cluster, storage, home, base_dir, service_annotations, triton_deps)
+    return WorkloadOutputs(
+        cluster=cluster,
+        triton_namespace=home.namespace,
+        triton_service=triton.service_name,
+        http_endpoint=triton.http_endpoint,
+        grpc_endpoint=triton.grpc_endpoint,
+        metrics_endpoint=triton.metrics_endpoint,
+        published_versions=publisher.versions if release.published_versions is None else release.published_versions,
+        load_balancer=triton.load_balancer,
+        grafana_admin_password=monitoring.grafana_admin_password if monitoring else None,
+        prometheus_url=monitoring.prometheus_url if monitoring else None,
+        release_outputs=release.outputs,
+    )
+
+
+def _triton_namespace(
+    name: str, cfg: PlatformConfig, cluster: ClusterBinding, storage: StorageBinding, *, builds_in_cluster: bool
+) -> TritonNamespace:
+    """Triton's namespace, its credentials Secret (if any) and the engine builder's ServiceAccount."""
+    builder_account = (
+        BuilderServiceAccount(
+            name=BUILDER_SERVICE_ACCOUNT,
+            annotations=dict(storage.builder_service_account_annotations),
+            labels=dict(storage.builder_pod_labels),
+        )
+        if builds_in_cluster
+        else None
+    )
+    return TritonNamespace(
         name,
         TritonNamespaceArgs(
             k8s_provider=cluster.provider,
             namespace=cfg.triton.namespace,
             credentials_env=storage.credentials_env or None,
-            builder_service_account=(
-                BuilderServiceAccount(
-                    name=BUILDER_SERVICE_ACCOUNT,
-                    annotations=dict(storage.builder_service_account_annotations),
-                    labels=dict(storage.builder_pod_labels),
-                )
-                if builds_in_cluster
-                else None
-            ),
+            builder_service_account=builder_account,
         ),
         opts=pulumi.ResourceOptions(depends_on=list(cluster.ready)),
     )
-    namespace = home.namespace
-    triton_deps: list[pulumi.Resource] = [*home.ready, *cluster.ready, *storage.ready]
 
-    monitoring: Monitoring | None = None
-    if cfg.monitoring.enabled:
-        monitoring = Monitoring(
-            f"{name}-monitoring",
-            MonitoringArgs(
+
+def _monitoring(
+    name: str, cfg: PlatformConfig, cluster: ClusterBinding, base_dir: Path
+) -> tuple[Monitoring, list[pulumi.Resource]]:
+    """kube-prometheus-stack with Triton's dashboard and alerts (and prometheus-adapter when the HPA
+    scales on Triton's metrics); with what Triton must wait for."""
+    monitoring = Monitoring(
+        f"{name}-monitoring",
+        MonitoringArgs(
+            k8s_provider=cluster.provider,
+            namespace=cfg.monitoring.namespace,
+            grafana_enabled=cfg.monitoring.grafana.enabled,
+            queue_time_ms=cfg.monitoring.alerts.queue_time_ms,
+            failure_ratio=cfg.monitoring.alerts.failure_ratio,
+            triton_namespace=cfg.triton.namespace,
+            dashboard_path=str(base_dir / "dashboards" / "triton.json"),
+            cloud=cfg.cloud,
+        ),
+        opts=pulumi.ResourceOptions(depends_on=list(cluster.ready)),
+    )
+    ready: list[pulumi.Resource] = list(monitoring.ready)
+    if cfg.triton.autoscaling.enabled and cfg.triton.autoscaling.effective_metric != "cpu":
+        # The HPA's Triton metrics come from prometheus-adapter reading this Prometheus.
+        adapter = MetricsAdapter(
+            f"{name}-metrics-adapter",
+            MetricsAdapterArgs(
                 k8s_provider=cluster.provider,
-                namespace=cfg.monitoring.namespace,
-                grafana_enabled=cfg.monitoring.grafana.enabled,
-                queue_time_ms=cfg.monitoring.alerts.queue_time_ms,
-                failure_ratio=cfg.monitoring.alerts.failure_ratio,
+                namespace=monitoring.namespace,
                 triton_namespace=cfg.triton.namespace,
-                dashboard_path=str(base_dir / "dashboards" / "triton.json"),
+                prometheus_url=f"http://{PROMETHEUS_RELEASE}-prometheus.{cfg.monitoring.namespace}.svc",
             ),
-            opts=pulumi.ResourceOptions(depends_on=list(cluster.ready)),
+            opts=pulumi.ResourceOptions(depends_on=monitoring.ready),
         )
-        # Triton's ServiceMonitor needs the Prometheus operator's CRDs first.
-        triton_deps += monitoring.ready
-        if cfg.triton.autoscaling.enabled and cfg.triton.autoscaling.effective_metric != "cpu":
-            # The HPA's Triton metrics come from prometheus-adapter reading this Prometheus.
-            adapter = MetricsAdapter(
-                f"{name}-metrics-adapter",
-                MetricsAdapterArgs(
-                    k8s_provider=cluster.provider,
-                    namespace=monitoring.namespace,
-                    triton_namespace=cfg.triton.namespace,
-                    prometheus_url=f"http://{PROMETHEUS_RELEASE}-prometheus.{cfg.monitoring.namespace}.svc",
-                ),
-                opts=pulumi.ResourceOptions(depends_on=monitoring.ready),
-            )
-            triton_deps.append(adapter)
+        ready.append(adapter)
+    return monitoring, ready
 
-    builder = _builder_settings(cfg, cluster, storage, builds_in_cluster=builds_in_cluster)
-    publisher = ModelPublisher(
+
+def _model_publisher(
+    name: str,
+    cfg: PlatformConfig,
+    storage: StorageBinding,
+    builder: BuilderRef,
+    base_dir: Path,
+    depends_on: Sequence[pulumi.Resource],
+) -> ModelPublisher:
+    return ModelPublisher(
         f"{name}-models",
         ModelPublisherArgs(
             models=list(cfg.models),
@@ -238,22 +292,21 @@ def deploy_workloads(
             instance_kind="KIND_GPU" if cfg.gpu_product else "KIND_CPU",
             retain_on_delete=cfg.model_repository.retain_on_delete,
         ),
-        # The engine-build Jobs run in Triton's namespace as the builder ServiceAccount: both first.
-        opts=pulumi.ResourceOptions(depends_on=[*storage.ready, *cluster.ready, *home.ready]),
+        opts=pulumi.ResourceOptions(depends_on=list(depends_on)),
     )
-    triton_deps += publisher.resources
-    # The release: kept from what the publisher wrote, or (triton-platform:release) promoted from
-    # another stack, which resolve_upstream checked before anything was registered (stacks/release.py).
-    release = deploy_release(
-        f"{name}-models",
-        cfg,
-        storage.publisher_store,
-        publisher=publisher,
-        depends_on=[*storage.ready, *cluster.ready, *home.ready],
-        builder=builder,
-    )
-    triton_deps += release.resources
 
+
+def _triton_server(
+    name: str,
+    cfg: PlatformConfig,
+    cluster: ClusterBinding,
+    storage: StorageBinding,
+    home: TritonNamespace,
+    base_dir: Path,
+    service_annotations: Mapping[str, str] | None,
+    depends_on: Sequence[pulumi.Resource],
+) -> TritonServer:
+    """The Triton Helm release: values from the config, the storage's access and its extra chart values."""
     values = triton_values(
         cfg,
         repository_uri=storage.repository_uri,
@@ -265,24 +318,12 @@ def deploy_workloads(
         gke=cluster.gke,
         base_dir=base_dir,
     )
-    values = deep_merge(values, storage.chart_values)
-    triton = TritonServer(
+    return TritonServer(
         f"{name}-triton",
-        TritonServerArgs(k8s_provider=cluster.provider, namespace=namespace, values=values),
-        opts=pulumi.ResourceOptions(depends_on=triton_deps),
-    )
-    return WorkloadOutputs(
-        cluster=cluster,
-        triton_namespace=namespace,
-        triton_service=triton.service_name,
-        http_endpoint=triton.http_endpoint,
-        grpc_endpoint=triton.grpc_endpoint,
-        metrics_endpoint=triton.metrics_endpoint,
-        published_versions=publisher.versions if release.published_versions is None else release.published_versions,
-        load_balancer=triton.load_balancer,
-        grafana_admin_password=monitoring.grafana_admin_password if monitoring else None,
-        prometheus_url=monitoring.prometheus_url if monitoring else None,
-        release_outputs=release.outputs,
+        TritonServerArgs(
+            k8s_provider=cluster.provider, namespace=home.namespace, values=deep_merge(values, storage.chart_values)
+        ),
+        opts=pulumi.ResourceOptions(depends_on=list(depends_on)),
     )
 
 
@@ -321,27 +362,31 @@ def workload_outputs(workloads: WorkloadOutputs) -> dict[str, Any]:
     return outputs
 
 
-def _builder_settings(
+def builder_ref(
     cfg: PlatformConfig, cluster: ClusterBinding, storage: StorageBinding, *, builds_in_cluster: bool
-) -> dict[str, Any]:
-    """Where TensorRT engines are built: a Job on the GPU pool (as the builder ServiceAccount) or here."""
+) -> BuilderRef:
+    """Where TensorRT engines are built: a Job on the GPU pool (as the builder ServiceAccount) or here.
+
+    The one description of the builder: the publisher and a promotion that rebuilds engines get it
+    whole, and it reaches the Job manifest unchanged.
+    """
     timeout = cfg.publisher.build_timeout_seconds
     if not builds_in_cluster:
-        return {"kind": "local", "timeout_seconds": timeout}
+        return BuilderRef(kind="local", timeout_seconds=timeout)
     place = gpu_placement(cfg, gke=cluster.gke)
-    return {
-        "kind": "kubernetes",
-        "kubeconfig_path": cluster.kubeconfig_path,
-        "namespace": cfg.triton.namespace,
-        "service_account": BUILDER_SERVICE_ACCOUNT,
-        "node_selector": dict(place.node_selector),
+    return BuilderRef(
+        kind="kubernetes",
+        kubeconfig_path=cluster.kubeconfig_path,
+        namespace=cfg.triton.namespace,
+        service_account=BUILDER_SERVICE_ACCOUNT,
+        node_selector=dict(place.node_selector),
         # Each engine on a GPU of its own architecture (GFD's gpu.compute.major/minor; GKE's accelerator).
-        "compute_capability_selectors": engine_build_selectors(cfg),
-        "tolerations": [dict(t) for t in (*place.tolerations, *cluster.gpu_pool_tolerations)],
-        "resources": dict(place.resources),
-        "pod_labels": dict(storage.builder_pod_labels),
-        "timeout_seconds": timeout,
-    }
+        compute_capability_selectors=engine_build_selectors(cfg),
+        tolerations=[dict(t) for t in (*place.tolerations, *cluster.gpu_pool_tolerations)],
+        resources=dict(place.resources),
+        pod_labels=dict(storage.builder_pod_labels),
+        timeout_seconds=timeout,
+    )
 
 
 def deep_merge(base: Mapping[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:

@@ -12,6 +12,7 @@ credentials (Application Default Credentials), never with keys passed as inputs.
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from pathlib import Path
 
 import pulumi
@@ -30,12 +31,20 @@ from stacks.common import (
 )
 from triton_platform.catalog import gpu
 from triton_platform.clouds.gcp import is_zone, region_of
-from triton_platform.config.schema import PlatformConfig
-from triton_platform.publisher.stores.base import CredentialsRef, StoreRef
+from triton_platform.config import PlatformConfig
+from triton_platform.publisher.stores import CredentialsRef, StoreRef
 
 # GCS's XML API speaks S3: with static (HMAC) keys Triton reads the bucket through it.
 GCS_S3_ENDPOINT = "https://storage.googleapis.com:443"
 INTERNAL_LB_ANNOTATION = "networking.gke.io/load-balancer-type"
+
+
+def system_pool_spec(cfg: PlatformConfig) -> SystemPoolSpec:
+    """The GKE system pool of the config (the component's defaults when the config names none)."""
+    system = cfg.cluster.system_node_pool
+    if system is None:
+        return SystemPoolSpec()
+    return SystemPoolSpec(machine_type=system.machine_type, min_nodes=system.min_nodes, max_nodes=system.max_nodes)
 
 
 def gpu_pool_spec(cfg: PlatformConfig) -> GpuPoolSpec | None:
@@ -75,24 +84,54 @@ def service_annotations(cfg: PlatformConfig) -> dict[str, str]:
 
 def provision(cfg: PlatformConfig, base_dir: Path) -> CloudPlatform:
     """GKE, the GCS bucket and the Workload Identity bindings for ``cfg``."""
+    stack = pulumi.get_stack()
+    provider = gcp_provider(cfg, stack)
+    kubeconfig_file = kubeconfig_path(base_dir, "gke", cfg.cluster.name)
+    cluster = gke_cluster(cfg, provider, kubeconfig_file)
+    bucket = model_bucket(cfg, stack, provider)
+    identity = workload_identity(cfg, stack, provider, cluster, bucket)
+    return CloudPlatform(
+        cluster=ClusterBinding.of(cluster, kubeconfig_path=kubeconfig_file, ready=cluster.ready, gke=True),
+        storage=storage_binding(cfg, bucket, identity),
+        outputs={
+            "project": cfg.cluster.project,
+            "location": cfg.cluster.location,
+            "bucket": bucket.name,
+            "tritonServiceAccount": identity.triton_email,
+            "builderServiceAccount": identity.builder_email,
+            "nodeServiceAccount": cluster.node_service_account,
+            "workloadPool": cluster.workload_pool,
+        },
+        service_annotations=service_annotations(cfg),
+    )
+
+
+def project_and_location(cfg: PlatformConfig) -> tuple[str, str]:
+    """The project and the region or zone of the cluster (``cluster.project``, ``cluster.location``)."""
     c = cfg.cluster
-    # parse_config guarantees both for cloud 'gcp' (and their forms, through triton_platform.config.rules.clouds).
+    # parse_config guarantees both for cloud 'gcp' (and their forms, through triton_platform.config.rules.gcp).
     assert c.project is not None
     assert c.location is not None
-    stack = pulumi.get_stack()
-    project, location = c.project, c.location
-    region = region_of(location)
-    provider = gcp.Provider(
+    return c.project, c.location
+
+
+def gcp_provider(cfg: PlatformConfig, stack: str) -> gcp.Provider:
+    """The one gcp.Provider every GCP component gets: the project, region, zone and default labels."""
+    project, location = project_and_location(cfg)
+    return gcp.Provider(
         "gcp",
         project=project,
-        region=region,
+        region=region_of(location),
         zone=location if is_zone(location) else None,
         default_labels={"app": "triton-platform", "stack": label_value(stack)},
     )
 
-    system = c.system_node_pool
-    kubeconfig_file = kubeconfig_path(base_dir, "gke", c.name)
-    cluster = GkeCluster(
+
+def gke_cluster(cfg: PlatformConfig, provider: gcp.Provider, kubeconfig_file: str) -> GkeCluster:
+    """The GKE cluster: network, control plane, system and GPU pools, and who may reach its API."""
+    c = cfg.cluster
+    project, location = project_and_location(cfg)
+    return GkeCluster(
         c.name,
         GkeClusterArgs(
             provider=provider,
@@ -100,11 +139,7 @@ def provision(cfg: PlatformConfig, base_dir: Path) -> CloudPlatform:
             location=location,
             cluster_name=c.name,
             kubernetes_version=c.kubernetes_version,
-            system_pool=(
-                SystemPoolSpec(machine_type=system.machine_type, min_nodes=system.min_nodes, max_nodes=system.max_nodes)
-                if system
-                else SystemPoolSpec()
-            ),
+            system_pool=system_pool_spec(cfg),
             gpu_pool=gpu_pool_spec(cfg),
             kubeconfig_path=kubeconfig_file,
             master_authorized_networks=list(c.api_access_cidrs or []),
@@ -112,19 +147,31 @@ def provision(cfg: PlatformConfig, base_dir: Path) -> CloudPlatform:
         ),
     )
 
+
+def model_bucket(cfg: PlatformConfig, stack: str, provider: gcp.Provider) -> GcsModelBucket:
+    """The GCS model bucket, in the cluster's region."""
+    project, location = project_and_location(cfg)
     repo = cfg.model_repository
-    bucket = GcsModelBucket(
+    return GcsModelBucket(
         f"{stack}-model-repository",
         GcsModelBucketArgs(
             provider=provider,
             project=project,
-            location=region,
+            location=region_of(location),
             bucket_name=repo.bucket,
-            name_prefix=c.name,
+            name_prefix=cfg.cluster.name,
             retain_on_delete=repo.retain_on_delete,
         ),
     )
-    identity = GkeWorkloadIdentity(
+
+
+def workload_identity(
+    cfg: PlatformConfig, stack: str, provider: gcp.Provider, cluster: GkeCluster, bucket: GcsModelBucket
+) -> GkeWorkloadIdentity:
+    """Google service accounts for Triton (reads) and the engine builder (writes the cache), bound to theirs."""
+    project, _location = project_and_location(cfg)
+    repo = cfg.model_repository
+    return GkeWorkloadIdentity(
         f"{stack}-identity",
         GkeWorkloadIdentityArgs(
             provider=provider,
@@ -136,60 +183,47 @@ def provision(cfg: PlatformConfig, base_dir: Path) -> CloudPlatform:
             namespace=cfg.triton.namespace,
             triton_service_account=TRITON_SERVICE_ACCOUNT,
             builder_service_account=BUILDER_SERVICE_ACCOUNT,
-            account_base=c.name,
+            account_base=cfg.cluster.name,
             static_keys=repo.static_keys,
         ),
     )
 
-    # The publisher uploads with the operator's own gcloud Application Default Credentials
-    # (credentials source "environment"), at apply time: no key is ever an input.
-    publisher_store = bucket.name.apply(
+
+def publisher_store(cfg: PlatformConfig, bucket: GcsModelBucket) -> pulumi.Output[StoreRef]:
+    """What the publisher gets: the bucket and prefixes.
+
+    It uploads with the operator's own gcloud Application Default Credentials (credentials
+    source "environment"), at apply time: no key is ever an input.
+    """
+    return bucket.name.apply(
         lambda b: StoreRef(
             kind="gcs",
             bucket=b,
-            prefix=repo.prefix,
+            prefix=cfg.model_repository.prefix,
             cache_prefix=cfg.publisher.cache_prefix,
             credentials=CredentialsRef(source="environment"),
-        ).model_dump(exclude_none=True)
+        )
     )
-    if repo.static_keys and identity.hmac_access_id is not None and identity.hmac_secret is not None:
-        storage = StorageBinding(
-            repository_uri=pulumi.Output.concat("s3://", GCS_S3_ENDPOINT, "/", bucket.name, "/", repo.prefix),
-            publisher_store=publisher_store,
-            # GCS signs SigV4 requests with region "auto".
-            env={"AWS_DEFAULT_REGION": "auto"},
-            credentials_env={
-                "AWS_ACCESS_KEY_ID": identity.hmac_access_id,
-                "AWS_SECRET_ACCESS_KEY": identity.hmac_secret,
-            },
-            builder_service_account_annotations=identity.builder_annotations,
-            ready=[bucket.bucket, *identity.ready],
-        )
-    else:
-        storage = StorageBinding(
-            repository_uri=pulumi.Output.concat("gs://", bucket.name, "/", repo.prefix),
-            publisher_store=publisher_store,
-            service_account_annotations=identity.triton_annotations,
-            builder_service_account_annotations=identity.builder_annotations,
-            ready=[bucket.bucket, *identity.ready],
-        )
 
-    return CloudPlatform(
-        cluster=ClusterBinding.of(
-            cluster,
-            kubeconfig_path=kubeconfig_file,
-            ready=cluster.ready,
-            gke=True,
-        ),
-        storage=storage,
-        outputs={
-            "project": project,
-            "location": location,
-            "bucket": bucket.name,
-            "tritonServiceAccount": identity.triton_email,
-            "builderServiceAccount": identity.builder_email,
-            "nodeServiceAccount": cluster.node_service_account,
-            "workloadPool": cluster.workload_pool,
-        },
-        service_annotations=service_annotations(cfg),
+
+def storage_binding(cfg: PlatformConfig, bucket: GcsModelBucket, identity: GkeWorkloadIdentity) -> StorageBinding:
+    """How Triton (Workload Identity, or opted-in HMAC keys), the engine builder and the publisher reach the bucket."""
+    prefix = cfg.model_repository.prefix
+    binding = StorageBinding(
+        repository_uri=pulumi.Output.concat("gs://", bucket.name, "/", prefix),
+        publisher_store=publisher_store(cfg, bucket),
+        service_account_annotations=identity.triton_annotations,
+        builder_service_account_annotations=identity.builder_annotations,
+        ready=[bucket.bucket, *identity.ready],
+    )
+    if not cfg.model_repository.static_keys or identity.hmac_access_id is None or identity.hmac_secret is None:
+        return binding
+    # Opted in: Triton reads the bucket through GCS's S3 API with HMAC keys from a Secret.
+    return replace(
+        binding,
+        repository_uri=pulumi.Output.concat("s3://", GCS_S3_ENDPOINT, "/", bucket.name, "/", prefix),
+        # GCS signs SigV4 requests with region "auto".
+        env={"AWS_DEFAULT_REGION": "auto"},
+        credentials_env={"AWS_ACCESS_KEY_ID": identity.hmac_access_id, "AWS_SECRET_ACCESS_KEY": identity.hmac_secret},
+        service_account_annotations={},
     )

@@ -22,24 +22,32 @@ only resource registered before the check.
 from __future__ import annotations
 
 import functools
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
+from pydantic import ValidationError
 
+from components.providers.props import store_input, validation_message
 from components.providers.release_promotion import ReleasePromotion, ReleasePromotionArgs
 from components.publisher.model_publisher import ModelPublisher
 from triton_platform.catalog.versions import NGC_RELEASES
-from triton_platform.config.schema import NAMESPACE, ConfigError, Issue, PlatformConfig
+from triton_platform.config import NAMESPACE, ConfigError, Issue, PlatformConfig
+from triton_platform.publisher.builders import BuilderRef
+from triton_platform.publisher.stores import StoreRef, open_store
+from triton_platform.publisher.wire import restore_ints
 from triton_platform.release.manifest import (
     Release,
     ReleaseError,
+    ReleaseManifest,
     manifest_from_published,
     missing_engines,
     pinned_release,
     release_problems,
 )
+from triton_platform.release.promotion import release_key
 
 UPSTREAM_RESOURCE = "release-upstream"
 # What a ModelVersion's outputs must hold for its model's manifest entry.
@@ -58,11 +66,15 @@ _MANIFEST_PROPS = (
 
 @dataclass(frozen=True)
 class UpstreamRelease:
-    """The upstream's release, read through ``reference`` and checked against this stack."""
+    """The upstream's release, read through ``reference`` and checked against this stack.
+
+    ``store``: where the upstream keeps the release's artifacts (its ``release`` output's ``store``).
+    """
 
     from_stack: str
     release: Release
     reference: pulumi.StackReference
+    store: StoreRef
 
 
 @dataclass
@@ -101,41 +113,48 @@ async def resolve_upstream(cfg: PlatformConfig) -> UpstreamRelease | None:
     if pinned is None:
         return None
     reference = pulumi.StackReference(UPSTREAM_RESOURCE, stack_name=pinned.from_stack)
-    details = await reference.get_output_details("release")
-    value = details.value if details.value is not None else details.secret_value
-    try:
-        release = Release.parse(value, where=pinned.from_stack)
-    except ReleaseError as exc:
-        raise _error("release.fromStack", str(exc), "acme/triton-platform/dev") from None
-    if release.digest != pinned.digest and release.store:
-        # A rollback: an older digest the upstream still keeps (its releaseHistory), read from its bucket.
-        history = await reference.get_output_details("releaseHistory")
-        older = pinned_release(
-            release,
-            history.value if history.value is not None else history.secret_value,
-            pinned.digest,
-            functools.partial(_fetch_manifest, dict(release.store)),
-        )
-        release = older or release
-    tensorrt = NGC_RELEASES[cfg.triton.version].tensorrt
+    release, store = await _pinned(reference, pinned.from_stack, pinned.digest)
     problems = release_problems(
         release,
         from_stack=pinned.from_stack,
         pinned_digest=pinned.digest,
         triton_version=cfg.triton.version,
         compute_capabilities=cfg.compute_capabilities,
-        tensorrt_version=tensorrt,
+        tensorrt_version=NGC_RELEASES[cfg.triton.version].tensorrt,
         build_missing_engines=pinned.build_missing_engines,
     )
-    if not problems and not release.store:
+    if not problems and store is None:
         problems.append(
             ("release.fromStack", f"{pinned.from_stack} exports no release store to copy from", "a stack with models")
         )
-    if problems:
+    if problems or store is None:
         raise ConfigError([Issue(f"{NAMESPACE}:{k}", why, ex) for k, why, ex in problems], pulumi.get_stack())
-    upstream = UpstreamRelease(pinned.from_stack, release, reference)
+    upstream = UpstreamRelease(pinned.from_stack, release, reference, store)
     _RESOLVED[(pinned.from_stack, pinned.digest)] = upstream
     return upstream
+
+
+async def _pinned(reference: pulumi.StackReference, from_stack: str, digest: str) -> tuple[Release, StoreRef | None]:
+    """The upstream's release (an older one it keeps, for a rollback to ``digest``) and its store."""
+    details = await reference.get_output_details("release")
+    value = details.value if details.value is not None else details.secret_value
+    try:
+        release = Release.parse(value, where=from_stack)
+    except ReleaseError as exc:
+        raise _error("release.fromStack", str(exc), "acme/triton-platform/dev") from None
+    if release.store is None:
+        return release, None
+    try:
+        store = StoreRef.model_validate(restore_ints(release.store))
+    except ValidationError as err:
+        why = f"{from_stack} exports a release store that is not valid ({validation_message(err, 'store')})"
+        raise _error("release.fromStack", why, "a stack with models") from None
+    if release.digest != digest:
+        # A rollback: an older digest the upstream still keeps (its releaseHistory), read from its bucket.
+        history = await reference.get_output_details("releaseHistory")
+        kept = history.value if history.value is not None else history.secret_value
+        release = pinned_release(release, kept, digest, functools.partial(_fetch_manifest, store)) or release
+    return release, store
 
 
 def rebuilds_engines(cfg: PlatformConfig) -> bool:
@@ -158,8 +177,6 @@ def _lacking(cfg: PlatformConfig, release: Release) -> dict[str, list[str]]:
 
 def _source_of(spec: Mapping[str, Any], base_dir: str | None) -> dict[str, str]:
     """Where this machine finds a TensorRT model's ONNX (and calibration cache): absolute path or URI."""
-    import os
-
     out: dict[str, str] = {}
     for what, key in (("onnx", "source"), ("calibration", "calibrationCache")):
         where = spec.get(key) or spec.get("calibration_cache" if what == "calibration" else key)
@@ -178,11 +195,8 @@ def _sources(published: Sequence[Mapping[str, Any]]) -> dict[str, dict[str, str]
     }
 
 
-def _fetch_manifest(store: Mapping[str, Any], digest: str) -> bytes | None:
+def _fetch_manifest(store: StoreRef, digest: str) -> bytes | None:
     """The canonical manifest an upstream bucket keeps for ``digest`` (None when it does not)."""
-    from triton_platform.publisher.stores.base import open_store
-    from triton_platform.release.promotion import release_key
-
     upstream = open_store(store)
     return upstream.read_bytes(release_key(upstream, digest))
 
@@ -195,85 +209,109 @@ def _published_manifest(triton_version: str, published: Sequence[Mapping[str, An
 
 
 def _digest_of(manifest: Mapping[str, Any] | None) -> str | None:
-    from triton_platform.release.manifest import ReleaseManifest
-
     return None if manifest is None else ReleaseManifest.model_validate(manifest).digest()
+
+
+def _release_output(digest: Any, manifest: Any, store: StoreRef | pulumi.Output[StoreRef]) -> pulumi.Output[Any]:
+    """The stack output ``release``: {digest, manifest, store} (the store as the providers get it)."""
+    return pulumi.Output.all(digest, manifest, store_input(store)).apply(
+        lambda a: {"digest": a[0], "manifest": a[1], "store": a[2]}
+    )
 
 
 def deploy_release(
     name: str,
     cfg: PlatformConfig,
-    store: pulumi.Input[Mapping[str, Any]],
+    store: StoreRef | pulumi.Output[StoreRef],
     *,
     publisher: ModelPublisher | None,
     upstream: UpstreamRelease | None = None,
     depends_on: Sequence[pulumi.Resource] = (),
-    builder: pulumi.Input[Mapping[str, Any]] | None = None,
+    builder: BuilderRef | None = None,
 ) -> ReleaseDeployment:
     """Keep this stack's release or promote the pinned one; the outputs to export.
 
-    ``store`` is the StoreRef dict the publisher uses (``StorageBinding.publisher_store``). The
+    ``store`` is the store the publisher uses (``StorageBinding.publisher_store``). The
     ReleasePromotion ``<name>-release`` is a child of ``publisher`` (the stack's ModelPublisher,
     with no models when the stack promotes), so every resource belongs to a component.
-    ``builder``: the stack's engine-builder settings (stacks.common._builder_settings), with which
-    a promotion builds the engines the release lacks when release.buildMissingEngines is set.
+    ``builder``: the stack's engine builder (stacks.common.builder_ref), with which a promotion
+    builds the engines the release lacks when release.buildMissingEngines is set.
     """
     pinned = cfg.release
     if pinned is None:
         if publisher is None:
             raise ValueError("deploy_release: a stack with models needs its ModelPublisher")
-        props = [
-            pulumi.Output.all(**{key: getattr(resource, key) for key in _MANIFEST_PROPS})
-            for resource in publisher.resources
-        ]
-        manifest = pulumi.Output.all(*props).apply(lambda ps: _published_manifest(cfg.triton.version, ps))
-        # Where this machine finds each TensorRT model's ONNX, kept with the release for a later rebuild.
-        sources = pulumi.Output.all(
-            *[pulumi.Output.all(**{k: getattr(r, k) for k in ("spec", "base_dir")}) for r in publisher.resources]
-        ).apply(_sources)
-        kept = ReleasePromotion(
-            f"{name}-release",
-            ReleasePromotionArgs(
-                mode="publish",
-                digest=manifest.apply(_digest_of),
-                manifest=manifest,
-                source_store=store,
-                target_store=store,
-                sources=sources,
-            ),
-            pulumi.ResourceOptions(parent=publisher, depends_on=[*publisher.resources, *depends_on]),
-        )
-        release_out = pulumi.Output.all(kept.digest, manifest, store).apply(
-            lambda a: {"digest": a[0], "manifest": a[1], "store": a[2]}
-        )
-        return ReleaseDeployment(
-            resources=[],
-            published_versions=None,
-            outputs={"release": release_out, "releaseHistory": kept.history},
-            release=kept,
-        )
-
+        return _keep_release(name, cfg, store, publisher, depends_on)
     upstream = upstream or _RESOLVED.get((pinned.from_stack, pinned.digest))
     if upstream is None:
         raise RuntimeError(
             "deploy_release: await stacks.release.resolve_upstream(cfg) first (from the program's pulumi.run "
             "entrypoint), so a bad upstream release fails before any resource is registered"
         )
+    return _promote_release(name, cfg, store, upstream, publisher, depends_on, builder)
+
+
+def _keep_release(
+    name: str,
+    cfg: PlatformConfig,
+    store: StoreRef | pulumi.Output[StoreRef],
+    publisher: ModelPublisher,
+    depends_on: Sequence[pulumi.Resource],
+) -> ReleaseDeployment:
+    """A publishing stack: the release its ModelVersions make, kept in its own bucket and exported."""
+    props = [
+        pulumi.Output.all(**{key: getattr(resource, key) for key in _MANIFEST_PROPS})
+        for resource in publisher.resources
+    ]
+    manifest = pulumi.Output.all(*props).apply(lambda ps: _published_manifest(cfg.triton.version, ps))
+    # Where this machine finds each TensorRT model's ONNX, kept with the release for a later rebuild.
+    sources = pulumi.Output.all(
+        *[pulumi.Output.all(**{k: getattr(r, k) for k in ("spec", "base_dir")}) for r in publisher.resources]
+    ).apply(_sources)
+    kept = ReleasePromotion(
+        f"{name}-release",
+        ReleasePromotionArgs(
+            mode="publish",
+            digest=manifest.apply(_digest_of),
+            manifest=manifest,
+            source_store=store,
+            target_store=store,
+            sources=sources,
+        ),
+        pulumi.ResourceOptions(parent=publisher, depends_on=[*publisher.resources, *depends_on]),
+    )
+    return ReleaseDeployment(
+        resources=[],
+        published_versions=None,
+        outputs={"release": _release_output(kept.digest, manifest, store), "releaseHistory": kept.history},
+        release=kept,
+    )
+
+
+def _promote_release(
+    name: str,
+    cfg: PlatformConfig,
+    store: StoreRef | pulumi.Output[StoreRef],
+    upstream: UpstreamRelease,
+    publisher: ModelPublisher | None,
+    depends_on: Sequence[pulumi.Resource],
+    builder: BuilderRef | None,
+) -> ReleaseDeployment:
+    """A stack pinning a release: it copied from the upstream's bucket (engines it lacks built first)."""
     release = upstream.release
-    # resolve_upstream let a release without engines for this GPU through only with buildMissingEngines.
-    rebuild = rebuilds_engines(cfg) and bool(_lacking(cfg, release))
+    rebuilds = rebuilds_engines(cfg)
     promotion = ReleasePromotion(
         f"{name}-release",
         ReleasePromotionArgs(
             mode="promote",
             digest=release.digest,
             manifest=release.manifest.to_json(),
-            source_store=dict(release.store or {}),
+            source_store=upstream.store,
             target_store=store,
             from_stack=upstream.from_stack,
-            build_missing_engines=rebuilds_engines(cfg),
-            compute_capabilities=list(cfg.compute_capabilities) if rebuilds_engines(cfg) else [],
-            builder=builder if rebuilds_engines(cfg) else None,
+            build_missing_engines=rebuilds,
+            compute_capabilities=list(cfg.compute_capabilities) if rebuilds else [],
+            builder=builder if rebuilds else None,
         ),
         pulumi.ResourceOptions(
             parent=publisher,
@@ -282,20 +320,16 @@ def deploy_release(
             retain_on_delete=cfg.model_repository.retain_on_delete,
         ),
     )
-    versions = {m.name: m.version for m in release.manifest.models}
-    if rebuild:
+    # resolve_upstream let a release without engines for this GPU through only with buildMissingEngines.
+    if rebuilds and _lacking(cfg, release):
         # The release this bucket serves records the engines built here: its digest is known once they are.
-        release_out = pulumi.Output.all(promotion.release_digest, promotion.release_manifest, store).apply(
-            lambda a: {"digest": a[0], "manifest": a[1], "store": a[2]}
-        )
+        release_out = _release_output(promotion.release_digest, promotion.release_manifest, store)
     else:
         # Nothing rebuilt: exactly the upstream's release, digest for digest.
-        release_out = pulumi.Output.all(promotion.digest, store).apply(
-            lambda a: {"digest": a[0], "manifest": release.manifest.to_json(), "store": a[1]}
-        )
+        release_out = _release_output(promotion.digest, release.manifest.to_json(), store)
     return ReleaseDeployment(
         resources=[promotion],
-        published_versions=pulumi.Output.from_input(versions),
+        published_versions=pulumi.Output.from_input({m.name: m.version for m in release.manifest.models}),
         outputs={"release": release_out, "releaseHistory": promotion.history},
         release=promotion,
     )

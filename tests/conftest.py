@@ -1,16 +1,39 @@
-"""Shared fixtures: the Pulumi mock runtime with a recorder, and the generated sample models."""
+"""Shared fixtures and hooks: the Pulumi mock runtime with a recorder, the generated sample models, the
+object-store emulators (tests/support/stores.py), and the check that server-starting tests are ``integration``."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
+from collections.abc import Generator
 from pathlib import Path
 
 import pytest
 
+from tests.support import integration
 from tests.support.pulumi_mocks import RecordingMocks
 
+# The object-store emulator fixtures (moto_endpoint, gcs_endpoint, azurite_endpoint, make_store).
+pytest_plugins = ["tests.support.stores"]
+
 REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test that uses a server-starting fixture without the integration marker stops the run."""
+    integration.check_collection(items)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_setup(item: pytest.Item) -> Generator[None, None, None]:
+    # Fixtures start servers here: tests.support.integration checks the test's marker then.
+    return (yield from integration.running(item))
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
+    return (yield from integration.running(item))
 
 
 @pytest.fixture(autouse=True)

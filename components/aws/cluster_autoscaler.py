@@ -10,10 +10,13 @@ and ``k8s.io/cluster-autoscaler/<cluster>`` (cluster-autoscaler/cloudprovider/aw
 Kubernetes Cluster Autoscaler").
 
 Its IAM role trusts only the autoscaler's ServiceAccount (IRSA) and carries the README's policy
-("IAM Policy": the minimum actions plus ``autoscaling:DescribeTags`` for auto-discovery and
-``ec2:DescribeLaunchTemplateVersions`` for launch templates), with the two actions that change
-capacity limited to this cluster's groups by their ``k8s.io/cluster-autoscaler/<cluster>: owned``
-tag (EKS user guide, "Cluster Autoscaler" policy).
+("IAM Policy": the minimum actions, ``autoscaling:DescribeScalingActivities`` among them, plus
+``autoscaling:DescribeTags`` for auto-discovery and ``ec2:DescribeLaunchTemplateVersions`` for
+launch templates), with the two actions that change capacity limited to this cluster's groups by
+their ``k8s.io/cluster-autoscaler/<cluster>: owned`` tag (EKS user guide, "Cluster Autoscaler" policy).
+
+Its image follows the cluster's Kubernetes minor (``autoscaler_image_tag``): the autoscaler's
+version policy is CA minor == Kubernetes minor (cluster-autoscaler/README.md, "Releases").
 """
 
 from __future__ import annotations
@@ -24,20 +27,24 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
+from pydantic import field_validator
 
 from components.aws.irsa_access import web_identity_trust_policy
 from components.base import ComponentArgs, pinned_chart_release
-from triton_platform.catalog.versions import CLUSTER_AUTOSCALER, ChartPin
+from triton_platform.catalog.versions import CLUSTER_AUTOSCALER, CLUSTER_AUTOSCALER_IMAGE_TAGS, ChartPin
 
 NAMESPACE = "kube-system"
 SERVICE_ACCOUNT = "cluster-autoscaler"
 RELEASE_NAME = "cluster-autoscaler"
 # README "IAM Policy". The README writes ec2:GetInstanceTypesFromInstanceRequirementsPages, the AWS
 # SDK paginator; the IAM action (Service Authorization Reference, Amazon EC2) has no "Pages".
+# DescribeScalingActivities: without it a failed launch (no GPU capacity in the AZ) goes unseen
+# until --max-node-provision-time (15 min) instead of backing off to another group at once.
 DESCRIBE_ACTIONS = (
     "autoscaling:DescribeAutoScalingGroups",
     "autoscaling:DescribeAutoScalingInstances",
     "autoscaling:DescribeLaunchConfigurations",
+    "autoscaling:DescribeScalingActivities",
     "autoscaling:DescribeTags",
     "ec2:DescribeImages",
     "ec2:DescribeInstanceTypes",
@@ -65,9 +72,30 @@ def autoscaler_policy(cluster_name: str) -> dict[str, Any]:
     }
 
 
-def autoscaler_values(cluster_name: str, region: str, role_arn: str) -> dict[str, Any]:
+def autoscaler_image_tag(kubernetes_version: str | None) -> str | None:
+    """The autoscaler image for a cluster's ``1.<minor>``; None keeps the chart's own (``image.tag``).
+
+    Raises for a minor the pinned chart does not serve (the config rejects it first, naming
+    ``cluster.kubernetesVersion``: triton_platform/config/rules/autoscaling_cloud.py).
+    """
+    if kubernetes_version is None:
+        return None
+    minor = ".".join(kubernetes_version.split(".")[:2])
+    tag = CLUSTER_AUTOSCALER_IMAGE_TAGS.get(minor)
+    if tag is None:
+        served = ", ".join(CLUSTER_AUTOSCALER_IMAGE_TAGS)
+        chart = CLUSTER_AUTOSCALER.version
+        raise ValueError(f"cluster-autoscaler chart {chart} serves Kubernetes {served}, not {minor}")
+    return tag
+
+
+def autoscaler_values(
+    cluster_name: str, region: str, role_arn: str, kubernetes_version: str | None = None
+) -> dict[str, Any]:
     """Values of the cluster-autoscaler chart (keys of its values.yaml)."""
+    tag = autoscaler_image_tag(kubernetes_version)
     return {
+        **({"image": {"tag": tag}} if tag else {}),
         "cloudProvider": "aws",
         "awsRegion": region,
         "autoDiscovery": {"clusterName": cluster_name},
@@ -114,8 +142,17 @@ class ClusterAutoscalerArgs(ComponentArgs):
     region: str
     oidc_provider_arn: pulumi.Output[str] | str
     oidc_issuer_url: pulumi.Output[str] | str
+    # The cluster's Kubernetes version (``1.31``): picks the image of the same minor. None keeps
+    # the chart's own image (1.31).
+    kubernetes_version: str | None = None
     tags: dict[str, str] = {}
     chart: ChartPin = CLUSTER_AUTOSCALER
+
+    @field_validator("kubernetes_version")
+    @classmethod
+    def _served(cls, v: str | None) -> str | None:
+        autoscaler_image_tag(v)  # raises for a minor the pinned chart does not serve
+        return v
 
 
 class ClusterAutoscaler(pulumi.ComponentResource):
@@ -138,7 +175,7 @@ class ClusterAutoscaler(pulumi.ComponentResource):
             opts=child,
         )
         values = pulumi.Output.all(args.cluster_name, self.role.arn).apply(
-            lambda a: autoscaler_values(a[0], args.region, a[1])
+            lambda a: autoscaler_values(a[0], args.region, a[1], args.kubernetes_version)
         )
         self.release = k8s.helm.v3.Release(
             f"{name}-release",

@@ -4,7 +4,8 @@ Provisions, all through the AWS provider passed in:
 
 - a VPC across 2-3 availability zones: private subnets (nodes, pods, internal load balancers)
   and public subnets (NAT gateways, internet-facing load balancers), one NAT gateway per AZ
-  (or a single one), route tables;
+  (or a single one), route tables (``components.aws.eks_network``: plain functions that
+  register them as children of this component, so their URNs are those of any other child);
 - the cluster (access entries / API authentication, private endpoint, public endpoint narrowed
   to ``public_access_cidrs`` or turned off, control-plane
   logs to a CloudWatch group with a retention, Secrets envelope-encrypted with a KMS key);
@@ -12,19 +13,23 @@ Provisions, all through the AWS provider passed in:
 - managed node groups: a system group (AL2023) and a GPU group on the EKS NVIDIA AMI
   (``AL2023_x86_64_NVIDIA``: driver and container toolkit preinstalled), tainted
   ``nvidia.com/gpu=present:NoSchedule`` and labelled ``nvidia.com/mig.config`` for mig-manager;
+  given a ``node_template``, the GPU label and node-template tags cluster-autoscaler reads to
+  scale the group up from zero (``components.aws.eks_node_template``);
 - the EKS add-ons vpc-cni (NetworkPolicy enforcement on) and aws-ebs-csi-driver (each with
   its own IRSA role), kube-proxy and coredns;
 - a kubeconfig (secret; authenticates with ``aws eks get-token``, no credential inside) and
   the ``kubernetes.Provider`` every Kubernetes resource of the stack uses.
 
-Plain functions (subnet plan, kubeconfig, node labels) are tested without Pulumi.
+The constructor follows those sections (network, control plane and IRSA, add-ons and node
+groups, access), each in its own function. Plain functions (kubeconfig, node labels, and
+``subnet_plan`` from eks_network) are tested without Pulumi.
 """
 
 from __future__ import annotations
 
-import ipaddress
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any, Literal
 
 import pulumi
@@ -32,11 +37,14 @@ import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from components.aws.eks_network import eks_vpc, subnet_plan
+from components.aws.eks_node_template import autoscaler_tags, tag_autoscaling_group, template_node_labels
 from components.aws.irsa_access import web_identity_trust_policy
 from components.base import ComponentArgs
 from components.kubeconfig_file import kubeconfig_file
 from triton_platform.catalog import gpu
-from triton_platform.config.rules.access import ipv4_cidr, is_open_to_internet, open_endpoint_warning
+from triton_platform.config import ipv4_cidr, is_open_to_internet, open_endpoint_warning
+from triton_platform.values.autoscaling import NodeTemplate
 
 # IAM validates EKS OIDC issuers against its own CA library; the API still takes a thumbprint:
 # the root CA of oidc.eks.<region>.amazonaws.com (Starfield Services Root CA - G2).
@@ -75,6 +83,9 @@ class EksNodeGroupSpec(_Plain):
     disk_size_gb: int = Field(default=100, ge=20, le=16_384)
     spot: bool = False
     labels: dict[str, str] = Field(default_factory=dict)
+    # What cluster-autoscaler must know to add the first node (values.autoscaling.gpu_node_template);
+    # None: no node-template tags (the group must keep a node for the autoscaler to copy).
+    node_template: NodeTemplate | None = None
 
     @model_validator(mode="after")
     def _bounds(self) -> EksNodeGroupSpec:
@@ -119,26 +130,6 @@ class EksClusterArgs(ComponentArgs):
         for cidr in [*self.public_access_cidrs, *self.private_access_cidrs]:
             ipv4_cidr(cidr)  # EKS takes IPv4 blocks only for an IPv4 cluster
         return self
-
-
-def subnet_plan(vpc_cidr: str, az_count: int) -> tuple[list[str], list[str]]:
-    """Private and public subnet CIDRs, one of each per AZ.
-
-    The VPC is cut in quarters: a quarter per AZ for private subnets (the VPC CNI gives every
-    pod a VPC address, so they are large), the last quarter split into small public subnets
-    that only hold NAT gateways and load balancers.
-    """
-    try:
-        net = ipaddress.ip_network(vpc_cidr)
-    except ValueError as exc:
-        raise ValueError(f"vpc_cidr {vpc_cidr!r} is not a network (e.g. '10.0.0.0/16'): {exc}") from None
-    if not isinstance(net, ipaddress.IPv4Network) or not 16 <= net.prefixlen <= 20:
-        raise ValueError(f"vpc_cidr {vpc_cidr!r} must be an IPv4 network from /16 to /20 (e.g. '10.0.0.0/16')")
-    if not 2 <= az_count <= 3:
-        raise ValueError(f"availability_zone_count must be 2 or 3, got {az_count}")
-    quarters = list(net.subnets(new_prefix=net.prefixlen + 2))
-    public = list(quarters[3].subnets(new_prefix=net.prefixlen + 5))
-    return [str(q) for q in quarters[:az_count]], [str(p) for p in public[:az_count]]
 
 
 def kubeconfig(cluster_name: str, endpoint: str, ca_data: str, region: str) -> str:
@@ -194,25 +185,311 @@ def gpu_node_labels(mig_config: str | None, extra: dict[str, str] | None = None)
     return labels
 
 
-def _zone_picker(index: int, wanted: int) -> Callable[[list[str]], str]:
-    """The ``index``-th availability zone of the region, failing clearly when it has too few."""
-
-    def pick(names: list[str]) -> str:
-        if len(names) < wanted:
-            raise ValueError(
-                f"the region offers {len(names)} availability zones ({', '.join(names)}); the cluster needs {wanted}"
-            )
-        return names[index]
-
-    return pick
-
-
 def _issuer(identities: Sequence[Any]) -> str:
     """The OIDC issuer URL out of the cluster's ``identities`` output."""
     issuer = identities[0].oidcs[0].issuer
     if not issuer:
         raise ValueError("the EKS cluster reports no OIDC issuer; IRSA needs one")
     return str(issuer)
+
+
+@dataclass(frozen=True)
+class _Children:
+    """What every child of one EksCluster shares: its name, tags, options and the AWS partition."""
+
+    component: pulumi.Resource
+    name: str  # the component's name: children are f"{name}-<part>"
+    cluster_name: str
+    tags: dict[str, str]
+    opts: pulumi.ResourceOptions  # parent=the component, provider=the AWS provider
+    partition: pulumi.Output[str]
+
+    @staticmethod
+    def of(
+        component: pulumi.Resource, name: str, args: EksClusterArgs, invoke: pulumi.InvokeOutputOptions
+    ) -> _Children:
+        return _Children(
+            component=component,
+            name=name,
+            cluster_name=args.cluster_name,
+            tags={**args.tags, "triton-platform/cluster": args.cluster_name},
+            opts=pulumi.ResourceOptions(parent=component, provider=args.provider),
+            partition=aws.get_partition_output(opts=invoke).partition,
+        )
+
+    def with_opts(self, **extra: Any) -> pulumi.ResourceOptions:
+        """The children's options plus ``extra`` (depends_on, ignore_changes, ...)."""
+        return pulumi.ResourceOptions.merge(self.opts, pulumi.ResourceOptions(**extra))
+
+    def aws_policy(self, policy: str) -> pulumi.Output[str]:
+        """The ARN of an AWS managed policy in this partition."""
+        return pulumi.Output.concat("arn:", self.partition, ":iam::aws:policy/", policy)
+
+
+# --------------------------------------------------------------------------- control plane
+
+
+def _secrets_key(c: _Children, cluster_role: aws.iam.Role) -> tuple[aws.kms.Key, aws.iam.RolePolicy]:
+    """The KMS key that envelope-encrypts Kubernetes Secrets, and the cluster role's use of it."""
+    key = aws.kms.Key(
+        f"{c.name}-secrets-key",
+        description=f"Envelope encryption of Kubernetes Secrets in EKS cluster {c.cluster_name}",
+        enable_key_rotation=True,
+        deletion_window_in_days=30,
+        tags=c.tags,
+        opts=c.opts,
+    )
+    actions = ["kms:Encrypt", "kms:Decrypt", "kms:ListGrants", "kms:DescribeKey"]
+    key_policy = aws.iam.RolePolicy(
+        f"{c.name}-cluster-kms",
+        role=cluster_role.id,
+        policy=key.arn.apply(
+            lambda arn: json.dumps(
+                {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": actions, "Resource": arn}]}
+            )
+        ),
+        opts=c.opts,
+    )
+    return key, key_policy
+
+
+def _control_plane(c: _Children, args: EksClusterArgs, subnet_ids: list[pulumi.Output[str]]) -> aws.eks.Cluster:
+    """The cluster role, the Secrets key, the log group and the EKS cluster itself."""
+    cluster_role = aws.iam.Role(
+        f"{c.name}-cluster-role",
+        assume_role_policy=json.dumps(service_trust_policy("eks.amazonaws.com")),
+        tags=c.tags,
+        opts=c.opts,
+    )
+    cluster_policy = aws.iam.RolePolicyAttachment(
+        f"{c.name}-cluster-policy",
+        role=cluster_role.name,
+        policy_arn=c.aws_policy("AmazonEKSClusterPolicy"),
+        opts=c.opts,
+    )
+    secrets_key, key_policy = _secrets_key(c, cluster_role)
+    # EKS writes control-plane logs here; creating it first gives it a retention.
+    log_group = aws.cloudwatch.LogGroup(
+        f"{c.name}-logs",
+        name=f"/aws/eks/{c.cluster_name}/cluster",
+        retention_in_days=args.log_retention_days,
+        tags=c.tags,
+        opts=c.opts,
+    )
+    if args.endpoint_public_access and is_open_to_internet(args.public_access_cidrs):
+        pulumi.log.warn(open_endpoint_warning(c.cluster_name), resource=c.component)
+    return aws.eks.Cluster(
+        f"{c.name}-eks",
+        name=c.cluster_name,
+        version=args.kubernetes_version,
+        role_arn=cluster_role.arn,
+        vpc_config=aws.eks.ClusterVpcConfigArgs(
+            subnet_ids=subnet_ids,
+            endpoint_private_access=True,
+            endpoint_public_access=args.endpoint_public_access,
+            public_access_cidrs=args.public_access_cidrs if args.endpoint_public_access else None,
+        ),
+        access_config=aws.eks.ClusterAccessConfigArgs(
+            authentication_mode="API",
+            # Whoever runs `pulumi up` administers the cluster it created (an access entry).
+            bootstrap_cluster_creator_admin_permissions=True,
+        ),
+        enabled_cluster_log_types=list(args.log_types),
+        encryption_config=aws.eks.ClusterEncryptionConfigArgs(
+            provider=aws.eks.ClusterEncryptionConfigProviderArgs(key_arn=secrets_key.arn),
+            resources=["secrets"],
+        ),
+        # Upgrade on the standard calendar instead of paying for extended support silently.
+        upgrade_policy=aws.eks.ClusterUpgradePolicyArgs(support_type="STANDARD"),
+        tags=c.tags,
+        opts=c.with_opts(depends_on=[cluster_policy, key_policy, log_group]),
+    )
+
+
+def _private_api_rules(
+    c: _Children, cluster: aws.eks.Cluster, cidrs: list[str]
+) -> list[aws.vpc.SecurityGroupIngressRule]:
+    """HTTPS from ``cidrs`` to the private endpoint.
+
+    The private endpoint's ENIs carry the cluster security group EKS creates; access to them
+    from other sources is granted there ("You can further lock down access to specific VPC
+    CIDR blocks through cluster security groups", AWS knowledge center eks-lock-api-access-IP-addresses).
+    """
+    cluster_sg = cluster.vpc_config.apply(lambda v: v.cluster_security_group_id or "")
+    return [
+        aws.vpc.SecurityGroupIngressRule(
+            f"{c.name}-api-{i}",
+            security_group_id=cluster_sg,
+            cidr_ipv4=cidr,
+            ip_protocol="tcp",
+            from_port=443,
+            to_port=443,
+            description=f"Kubernetes API (private endpoint) from {cidr}",
+            tags=c.tags,
+            opts=c.opts,
+        )
+        for i, cidr in enumerate(cidrs)
+    ]
+
+
+# --------------------------------------------------------------------------- IRSA and add-ons
+
+
+def _oidc_provider(c: _Children, issuer: pulumi.Output[str]) -> aws.iam.OpenIdConnectProvider:
+    """The IAM OIDC provider for the cluster's issuer: what IRSA roles trust."""
+    return aws.iam.OpenIdConnectProvider(
+        f"{c.name}-oidc",
+        url=issuer,
+        client_id_lists=["sts.amazonaws.com"],
+        thumbprint_lists=[EKS_OIDC_THUMBPRINT],
+        tags=c.tags,
+        opts=c.opts,
+    )
+
+
+@dataclass(frozen=True)
+class _Addons:
+    """The EKS add-ons of one cluster, with the IRSA roles of those that call AWS."""
+
+    c: _Children
+    cluster: aws.eks.Cluster
+    oidc: aws.iam.OpenIdConnectProvider
+    issuer: pulumi.Output[str]
+
+    def irsa_role(self, part: str, account: str, policy: str) -> tuple[aws.iam.Role, aws.iam.RolePolicyAttachment]:
+        """``<name>-<part>-role``: an IRSA role for kube-system/``account`` with one AWS managed policy."""
+        c = self.c
+        trust = pulumi.Output.all(self.oidc.arn, self.issuer).apply(
+            lambda o: json.dumps(web_identity_trust_policy(o[0], o[1], "kube-system", account))
+        )
+        role = aws.iam.Role(f"{c.name}-{part}-role", assume_role_policy=trust, tags=c.tags, opts=c.opts)
+        attach = aws.iam.RolePolicyAttachment(
+            f"{c.name}-{part}-policy", role=role.name, policy_arn=c.aws_policy(policy), opts=c.opts
+        )
+        return role, attach
+
+    def addon(self, part: str, addon_name: str, depends_on: list[pulumi.Resource], **extra: Any) -> aws.eks.Addon:
+        return aws.eks.Addon(
+            f"{self.c.name}-{part}",
+            cluster_name=self.cluster.name,
+            addon_name=addon_name,
+            # Take over what EKS installed at creation; keep later edits made in the cluster.
+            resolve_conflicts_on_create="OVERWRITE",
+            resolve_conflicts_on_update="PRESERVE",
+            tags=self.c.tags,
+            opts=self.c.with_opts(depends_on=depends_on),
+            **extra,
+        )
+
+    def for_nodes(self) -> list[aws.eks.Addon]:
+        """The add-ons nodes need to become Ready (created before the node groups): vpc-cni, kube-proxy."""
+        cni_role, cni_attach = self.irsa_role("vpc-cni", "aws-node", "AmazonEKS_CNI_Policy")
+        vpc_cni = self.addon(
+            "vpc-cni",
+            "vpc-cni",
+            [cni_attach],
+            service_account_role_arn=cni_role.arn,
+            # Enforce the chart's NetworkPolicy (see VPC_CNI_CONFIGURATION).
+            configuration_values=json.dumps(VPC_CNI_CONFIGURATION),
+        )
+        return [vpc_cni, self.addon("kube-proxy", "kube-proxy", [])]
+
+    def on_nodes(self, system_nodes: aws.eks.NodeGroup) -> list[aws.eks.Addon]:
+        """The add-ons that run as Deployments, so wait for the system nodes: coredns, the EBS CSI driver."""
+        coredns = self.addon("coredns", "coredns", [system_nodes])
+        ebs_role, ebs_attach = self.irsa_role(
+            "ebs-csi", "ebs-csi-controller-sa", "service-role/AmazonEBSCSIDriverPolicy"
+        )
+        ebs_csi = self.addon(
+            "ebs-csi",
+            "aws-ebs-csi-driver",
+            [ebs_attach, system_nodes],
+            service_account_role_arn=ebs_role.arn,
+            # Prometheus and Grafana volumes need a default StorageClass (gp3, encrypted).
+            configuration_values=json.dumps({"defaultStorageClass": {"enabled": True}}),
+        )
+        return [coredns, ebs_csi]
+
+
+# --------------------------------------------------------------------------- nodes
+
+
+@dataclass(frozen=True)
+class _NodeGroups:
+    """Where one EksCluster's node groups go: the cluster, the node role, the private subnets."""
+
+    c: _Children
+    cluster: aws.eks.Cluster
+    role: aws.iam.Role
+    subnet_ids: list[pulumi.Output[str]]
+    depends_on: list[pulumi.Resource]
+
+    @staticmethod
+    def create(
+        c: _Children, cluster: aws.eks.Cluster, subnet_ids: list[pulumi.Output[str]], after: list[pulumi.Resource]
+    ) -> _NodeGroups:
+        """The node role and its policies; groups then wait for them and for ``after`` (add-ons)."""
+        role = aws.iam.Role(
+            f"{c.name}-node-role",
+            assume_role_policy=json.dumps(service_trust_policy("ec2.amazonaws.com")),
+            tags=c.tags,
+            opts=c.opts,
+        )
+        attachments = [
+            aws.iam.RolePolicyAttachment(
+                f"{c.name}-node-{short}", role=role.name, policy_arn=c.aws_policy(policy), opts=c.opts
+            )
+            for short, policy in (
+                ("worker", "AmazonEKSWorkerNodePolicy"),
+                ("ecr", "AmazonEC2ContainerRegistryReadOnly"),
+            )
+        ]
+        return _NodeGroups(c, cluster, role, subnet_ids, [*attachments, *after])
+
+    def group(
+        self, part: str, spec: EksNodeGroupSpec, pool: dict[str, str], ami: str, taints: list[dict[str, str]]
+    ) -> aws.eks.NodeGroup:
+        """``<name>-<part>``: a managed node group labelled with its ``pool`` selector (+ its autoscaler tags)."""
+        labels = {**pool, **spec.labels, **template_node_labels(spec.node_template)}
+        group = aws.eks.NodeGroup(
+            f"{self.c.name}-{part}",
+            cluster_name=self.cluster.name,
+            node_group_name=f"{self.c.cluster_name}-{part}",
+            node_role_arn=self.role.arn,
+            subnet_ids=self.subnet_ids,
+            ami_type=ami,
+            instance_types=[spec.instance_type],
+            capacity_type="SPOT" if spec.spot else "ON_DEMAND",
+            disk_size=spec.disk_size_gb,
+            scaling_config=aws.eks.NodeGroupScalingConfigArgs(
+                desired_size=spec.desired_size, min_size=spec.min_size, max_size=spec.max_size
+            ),
+            update_config=aws.eks.NodeGroupUpdateConfigArgs(max_unavailable=1),
+            labels=labels,
+            taints=[aws.eks.NodeGroupTaintArgs(**t) for t in taints],
+            tags=self.c.tags,
+            opts=self.c.with_opts(
+                depends_on=self.depends_on,
+                # An autoscaler (or an operator) owns the current size after creation.
+                ignore_changes=["scalingConfig.desiredSize"],
+            ),
+        )
+        if spec.node_template is not None:
+            tags = autoscaler_tags(labels, taints, spec.node_template)
+            tag_autoscaling_group(f"{self.c.name}-{part}", group, tags, self.c.opts)
+        return group
+
+
+def _kubeconfig(cluster: aws.eks.Cluster, region: str) -> pulumi.Output[str]:
+    """The cluster's kubeconfig (``aws eks get-token``), secret."""
+    return pulumi.Output.secret(
+        pulumi.Output.all(cluster.name, cluster.endpoint, cluster.certificate_authority).apply(
+            lambda a: kubeconfig(a[0], a[1], a[2].data if hasattr(a[2], "data") else a[2]["data"], region)
+        )
+    )
+
+
+# --------------------------------------------------------------------------- component
 
 
 class EksCluster(pulumi.ComponentResource):
@@ -234,328 +511,53 @@ class EksCluster(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: EksClusterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("triton:aws:EksCluster", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self, provider=args.provider)
         invoke = pulumi.InvokeOutputOptions(parent=self, provider=args.provider)
-        cname = args.cluster_name
-        tags = {**args.tags, "triton-platform/cluster": cname}
-        partition = aws.get_partition_output(opts=invoke).partition
+        c = _Children.of(self, name, args, invoke)
+        # --- network (children of this component, named as before: see eks_network) ---
+        net = eks_vpc(
+            name,
+            cluster_name=args.cluster_name,
+            vpc_cidr=args.vpc_cidr,
+            az_count=args.availability_zone_count,
+            single_nat_gateway=args.single_nat_gateway,
+            tags=c.tags,
+            opts=c.opts,
+            invoke=invoke,
+        )
+        self.vpc_id = net.vpc.id
+        self.private_subnet_ids = [s.id for s in net.private_subnets]
+        self.public_subnet_ids = [s.id for s in net.public_subnets]
 
-        def aws_policy(policy: str) -> pulumi.Output[str]:
-            return pulumi.Output.concat("arn:", partition, ":iam::aws:policy/", policy)
-
-        # --- network --------------------------------------------------------------------
-        private_cidrs, public_cidrs = subnet_plan(args.vpc_cidr, args.availability_zone_count)
-        zones = aws.get_availability_zones_output(
-            state="available",
-            filters=[aws.GetAvailabilityZonesFilterArgs(name="opt-in-status", values=["opt-in-not-required"])],
-            opts=invoke,
-        ).names
-        vpc = aws.ec2.Vpc(
-            f"{name}-vpc",
-            cidr_block=args.vpc_cidr,
-            enable_dns_hostnames=True,
-            enable_dns_support=True,
-            tags={**tags, "Name": f"{cname}-vpc"},
-            opts=child,
-        )
-        self.vpc_id = vpc.id
-        igw = aws.ec2.InternetGateway(f"{name}-igw", vpc_id=vpc.id, tags={**tags, "Name": f"{cname}-igw"}, opts=child)
-        public_rt = aws.ec2.RouteTable(
-            f"{name}-public-rt",
-            vpc_id=vpc.id,
-            routes=[aws.ec2.RouteTableRouteArgs(cidr_block="0.0.0.0/0", gateway_id=igw.id)],
-            tags={**tags, "Name": f"{cname}-public"},
-            opts=child,
-        )
-        # Load balancer subnet discovery (in-tree controller and AWS Load Balancer Controller).
-        cluster_tag = {f"kubernetes.io/cluster/{cname}": "shared"}
-        public_subnets: list[aws.ec2.Subnet] = []
-        private_subnets: list[aws.ec2.Subnet] = []
-        nat_gateways: list[aws.ec2.NatGateway] = []
-        for i in range(args.availability_zone_count):
-            az = zones.apply(_zone_picker(i, args.availability_zone_count))
-            pub = aws.ec2.Subnet(
-                f"{name}-public-{i}",
-                vpc_id=vpc.id,
-                cidr_block=public_cidrs[i],
-                availability_zone=az,
-                map_public_ip_on_launch=False,
-                tags={**tags, **cluster_tag, "Name": f"{cname}-public-{i}", "kubernetes.io/role/elb": "1"},
-                opts=child,
-            )
-            aws.ec2.RouteTableAssociation(
-                f"{name}-public-{i}-rta", subnet_id=pub.id, route_table_id=public_rt.id, opts=child
-            )
-            public_subnets.append(pub)
-            if i == 0 or not args.single_nat_gateway:
-                eip = aws.ec2.Eip(
-                    f"{name}-nat-{i}-eip", domain="vpc", tags={**tags, "Name": f"{cname}-nat-{i}"}, opts=child
-                )
-                nat_gateways.append(
-                    aws.ec2.NatGateway(
-                        f"{name}-nat-{i}",
-                        allocation_id=eip.id,
-                        subnet_id=pub.id,
-                        tags={**tags, "Name": f"{cname}-nat-{i}"},
-                        opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[igw])),
-                    )
-                )
-            priv = aws.ec2.Subnet(
-                f"{name}-private-{i}",
-                vpc_id=vpc.id,
-                cidr_block=private_cidrs[i],
-                availability_zone=az,
-                tags={**tags, **cluster_tag, "Name": f"{cname}-private-{i}", "kubernetes.io/role/internal-elb": "1"},
-                opts=child,
-            )
-            nat = nat_gateways[i] if not args.single_nat_gateway else nat_gateways[0]
-            rt = aws.ec2.RouteTable(
-                f"{name}-private-{i}-rt",
-                vpc_id=vpc.id,
-                routes=[aws.ec2.RouteTableRouteArgs(cidr_block="0.0.0.0/0", nat_gateway_id=nat.id)],
-                tags={**tags, "Name": f"{cname}-private-{i}"},
-                opts=child,
-            )
-            aws.ec2.RouteTableAssociation(
-                f"{name}-private-{i}-rta", subnet_id=priv.id, route_table_id=rt.id, opts=child
-            )
-            private_subnets.append(priv)
-        self.private_subnet_ids = [s.id for s in private_subnets]
-        self.public_subnet_ids = [s.id for s in public_subnets]
-
-        # --- control plane --------------------------------------------------------------
-        cluster_role = aws.iam.Role(
-            f"{name}-cluster-role",
-            assume_role_policy=json.dumps(service_trust_policy("eks.amazonaws.com")),
-            tags=tags,
-            opts=child,
-        )
-        cluster_policy = aws.iam.RolePolicyAttachment(
-            f"{name}-cluster-policy",
-            role=cluster_role.name,
-            policy_arn=aws_policy("AmazonEKSClusterPolicy"),
-            opts=child,
-        )
-        secrets_key = aws.kms.Key(
-            f"{name}-secrets-key",
-            description=f"Envelope encryption of Kubernetes Secrets in EKS cluster {cname}",
-            enable_key_rotation=True,
-            deletion_window_in_days=30,
-            tags=tags,
-            opts=child,
-        )
-        key_policy = aws.iam.RolePolicy(
-            f"{name}-cluster-kms",
-            role=cluster_role.id,
-            policy=secrets_key.arn.apply(
-                lambda arn: json.dumps(
-                    {
-                        "Version": "2012-10-17",
-                        "Statement": [
-                            {
-                                "Effect": "Allow",
-                                "Action": ["kms:Encrypt", "kms:Decrypt", "kms:ListGrants", "kms:DescribeKey"],
-                                "Resource": arn,
-                            }
-                        ],
-                    }
-                )
-            ),
-            opts=child,
-        )
-        # EKS writes control-plane logs here; creating it first gives it a retention.
-        log_group = aws.cloudwatch.LogGroup(
-            f"{name}-logs",
-            name=f"/aws/eks/{cname}/cluster",
-            retention_in_days=args.log_retention_days,
-            tags=tags,
-            opts=child,
-        )
-        if args.endpoint_public_access and is_open_to_internet(args.public_access_cidrs):
-            pulumi.log.warn(open_endpoint_warning(cname), resource=self)
-        self.cluster = aws.eks.Cluster(
-            f"{name}-eks",
-            name=cname,
-            version=args.kubernetes_version,
-            role_arn=cluster_role.arn,
-            vpc_config=aws.eks.ClusterVpcConfigArgs(
-                subnet_ids=self.private_subnet_ids,
-                endpoint_private_access=True,
-                endpoint_public_access=args.endpoint_public_access,
-                public_access_cidrs=args.public_access_cidrs if args.endpoint_public_access else None,
-            ),
-            access_config=aws.eks.ClusterAccessConfigArgs(
-                authentication_mode="API",
-                # Whoever runs `pulumi up` administers the cluster it created (an access entry).
-                bootstrap_cluster_creator_admin_permissions=True,
-            ),
-            enabled_cluster_log_types=list(args.log_types),
-            encryption_config=aws.eks.ClusterEncryptionConfigArgs(
-                provider=aws.eks.ClusterEncryptionConfigProviderArgs(key_arn=secrets_key.arn),
-                resources=["secrets"],
-            ),
-            # Upgrade on the standard calendar instead of paying for extended support silently.
-            upgrade_policy=aws.eks.ClusterUpgradePolicyArgs(support_type="STANDARD"),
-            tags=tags,
-            opts=pulumi.ResourceOptions.merge(
-                child, pulumi.ResourceOptions(depends_on=[cluster_policy, key_policy, log_group])
-            ),
-        )
+        # --- control plane and IRSA ---
+        self.cluster = _control_plane(c, args, self.private_subnet_ids)
         self.cluster_name = self.cluster.name
         self.endpoint = self.cluster.endpoint
         self.oidc_issuer_url = self.cluster.identities.apply(_issuer)
-        # The private endpoint's ENIs carry the cluster security group EKS creates; access to
-        # them from other sources is granted there ("You can further lock down access to
-        # specific VPC CIDR blocks through cluster security groups", AWS knowledge center
-        # eks-lock-api-access-IP-addresses).
-        cluster_sg = self.cluster.vpc_config.apply(lambda v: v.cluster_security_group_id or "")
-        api_rules = [
-            aws.vpc.SecurityGroupIngressRule(
-                f"{name}-api-{i}",
-                security_group_id=cluster_sg,
-                cidr_ipv4=cidr,
-                ip_protocol="tcp",
-                from_port=443,
-                to_port=443,
-                description=f"Kubernetes API (private endpoint) from {cidr}",
-                tags=tags,
-                opts=child,
-            )
-            for i, cidr in enumerate(args.private_access_cidrs)
-        ]
-        oidc = aws.iam.OpenIdConnectProvider(
-            f"{name}-oidc",
-            url=self.oidc_issuer_url,
-            client_id_lists=["sts.amazonaws.com"],
-            thumbprint_lists=[EKS_OIDC_THUMBPRINT],
-            tags=tags,
-            opts=child,
-        )
+        api_rules = _private_api_rules(c, self.cluster, args.private_access_cidrs)
+        oidc = _oidc_provider(c, self.oidc_issuer_url)
         self.oidc_provider_arn = oidc.arn
 
-        def irsa_role(
-            part: str, namespace: str, service_account: str, policy: str
-        ) -> tuple[aws.iam.Role, aws.iam.RolePolicyAttachment]:
-            trust = pulumi.Output.all(oidc.arn, self.oidc_issuer_url).apply(
-                lambda o: json.dumps(web_identity_trust_policy(o[0], o[1], namespace, service_account))
-            )
-            role = aws.iam.Role(f"{name}-{part}-role", assume_role_policy=trust, tags=tags, opts=child)
-            attach = aws.iam.RolePolicyAttachment(
-                f"{name}-{part}-policy", role=role.name, policy_arn=aws_policy(policy), opts=child
-            )
-            return role, attach
-
-        def addon(part: str, addon_name: str, depends_on: list[pulumi.Resource], **extra: Any) -> aws.eks.Addon:
-            return aws.eks.Addon(
-                f"{name}-{part}",
-                cluster_name=self.cluster.name,
-                addon_name=addon_name,
-                # Take over what EKS installed at creation; keep later edits made in the cluster.
-                resolve_conflicts_on_create="OVERWRITE",
-                resolve_conflicts_on_update="PRESERVE",
-                tags=tags,
-                opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=depends_on)),
-                **extra,
-            )
-
-        # --- add-ons the nodes need to become Ready (before the node groups) --------------
-        cni_role, cni_attach = irsa_role("vpc-cni", "kube-system", "aws-node", "AmazonEKS_CNI_Policy")
-        vpc_cni = addon(
-            "vpc-cni",
-            "vpc-cni",
-            [cni_attach],
-            service_account_role_arn=cni_role.arn,
-            # Enforce the chart's NetworkPolicy (see VPC_CNI_CONFIGURATION).
-            configuration_values=json.dumps(VPC_CNI_CONFIGURATION),
+        # --- add-ons and node groups ---
+        addons = _Addons(c, self.cluster, oidc, self.oidc_issuer_url)
+        groups = _NodeGroups.create(c, self.cluster, self.private_subnet_ids, after=addons.for_nodes())
+        self.system_node_group = groups.group(
+            "system", args.system_node_group, gpu.SYSTEM_POOL_SELECTOR, SYSTEM_AMI, []
         )
-        kube_proxy = addon("kube-proxy", "kube-proxy", [])
-
-        # --- nodes ----------------------------------------------------------------------
-        node_role = aws.iam.Role(
-            f"{name}-node-role",
-            assume_role_policy=json.dumps(service_trust_policy("ec2.amazonaws.com")),
-            tags=tags,
-            opts=child,
-        )
-        node_attachments = [
-            aws.iam.RolePolicyAttachment(
-                f"{name}-node-{short}", role=node_role.name, policy_arn=aws_policy(policy), opts=child
-            )
-            for short, policy in (
-                ("worker", "AmazonEKSWorkerNodePolicy"),
-                ("ecr", "AmazonEC2ContainerRegistryReadOnly"),
-            )
-        ]
-        node_deps: list[pulumi.Resource] = [*node_attachments, vpc_cni, kube_proxy]
-
-        def node_group(part: str, spec: EksNodeGroupSpec, ami: str, taints: list[dict[str, str]]) -> aws.eks.NodeGroup:
-            return aws.eks.NodeGroup(
-                f"{name}-{part}",
-                cluster_name=self.cluster.name,
-                node_group_name=f"{cname}-{part}",
-                node_role_arn=node_role.arn,
-                subnet_ids=self.private_subnet_ids,
-                ami_type=ami,
-                instance_types=[spec.instance_type],
-                capacity_type="SPOT" if spec.spot else "ON_DEMAND",
-                disk_size=spec.disk_size_gb,
-                scaling_config=aws.eks.NodeGroupScalingConfigArgs(
-                    desired_size=spec.desired_size, min_size=spec.min_size, max_size=spec.max_size
-                ),
-                update_config=aws.eks.NodeGroupUpdateConfigArgs(max_unavailable=1),
-                labels=spec.labels,
-                taints=[aws.eks.NodeGroupTaintArgs(**t) for t in taints],
-                tags=tags,
-                opts=pulumi.ResourceOptions.merge(
-                    child,
-                    pulumi.ResourceOptions(
-                        depends_on=node_deps,
-                        # An autoscaler (or an operator) owns the current size after creation.
-                        ignore_changes=["scalingConfig.desiredSize"],
-                    ),
-                ),
-            )
-
-        system_spec = args.system_node_group.model_copy(
-            update={"labels": {**gpu.SYSTEM_POOL_SELECTOR, **args.system_node_group.labels}}
-        )
-        self.system_node_group = node_group("system", system_spec, SYSTEM_AMI, [])
         self.gpu_node_group = None
         if args.gpu_node_group is not None:
-            gpu_spec = args.gpu_node_group.model_copy(
-                update={"labels": {**gpu.GPU_POOL_SELECTOR, **args.gpu_node_group.labels}}
-            )
-            self.gpu_node_group = node_group("gpu", gpu_spec, GPU_AMI, [GPU_TAINT])
+            self.gpu_node_group = groups.group("gpu", args.gpu_node_group, gpu.GPU_POOL_SELECTOR, GPU_AMI, [GPU_TAINT])
+        self.ready = [self.system_node_group, *addons.on_nodes(self.system_node_group), *api_rules]
+        if self.gpu_node_group is not None:
+            self.ready.append(self.gpu_node_group)
 
-        # --- add-ons that run as Deployments (need nodes) --------------------------------
-        coredns = addon("coredns", "coredns", [self.system_node_group])
-        ebs_role, ebs_attach = irsa_role(
-            "ebs-csi", "kube-system", "ebs-csi-controller-sa", "service-role/AmazonEBSCSIDriverPolicy"
-        )
-        ebs_csi = addon(
-            "ebs-csi",
-            "aws-ebs-csi-driver",
-            [ebs_attach, self.system_node_group],
-            service_account_role_arn=ebs_role.arn,
-            # Prometheus and Grafana volumes need a default StorageClass (gp3, encrypted).
-            configuration_values=json.dumps({"defaultStorageClass": {"enabled": True}}),
-        )
-
-        # --- access -----------------------------------------------------------------------
-        self.kubeconfig = pulumi.Output.secret(
-            pulumi.Output.all(self.cluster.name, self.cluster.endpoint, self.cluster.certificate_authority).apply(
-                lambda a: kubeconfig(a[0], a[1], a[2].data if hasattr(a[2], "data") else a[2]["data"], args.region)
-            )
-        )
+        # --- access ---
+        self.kubeconfig = _kubeconfig(self.cluster, args.region)
         self.provider = k8s.Provider(
             f"{name}-k8s",
             kubeconfig=self.kubeconfig,
             enable_server_side_apply=True,
             opts=pulumi.ResourceOptions(parent=self),
         )
-        self.ready = [self.system_node_group, coredns, ebs_csi, *api_rules]
-        if self.gpu_node_group is not None:
-            self.ready.append(self.gpu_node_group)
         if args.kubeconfig_path:
             # The same kubeconfig on disk (mode 600) for tools running beside `pulumi up`.
             write = kubeconfig_file(name, args.kubeconfig_path, self.kubeconfig, parent=self, depends_on=[self.cluster])

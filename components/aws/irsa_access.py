@@ -11,7 +11,7 @@ ServiceAccount each (``<issuer>:sub`` and ``<issuer>:aud`` conditions):
 Static keys (an IAM user with the reader policy and an access key) exist only when
 explicitly opted in; the secret key is a secret Output and goes nowhere else. The policy
 documents are built by ``triton_platform.clouds.aws_iam`` and evaluated against each workload's real
-S3 calls in tests/cloud/test_iam_policy.py.
+S3 calls in tests/triton_platform/clouds/test_aws_iam.py.
 """
 
 from __future__ import annotations

@@ -4,7 +4,9 @@ Provisions the resource group (or uses an existing one), an optional VNet, the m
 (system-assigned identity, OIDC issuer + workload identity for keyless storage access, Azure
 CNI overlay with Cilium so the chart's NetworkPolicies are enforced, a System pool) and a
 separate User agent pool for GPUs (tainted ``nvidia.com/gpu=present:NoSchedule``, MIG via
-``gpuInstanceProfile``, autoscaled, optionally spot).
+``gpuInstanceProfile``, autoscaled, optionally spot). Its node count belongs to the cluster
+autoscaler after creation (Pulumi ignores ``count``); given a ``node_template``, the pool carries
+the node-template tags the autoscaler reads to add its first node (``autoscaler_tags``).
 
 Access: by default Entra ID authenticates and Azure RBAC authorizes every Kubernetes API call
 (``aadProfile`` managed + ``enableAzureRBAC``), local accounts are off (``disableLocalAccounts``:
@@ -16,6 +18,10 @@ the Azure CLI login at each use. ``local_accounts=True`` (the escape hatch) keep
 local accounts, Kubernetes RBAC only, a certificate kubeconfig. The API server can be narrowed
 to authorized IP ranges or made private. The kubeconfig becomes the Kubernetes provider every
 Kubernetes resource of the stack uses.
+
+The constructor follows those sections (network, control plane, node pools, access), each a
+method of its own; the System profile and the GPU pool share their scale-set settings
+(``_scale_set_pool``).
 """
 
 from __future__ import annotations
@@ -35,7 +41,8 @@ from components.base import ComponentArgs
 from components.kubeconfig_file import kubeconfig_file
 from triton_platform.catalog import gpu
 from triton_platform.clouds import azure as az
-from triton_platform.config.rules.access import entra_object_id, ipv4_cidr, is_open_to_internet, open_endpoint_warning
+from triton_platform.config import entra_object_id, ipv4_cidr, is_open_to_internet, open_endpoint_warning
+from triton_platform.values.autoscaling import NodeTemplate
 
 POOL_NAME = r"^[a-z][a-z0-9]{0,11}$"  # AKS: Linux pool names, lowercase alphanumeric, <= 12
 # Azure built-in roles for Kubernetes authorization with Azure RBAC (role definition ids from
@@ -76,6 +83,9 @@ class AksGpuPool(ComponentArgs):
     # The configured GPU product, recorded as a node label (cost reports, debugging).
     gpu_product: str | None = None
     labels: dict[str, str] = Field(default_factory=dict)
+    # What cluster-autoscaler must know to add the first node (values.autoscaling.gpu_node_template);
+    # None: no node-template tags (an empty MIG pool then never grows).
+    node_template: NodeTemplate | None = None
 
     @model_validator(mode="after")
     def _bounds(self) -> AksGpuPool:
@@ -222,6 +232,85 @@ def gpu_pool_labels(pool: AksGpuPool) -> dict[str, str]:
     return {**labels, **pool.labels}
 
 
+# cluster-autoscaler's node-template tags on a scale set (kubernetes/autoscaler cluster-autoscaler-1.31.0
+# cloudprovider/azure/azure_util.go, azure_template.go buildNodeFromTemplate; azure/README.md "Scaling a
+# VMSS node group to and from 0"): Azure tag names cannot hold '/', so '/' is written '_' and '_' '~2'.
+# AKS applies a node pool's tags to its scale set (AKS docs, "Use Azure tags in AKS").
+_AZURE_TEMPLATE = "k8s.io_cluster-autoscaler_node-template_"
+
+
+def _template_key(kind: str, name: str) -> str:
+    return _AZURE_TEMPLATE + kind + "_" + name.replace("_", "~2").replace("/", "_")
+
+
+def autoscaler_tags(pool: AksGpuPool) -> dict[str, str]:
+    """The GPU pool's node-template tags: its labels, its taint, what one node offers; {} without a template."""
+    template = pool.node_template
+    if template is None:
+        return {}
+    tags = {_template_key("label", k): v for k, v in {**gpu_pool_labels(pool), **template.labels}.items()}
+    taint_key, taint_value = az.GPU_TAINT.split("=", 1)
+    tags[_template_key("taint", taint_key)] = taint_value
+    tags.update({_template_key("resources", k): str(v) for k, v in template.resources.items()})
+    return tags
+
+
+def _scale_set_pool(vm_size: str, min_count: int, max_count: int, os_disk_size_gb: int) -> dict[str, Any]:
+    """What the System profile and the GPU agent pool share: autoscaled Ubuntu scale sets starting at min_count."""
+    return {
+        "vm_size": vm_size,
+        "os_type": "Linux",
+        "os_sku": "Ubuntu",
+        "type": "VirtualMachineScaleSets",
+        "enable_auto_scaling": True,
+        "count": min_count,
+        "min_count": min_count,
+        "max_count": max_count,
+        "os_disk_size_gb": os_disk_size_gb,
+    }
+
+
+def system_pool_profile(
+    pool: AksSystemPool, subnet_id: pulumi.Output[str] | None
+) -> azure.containerservice.ManagedClusterAgentPoolProfileArgsDict:
+    """The managed cluster's System agent pool profile, in the node subnet when there is one."""
+    profile: azure.containerservice.ManagedClusterAgentPoolProfileArgsDict = {
+        "name": pool.name,
+        "mode": "System",
+        **_scale_set_pool(pool.vm_size, pool.min_count, pool.max_count, pool.os_disk_size_gb),
+        "upgrade_settings": {"max_surge": "33%"},
+    }
+    if subnet_id is not None:
+        profile["vnet_subnet_id"] = subnet_id
+    return profile
+
+
+def _client_config(provider: pulumi.ProviderResource) -> pulumi.Output[Any]:
+    """Who runs `pulumi up`, and in which subscription (azure-native getClientConfig)."""
+    return azure.authorization.get_client_config_output(opts=pulumi.InvokeOutputOptions(provider=provider))
+
+
+def _assign_role(
+    resource_name: str,
+    client: pulumi.Output[Any],
+    *,
+    role: str,
+    principal_id: pulumi.Input[str],
+    scope: pulumi.Input[str],
+    opts: pulumi.ResourceOptions,
+    **extra: Any,
+) -> azure.authorization.RoleAssignment:
+    """A built-in ``role`` (its definition id) on ``scope`` for ``principal_id``."""
+    return azure.authorization.RoleAssignment(
+        resource_name,
+        principal_id=principal_id,
+        role_definition_id=client.subscription_id.apply(lambda s: az.role_definition_id(s, role)),
+        scope=scope,
+        opts=opts,
+        **extra,
+    )
+
+
 class AksCluster(pulumi.ComponentResource):
     """An AKS cluster ready for Triton: workload identity on, GPU pool tainted and partitioned."""
 
@@ -239,65 +328,112 @@ class AksCluster(pulumi.ComponentResource):
         super().__init__("triton:azure:AksCluster", name, None, opts)
         child = pulumi.ResourceOptions(parent=self, provider=args.provider)
 
-        if args.resource_group_name is None:
-            group = azure.resources.ResourceGroup(
-                f"{name}-rg",
-                resource_group_name=f"{args.cluster_name}-rg",
-                location=args.location,
-                tags=args.tags,
-                opts=pulumi.ResourceOptions.merge(
-                    child, pulumi.ResourceOptions(retain_on_delete=args.retain_resource_group)
-                ),
-            )
-            self.resource_group_name = group.name
-        else:
-            self.resource_group_name = pulumi.Output.from_input(args.resource_group_name)
+        # --- network ---
+        self.resource_group_name = self._resource_group(name, args, child)
+        subnet = self._node_subnet(name, args, child)
+        subnet_id = subnet.id if subnet is not None else None
 
-        subnet_id: pulumi.Output[str] | None = None
-        subnet: azure.network.Subnet | None = None
-        if args.vnet_cidr and args.node_subnet_cidr:
-            vnet = azure.network.VirtualNetwork(
-                f"{name}-vnet",
-                resource_group_name=self.resource_group_name,
-                location=args.location,
-                virtual_network_name=f"{args.cluster_name}-vnet",
-                address_space={"address_prefixes": [args.vnet_cidr]},
-                tags=args.tags,
-                # Subnets are separate resources: keep the VNet from fighting over them.
-                opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(ignore_changes=["subnets"])),
+        # --- control plane ---
+        self.cluster = self._control_plane(name, args, subnet_id, child)
+        self.cluster_name = self.cluster.name
+        self.oidc_issuer_url = self.cluster.oidc_issuer_profile.apply(
+            lambda p: p.issuer_url if p and p.issuer_url else ""
+        )
+        ready: list[pulumi.Resource] = [self.cluster]
+        if subnet is not None:
+            # With a VNet of our own, the cluster identity manages the internal load balancer's
+            # front ends in the node subnet: Network Contributor on that subnet only.
+            ready.append(
+                _assign_role(
+                    f"{name}-subnet-network",
+                    _client_config(args.provider),
+                    role=az.NETWORK_CONTRIBUTOR,
+                    principal_id=self.cluster.identity.apply(lambda i: i.principal_id if i else ""),
+                    principal_type="ServicePrincipal",
+                    scope=subnet.id,
+                    opts=child,
+                )
             )
-            subnet = azure.network.Subnet(
-                f"{name}-nodes",
-                resource_group_name=self.resource_group_name,
-                virtual_network_name=vnet.name,
-                subnet_name="nodes",
-                address_prefix=args.node_subnet_cidr,
-                opts=child,
-            )
-            subnet_id = subnet.id
 
-        sys_pool = args.system_pool
-        system_profile: azure.containerservice.ManagedClusterAgentPoolProfileArgsDict = {
-            "name": sys_pool.name,
-            "mode": "System",
-            "vm_size": sys_pool.vm_size,
-            "os_type": "Linux",
-            "os_sku": "Ubuntu",
-            "type": "VirtualMachineScaleSets",
-            "enable_auto_scaling": True,
-            "count": sys_pool.min_count,
-            "min_count": sys_pool.min_count,
-            "max_count": sys_pool.max_count,
-            "os_disk_size_gb": sys_pool.os_disk_size_gb,
-            "upgrade_settings": {"max_surge": "33%"},
-        }
-        if subnet_id is not None:
-            system_profile["vnet_subnet_id"] = subnet_id
+        # --- node pools ---
+        self.gpu_pool = None
+        if args.gpu_pool is not None:
+            self.gpu_pool = self._gpu_pool(name, args, args.gpu_pool, subnet_id, child)
+            ready.append(self.gpu_pool)
 
-        api_access = api_server_access_profile(args)
+        # --- access ---
+        provider_deps: list[pulumi.Resource] = [self.cluster]
+        if not args.local_accounts:
+            admin = self._deployer_admin(name, args, child)
+            ready.append(admin)
+            provider_deps.append(admin)
+        self.kubeconfig = self._user_kubeconfig(args)
+        self.kubeconfig_path = args.kubeconfig_path
+        if args.kubeconfig_path:
+            # The engine builder runs where `pulumi up` runs and reads this file.
+            provider_deps.append(kubeconfig_file(name, args.kubeconfig_path, self.kubeconfig, parent=self))
+        self.provider = k8s.Provider(
+            f"{name}-k8s",
+            k8s.ProviderArgs(kubeconfig=self.kubeconfig),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=provider_deps),
+        )
+        self.ready = ready
+        self.register_outputs(
+            {
+                "clusterName": self.cluster_name,
+                "resourceGroupName": self.resource_group_name,
+                "oidcIssuerUrl": self.oidc_issuer_url,
+                "kubeconfig": self.kubeconfig,
+            }
+        )
+
+    def _resource_group(self, name: str, args: AksClusterArgs, child: pulumi.ResourceOptions) -> pulumi.Output[str]:
+        """The existing group's name, or ``<cluster>-rg`` created (and retained on destroy if asked)."""
+        if args.resource_group_name is not None:
+            return pulumi.Output.from_input(args.resource_group_name)
+        group = azure.resources.ResourceGroup(
+            f"{name}-rg",
+            resource_group_name=f"{args.cluster_name}-rg",
+            location=args.location,
+            tags=args.tags,
+            opts=pulumi.ResourceOptions.merge(
+                child, pulumi.ResourceOptions(retain_on_delete=args.retain_resource_group)
+            ),
+        )
+        return group.name
+
+    def _node_subnet(
+        self, name: str, args: AksClusterArgs, child: pulumi.ResourceOptions
+    ) -> azure.network.Subnet | None:
+        """A VNet of our own and its node subnet, when ``vnet_cidr`` asks for one (else AKS manages one)."""
+        if not (args.vnet_cidr and args.node_subnet_cidr):
+            return None
+        vnet = azure.network.VirtualNetwork(
+            f"{name}-vnet",
+            resource_group_name=self.resource_group_name,
+            location=args.location,
+            virtual_network_name=f"{args.cluster_name}-vnet",
+            address_space={"address_prefixes": [args.vnet_cidr]},
+            tags=args.tags,
+            # Subnets are separate resources: keep the VNet from fighting over them.
+            opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(ignore_changes=["subnets"])),
+        )
+        return azure.network.Subnet(
+            f"{name}-nodes",
+            resource_group_name=self.resource_group_name,
+            virtual_network_name=vnet.name,
+            subnet_name="nodes",
+            address_prefix=args.node_subnet_cidr,
+            opts=child,
+        )
+
+    def _control_plane(
+        self, name: str, args: AksClusterArgs, subnet_id: pulumi.Output[str] | None, child: pulumi.ResourceOptions
+    ) -> azure.containerservice.ManagedCluster:
+        """The managed cluster with its System pool, identity, network profile and API access."""
         if not args.private_cluster and is_open_to_internet(args.api_server_authorized_ip_ranges):
             pulumi.log.warn(open_endpoint_warning(args.cluster_name), resource=self)
-        self.cluster = azure.containerservice.ManagedCluster(
+        return azure.containerservice.ManagedCluster(
             f"{name}-aks",
             resource_group_name=self.resource_group_name,
             resource_name_=args.cluster_name,
@@ -325,96 +461,11 @@ class AksCluster(pulumi.ComponentResource):
                 "load_balancer_sku": "standard",
                 "outbound_type": "loadBalancer",
             },
-            agent_pool_profiles=[system_profile],
+            agent_pool_profiles=[system_pool_profile(args.system_pool, subnet_id)],
             auto_upgrade_profile={"upgrade_channel": "patch", "node_os_upgrade_channel": "NodeImage"},
-            api_server_access_profile=api_access,
+            api_server_access_profile=api_server_access_profile(args),
             tags=args.tags,
             opts=child,
-        )
-        self.cluster_name = self.cluster.name
-        self.oidc_issuer_url = self.cluster.oidc_issuer_profile.apply(
-            lambda p: p.issuer_url if p and p.issuer_url else ""
-        )
-        ready: list[pulumi.Resource] = [self.cluster]
-
-        if subnet is not None:
-            # With a VNet of our own, the cluster identity manages the internal load balancer's
-            # front ends in the node subnet: Network Contributor on that subnet only.
-            client = azure.authorization.get_client_config_output(
-                opts=pulumi.InvokeOutputOptions(provider=args.provider)
-            )
-            ready.append(
-                azure.authorization.RoleAssignment(
-                    f"{name}-subnet-network",
-                    principal_id=self.cluster.identity.apply(lambda i: i.principal_id if i else ""),
-                    principal_type="ServicePrincipal",
-                    role_definition_id=client.subscription_id.apply(
-                        lambda s: az.role_definition_id(s, az.NETWORK_CONTRIBUTOR)
-                    ),
-                    scope=subnet.id,
-                    opts=child,
-                )
-            )
-
-        self.gpu_pool = None
-        if args.gpu_pool is not None:
-            self.gpu_pool = self._gpu_pool(name, args, args.gpu_pool, subnet_id, child)
-            ready.append(self.gpu_pool)
-
-        provider_deps: list[pulumi.Resource] = [self.cluster]
-        if args.local_accounts:
-            # Escape hatch: without Entra ID the user credentials are a client certificate.
-            creds = azure.containerservice.list_managed_cluster_user_credentials_output(
-                resource_group_name=self.resource_group_name,
-                resource_name=self.cluster.name,
-                opts=pulumi.InvokeOutputOptions(provider=args.provider, depends_on=[self.cluster]),
-            )
-            self.kubeconfig = pulumi.Output.secret(creds.kubeconfigs.apply(_decode_kubeconfig))
-        else:
-            # Whoever runs `pulumi up` administers the cluster through Azure RBAC, on this cluster
-            # only; other people get AKS_RBAC_READER / WRITER / ADMIN assignments of their own.
-            client = azure.authorization.get_client_config_output(
-                opts=pulumi.InvokeOutputOptions(provider=args.provider)
-            )
-            admin = azure.authorization.RoleAssignment(
-                f"{name}-deployer-cluster-admin",
-                principal_id=client.object_id,
-                role_definition_id=client.subscription_id.apply(
-                    lambda s: az.role_definition_id(s, AKS_RBAC_CLUSTER_ADMIN)
-                ),
-                scope=self.cluster.id,
-                opts=child,
-            )
-            ready.append(admin)
-            provider_deps.append(admin)
-            creds = azure.containerservice.list_managed_cluster_user_credentials_output(
-                resource_group_name=self.resource_group_name,
-                resource_name=self.cluster.name,
-                # Entra ID clusters: "exec" returns the kubelogin exec-plugin kubeconfig.
-                format="exec",
-                opts=pulumi.InvokeOutputOptions(provider=args.provider, depends_on=[self.cluster]),
-            )
-            # No credential inside, but the file names the cluster's endpoint: kept secret like the others.
-            self.kubeconfig = pulumi.Output.secret(
-                creds.kubeconfigs.apply(lambda k: kubelogin_azurecli(_decode_kubeconfig(k)))
-            )
-        self.kubeconfig_path = args.kubeconfig_path
-        if args.kubeconfig_path:
-            # The engine builder runs where `pulumi up` runs and reads this file.
-            provider_deps.append(kubeconfig_file(name, args.kubeconfig_path, self.kubeconfig, parent=self))
-        self.provider = k8s.Provider(
-            f"{name}-k8s",
-            k8s.ProviderArgs(kubeconfig=self.kubeconfig),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=provider_deps),
-        )
-        self.ready = ready
-        self.register_outputs(
-            {
-                "clusterName": self.cluster_name,
-                "resourceGroupName": self.resource_group_name,
-                "oidcIssuerUrl": self.oidc_issuer_url,
-                "kubeconfig": self.kubeconfig,
-            }
         )
 
     def _gpu_pool(
@@ -431,15 +482,7 @@ class AksCluster(pulumi.ComponentResource):
             resource_name_=self.cluster.name,
             agent_pool_name=pool.agent_pool_name,
             mode="User",
-            vm_size=pool.vm_size,
-            os_type="Linux",
-            os_sku="Ubuntu",
-            type="VirtualMachineScaleSets",
-            enable_auto_scaling=True,
-            count=pool.min_count,
-            min_count=pool.min_count,
-            max_count=pool.max_count,
-            os_disk_size_gb=pool.os_disk_size_gb,
+            **_scale_set_pool(pool.vm_size, pool.min_count, pool.max_count, pool.os_disk_size_gb),
             # AKS installs the NVIDIA driver and container toolkit; the GPU operator runs with
             # driver/toolkit disabled and brings the device plugin, GFD and DCGM exporter.
             gpu_profile={"driver": "Install"},
@@ -449,13 +492,46 @@ class AksCluster(pulumi.ComponentResource):
             vnet_subnet_id=subnet_id,
             # A MIG layout or VM size change needs new nodes: surge one at a time.
             upgrade_settings={"max_surge": "1"},
-            tags=args.tags,
+            tags={**args.tags, **autoscaler_tags(pool)},
             # Spot: evicted VMs are deleted; pay up to the on-demand price (-1), never evicted for price.
             scale_set_priority="Spot" if pool.spot else None,
             scale_set_eviction_policy="Delete" if pool.spot else None,
             spot_max_price=-1 if pool.spot else None,
+            # The cluster autoscaler owns the node count after creation, as EKS' desiredSize.
+            opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(ignore_changes=["count"])),
+        )
+
+    def _deployer_admin(
+        self, name: str, args: AksClusterArgs, child: pulumi.ResourceOptions
+    ) -> azure.authorization.RoleAssignment:
+        """Whoever runs `pulumi up` administers the cluster through Azure RBAC, on this cluster only.
+
+        Other people get AKS_RBAC_READER / WRITER / ADMIN assignments of their own.
+        """
+        client = _client_config(args.provider)
+        return _assign_role(
+            f"{name}-deployer-cluster-admin",
+            client,
+            role=AKS_RBAC_CLUSTER_ADMIN,
+            principal_id=client.object_id,
+            scope=self.cluster.id,
             opts=child,
         )
+
+    def _user_kubeconfig(self, args: AksClusterArgs) -> pulumi.Output[str]:
+        """The cluster user kubeconfig, secret: kubelogin + Azure CLI with Entra ID, a certificate without."""
+        creds = azure.containerservice.list_managed_cluster_user_credentials_output(
+            resource_group_name=self.resource_group_name,
+            resource_name=self.cluster.name,
+            # Entra ID clusters: "exec" returns the kubelogin exec-plugin kubeconfig; the escape
+            # hatch (local accounts, no Entra ID) gets a client certificate.
+            format=None if args.local_accounts else "exec",
+            opts=pulumi.InvokeOutputOptions(provider=args.provider, depends_on=[self.cluster]),
+        )
+        if args.local_accounts:
+            return pulumi.Output.secret(creds.kubeconfigs.apply(_decode_kubeconfig))
+        # No credential inside, but the file names the cluster's endpoint: kept secret like the others.
+        return pulumi.Output.secret(creds.kubeconfigs.apply(lambda k: kubelogin_azurecli(_decode_kubeconfig(k))))
 
 
 def _decode_kubeconfig(kubeconfigs: object) -> str:

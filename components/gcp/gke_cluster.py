@@ -10,7 +10,9 @@ time-sharing) itself, with GKE's own driver installer and device plugin. Also th
 authenticates through ``gke-gcloud-auth-plugin``, so it holds no credentials) and the
 Kubernetes provider every Kubernetes resource of the stack uses.
 
-The pure helpers (``gke_kubeconfig``, ``guest_accelerator`` ...) hold the build logic and
+The constructor follows those sections (network, control plane, node pools, access), each a
+function of its own; one ``_NodePools.pool`` builds both pools. The pure helpers
+(``gke_kubeconfig``, ``guest_accelerator`` ...) hold the build logic and
 are tested without Pulumi; GCP naming rules (``region_of``, ``is_zone``) live in
 ``triton_platform.clouds.gcp``.
 """
@@ -19,6 +21,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from dataclasses import dataclass
 from typing import Any, Literal
 
 import pulumi
@@ -31,7 +34,7 @@ from components.base import ComponentArgs
 from components.kubeconfig_file import kubeconfig_file
 from triton_platform.catalog import gpu
 from triton_platform.clouds.gcp import is_zone, region_of
-from triton_platform.config.rules.access import ipv4_cidr, is_open_to_internet, open_endpoint_warning
+from triton_platform.config import ipv4_cidr, is_open_to_internet, open_endpoint_warning
 
 # GKE adds exactly this taint to GPU pools of clusters that also have non-GPU pools; declaring
 # it ourselves keeps it when GKE would not (all-GPU cluster) and avoids a perpetual diff.
@@ -250,6 +253,242 @@ class GkeClusterArgs(ComponentArgs):
         return self
 
 
+# --------------------------------------------------------------------------- sections
+
+
+def _network(
+    name: str, args: GkeClusterArgs, region: str, opts: pulumi.ResourceOptions
+) -> tuple[gcp.compute.Network, gcp.compute.Subnetwork]:
+    """The custom VPC and the node subnetwork with its secondary ranges for pods and services."""
+    network = gcp.compute.Network(
+        f"{name}-network",
+        name=f"{args.cluster_name}-net",
+        project=args.project,
+        auto_create_subnetworks=False,
+        routing_mode="REGIONAL",
+        opts=opts,
+    )
+    subnetwork = gcp.compute.Subnetwork(
+        f"{name}-subnet",
+        name=f"{args.cluster_name}-nodes",
+        project=args.project,
+        region=region,
+        network=network.id,
+        ip_cidr_range=args.node_cidr,
+        # Nodes reach GCS (the model bucket) and Google APIs without public IPs.
+        private_ip_google_access=True,
+        secondary_ip_ranges=[
+            {"range_name": "pods", "ip_cidr_range": args.pods_cidr},
+            {"range_name": "services", "ip_cidr_range": args.services_cidr},
+        ],
+        opts=opts,
+    )
+    return network, subnetwork
+
+
+def _cloud_nat(
+    name: str, args: GkeClusterArgs, region: str, network: gcp.compute.Network, opts: pulumi.ResourceOptions
+) -> None:
+    """A Cloud Router and NAT: private nodes' egress (nvcr.io pulls)."""
+    router = gcp.compute.Router(
+        f"{name}-router",
+        name=f"{args.cluster_name}-router",
+        project=args.project,
+        region=region,
+        network=network.id,
+        opts=opts,
+    )
+    gcp.compute.RouterNat(
+        f"{name}-nat",
+        name=f"{args.cluster_name}-nat",
+        project=args.project,
+        region=region,
+        router=router.name,
+        nat_ip_allocate_option="AUTO_ONLY",
+        source_subnetwork_ip_ranges_to_nat="ALL_SUBNETWORKS_ALL_IP_RANGES",
+        log_config={"enable": True, "filter": "ERRORS_ONLY"},
+        opts=opts,
+    )
+
+
+def _node_service_account(
+    name: str, args: GkeClusterArgs, opts: pulumi.ResourceOptions
+) -> tuple[gcp.serviceaccount.Account, gcp.projects.IAMMember]:
+    """The nodes' own service account, with Google's least-privilege node role only."""
+    account = gcp.serviceaccount.Account(
+        f"{name}-node-sa",
+        account_id=service_account_id(args.cluster_name, "nodes"),
+        display_name=f"GKE nodes of {args.cluster_name} (triton-platform)",
+        project=args.project,
+        opts=opts,
+    )
+    role = gcp.projects.IAMMember(
+        f"{name}-node-sa-role",
+        project=args.project,
+        role=NODE_SERVICE_ACCOUNT_ROLE,
+        member=account.email.apply(lambda e: f"serviceAccount:{e}"),
+        opts=opts,
+    )
+    return account, role
+
+
+def _endpoint_access(args: GkeClusterArgs) -> dict[str, Any]:
+    """The cluster's private-cluster and master-authorized-networks settings (Cluster arguments)."""
+    access: dict[str, Any] = {}
+    if args.private_nodes:
+        access["private_cluster_config"] = {
+            "enable_private_nodes": True,
+            # By default the control plane keeps a public endpoint so `pulumi up` can reach
+            # it, narrowed by master_authorized_networks; private_endpoint turns it off.
+            "enable_private_endpoint": args.private_endpoint,
+            "master_ipv4_cidr_block": args.master_ipv4_cidr,
+        }
+    if args.master_authorized_networks or args.private_endpoint:
+        # Field names: pulumi_gcp container ClusterMasterAuthorizedNetworksConfig(CidrBlock).
+        # Private endpoint and no CIDRs: the config without cidr_blocks, which "disallow[s]
+        # external access (except the cluster node IPs, which GKE automatically whitelists)".
+        authorized: dict[str, Any] = {}
+        if args.master_authorized_networks:
+            authorized["cidr_blocks"] = [
+                {"cidr_block": c, "display_name": f"allowed-{i}"} for i, c in enumerate(args.master_authorized_networks)
+            ]
+        if args.private_endpoint and args.master_authorized_networks:
+            # "Whether authorized networks is enforced on the private endpoint or not."
+            authorized["private_endpoint_enforcement_enabled"] = True
+        access["master_authorized_networks_config"] = authorized
+    return access
+
+
+def _control_plane(
+    name: str,
+    args: GkeClusterArgs,
+    network: gcp.compute.Network,
+    subnetwork: gcp.compute.Subnetwork,
+    opts: pulumi.ResourceOptions,
+) -> gcp.container.Cluster:
+    """The VPC-native cluster, without its default pool (the pools are resources of their own)."""
+    return gcp.container.Cluster(
+        f"{name}-cluster",
+        name=args.cluster_name,
+        project=args.project,
+        location=args.location,
+        network=network.id,
+        subnetwork=subnetwork.id,
+        networking_mode="VPC_NATIVE",
+        ip_allocation_policy={"cluster_secondary_range_name": "pods", "services_secondary_range_name": "services"},
+        # Node pools are separate resources: they change without recreating the cluster.
+        remove_default_node_pool=True,
+        initial_node_count=1,
+        release_channel={"channel": args.release_channel},
+        min_master_version=args.kubernetes_version,
+        workload_identity_config={"workload_pool": _workload_pool(args)},
+        # Dataplane V2 enforces the chart's NetworkPolicy.
+        datapath_provider="ADVANCED_DATAPATH",
+        enable_shielded_nodes=True,
+        deletion_protection=args.deletion_protection,
+        resource_labels={"app": "triton-platform", "cluster": args.cluster_name, **args.labels},
+        **_endpoint_access(args),
+        opts=opts,
+    )
+
+
+def _workload_pool(args: GkeClusterArgs) -> str:
+    return f"{args.project}.svc.id.goog"
+
+
+@dataclass(frozen=True)
+class _NodePools:
+    """Where one GkeCluster's node pools go: the cluster, the node service account, the options."""
+
+    name: str
+    args: GkeClusterArgs
+    cluster: gcp.container.Cluster
+    service_account: pulumi.Output[str]
+    opts: pulumi.ResourceOptions
+
+    def pool(
+        self, part: str, spec: SystemPoolSpec | GpuPoolSpec, *, floor: int, location_policy: str, **node_config: Any
+    ) -> gcp.container.NodePool:
+        """``<name>-<part>-pool`` (GKE name ``part``), autoscaled between ``spec``'s totals."""
+        args = self.args
+        return gcp.container.NodePool(
+            f"{self.name}-{part}-pool",
+            name=part,
+            project=args.project,
+            location=args.location,
+            cluster=self.cluster.name,
+            initial_node_count=initial_node_count(spec.min_nodes, zonal=is_zone(args.location), floor=floor),
+            autoscaling={
+                "total_min_node_count": spec.min_nodes,
+                "total_max_node_count": spec.max_nodes,
+                "location_policy": location_policy,
+            },
+            management={"auto_repair": True, "auto_upgrade": True},
+            node_config={
+                "service_account": self.service_account,
+                "oauth_scopes": [CLOUD_PLATFORM_SCOPE],
+                # Pods get their Google identity from the GKE metadata server (Workload Identity),
+                # never the node's service account.
+                "workload_metadata_config": {"mode": "GKE_METADATA"},
+                "metadata": {"disable-legacy-endpoints": "true"},
+                "image_type": "COS_CONTAINERD",
+                "machine_type": spec.machine_type,
+                "disk_size_gb": spec.disk_size_gb,
+                **node_config,
+            },
+            opts=self.opts,
+        )
+
+    def system(self) -> gcp.container.NodePool:
+        return self.pool(
+            "system",
+            self.args.system_pool,
+            floor=1,
+            location_policy="BALANCED",
+            disk_type="pd-balanced",
+            labels=dict(gpu.SYSTEM_POOL_SELECTOR),
+            shielded_instance_config={"enable_secure_boot": True, "enable_integrity_monitoring": True},
+        )
+
+    def gpu(self, gp: GpuPoolSpec) -> gcp.container.NodePool:
+        """The GPU pool: GKE installs the driver and partitions (MIG) or time-shares the GPUs."""
+        return self.pool(
+            "gpu",
+            gp,
+            # GPU pools start empty in a region (GKE counts per zone); Triton's pending pods
+            # scale them up to what it asks for.
+            floor=0,
+            # ANY: take GPUs in whichever zone has capacity (and spot VMs).
+            location_policy="ANY",
+            disk_type=boot_disk_type(gp.machine_type),
+            spot=gp.spot,
+            guest_accelerators=[
+                guest_accelerator(
+                    accelerator=gp.accelerator,
+                    count=gp.gpu_count,
+                    partition_size=gp.partition_size,
+                    time_sharing_clients=gp.time_sharing_clients,
+                    driver_version=gp.driver_version,
+                )
+            ],
+            # Ours; GKE adds its own cloud.google.com/gke-accelerator (+ gke-gpu-partition-size),
+            # which is what Triton selects on GKE (triton_platform.catalog.gpu.placement).
+            labels=dict(gpu.GPU_POOL_SELECTOR),
+            taints=[GPU_TAINT],
+            shielded_instance_config={"enable_integrity_monitoring": True},
+        )
+
+
+def _kubeconfig(cluster: gcp.container.Cluster) -> pulumi.Output[str]:
+    """The cluster's kubeconfig (``gke-gcloud-auth-plugin``), secret."""
+    ca = cluster.master_auth.apply(lambda m: m.cluster_ca_certificate if m else "")
+    return pulumi.Output.secret(
+        pulumi.Output.all(cluster.name, cluster.endpoint, ca).apply(
+            lambda a: gke_kubeconfig(cluster_name=a[0], endpoint=a[1], ca_certificate=a[2])
+        )
+    )
+
+
 # --------------------------------------------------------------------------- component
 
 
@@ -275,210 +514,38 @@ class GkeCluster(pulumi.ComponentResource):
         super().__init__("triton:gcp:GkeCluster", name, None, opts)
         child = pulumi.ResourceOptions(parent=self, provider=args.provider)
         region = region_of(args.location)
-        zonal = is_zone(args.location)
-        labels = {"app": "triton-platform", "cluster": args.cluster_name, **args.labels}
 
-        self.network = gcp.compute.Network(
-            f"{name}-network",
-            name=f"{args.cluster_name}-net",
-            project=args.project,
-            auto_create_subnetworks=False,
-            routing_mode="REGIONAL",
-            opts=child,
-        )
-        self.subnetwork = gcp.compute.Subnetwork(
-            f"{name}-subnet",
-            name=f"{args.cluster_name}-nodes",
-            project=args.project,
-            region=region,
-            network=self.network.id,
-            ip_cidr_range=args.node_cidr,
-            # Nodes reach GCS (the model bucket) and Google APIs without public IPs.
-            private_ip_google_access=True,
-            secondary_ip_ranges=[
-                {"range_name": "pods", "ip_cidr_range": args.pods_cidr},
-                {"range_name": "services", "ip_cidr_range": args.services_cidr},
-            ],
-            opts=child,
-        )
+        # --- network ---
+        self.network, self.subnetwork = _network(name, args, region, child)
         if args.private_nodes:
-            router = gcp.compute.Router(
-                f"{name}-router",
-                name=f"{args.cluster_name}-router",
-                project=args.project,
-                region=region,
-                network=self.network.id,
-                opts=child,
-            )
-            gcp.compute.RouterNat(
-                f"{name}-nat",
-                name=f"{args.cluster_name}-nat",
-                project=args.project,
-                region=region,
-                router=router.name,
-                nat_ip_allocate_option="AUTO_ONLY",
-                source_subnetwork_ip_ranges_to_nat="ALL_SUBNETWORKS_ALL_IP_RANGES",
-                log_config={"enable": True, "filter": "ERRORS_ONLY"},
-                opts=child,
-            )
+            _cloud_nat(name, args, region, self.network, child)
 
-        node_sa = gcp.serviceaccount.Account(
-            f"{name}-node-sa",
-            account_id=service_account_id(args.cluster_name, "nodes"),
-            display_name=f"GKE nodes of {args.cluster_name} (triton-platform)",
-            project=args.project,
-            opts=child,
-        )
+        # --- control plane ---
+        node_sa, node_sa_role = _node_service_account(name, args, child)
         self.node_service_account = node_sa.email
-        node_sa_role = gcp.projects.IAMMember(
-            f"{name}-node-sa-role",
-            project=args.project,
-            role=NODE_SERVICE_ACCOUNT_ROLE,
-            member=node_sa.email.apply(lambda e: f"serviceAccount:{e}"),
-            opts=child,
-        )
-
-        workload_pool = f"{args.project}.svc.id.goog"
-        cluster_args: dict[str, Any] = {
-            "name": args.cluster_name,
-            "project": args.project,
-            "location": args.location,
-            "network": self.network.id,
-            "subnetwork": self.subnetwork.id,
-            "networking_mode": "VPC_NATIVE",
-            "ip_allocation_policy": {
-                "cluster_secondary_range_name": "pods",
-                "services_secondary_range_name": "services",
-            },
-            # Node pools are separate resources: they change without recreating the cluster.
-            "remove_default_node_pool": True,
-            "initial_node_count": 1,
-            "release_channel": {"channel": args.release_channel},
-            "min_master_version": args.kubernetes_version,
-            "workload_identity_config": {"workload_pool": workload_pool},
-            # Dataplane V2 enforces the chart's NetworkPolicy.
-            "datapath_provider": "ADVANCED_DATAPATH",
-            "enable_shielded_nodes": True,
-            "deletion_protection": args.deletion_protection,
-            "resource_labels": labels,
-        }
-        if args.private_nodes:
-            cluster_args["private_cluster_config"] = {
-                "enable_private_nodes": True,
-                # By default the control plane keeps a public endpoint so `pulumi up` can reach
-                # it, narrowed by master_authorized_networks; private_endpoint turns it off.
-                "enable_private_endpoint": args.private_endpoint,
-                "master_ipv4_cidr_block": args.master_ipv4_cidr,
-            }
-        if args.master_authorized_networks or args.private_endpoint:
-            # Field names: pulumi_gcp container ClusterMasterAuthorizedNetworksConfig(CidrBlock).
-            # Private endpoint and no CIDRs: the config without cidr_blocks, which "disallow[s]
-            # external access (except the cluster node IPs, which GKE automatically whitelists)".
-            authorized: dict[str, Any] = {}
-            if args.master_authorized_networks:
-                authorized["cidr_blocks"] = [
-                    {"cidr_block": c, "display_name": f"allowed-{i}"}
-                    for i, c in enumerate(args.master_authorized_networks)
-                ]
-            if args.private_endpoint and args.master_authorized_networks:
-                # "Whether authorized networks is enforced on the private endpoint or not."
-                authorized["private_endpoint_enforcement_enabled"] = True
-            cluster_args["master_authorized_networks_config"] = authorized
         if not args.private_endpoint and is_open_to_internet(args.master_authorized_networks):
             pulumi.log.warn(open_endpoint_warning(args.cluster_name), resource=self)
-        self.cluster = gcp.container.Cluster(f"{name}-cluster", **cluster_args, opts=child)
+        self.cluster = _control_plane(name, args, self.network, self.subnetwork, child)
         self.cluster_name = self.cluster.name
         self.endpoint = self.cluster.endpoint
         # From the cluster's own output, so anything binding to the pool waits for the cluster.
         self.workload_pool = self.cluster.workload_identity_config.apply(
-            lambda w: w.workload_pool if w and w.workload_pool else workload_pool
+            lambda w: w.workload_pool if w and w.workload_pool else _workload_pool(args)
         )
 
-        base_node_config: gcp.container.NodePoolNodeConfigArgsDict = {
-            "service_account": node_sa.email,
-            "oauth_scopes": [CLOUD_PLATFORM_SCOPE],
-            # Pods get their Google identity from the GKE metadata server (Workload Identity),
-            # never the node's service account.
-            "workload_metadata_config": {"mode": "GKE_METADATA"},
-            "metadata": {"disable-legacy-endpoints": "true"},
-            "image_type": "COS_CONTAINERD",
-        }
-        pool_opts = pulumi.ResourceOptions(parent=self, provider=args.provider, depends_on=[node_sa_role])
-        sys_pool = args.system_pool
-        self.system_pool = gcp.container.NodePool(
-            f"{name}-system-pool",
-            name="system",
-            project=args.project,
-            location=args.location,
-            cluster=self.cluster.name,
-            initial_node_count=initial_node_count(sys_pool.min_nodes, zonal=zonal, floor=1),
-            autoscaling={
-                "total_min_node_count": sys_pool.min_nodes,
-                "total_max_node_count": sys_pool.max_nodes,
-                "location_policy": "BALANCED",
-            },
-            management={"auto_repair": True, "auto_upgrade": True},
-            node_config={
-                **base_node_config,
-                "machine_type": sys_pool.machine_type,
-                "disk_size_gb": sys_pool.disk_size_gb,
-                "disk_type": "pd-balanced",
-                "labels": dict(gpu.SYSTEM_POOL_SELECTOR),
-                "shielded_instance_config": {"enable_secure_boot": True, "enable_integrity_monitoring": True},
-            },
-            opts=pool_opts,
+        # --- node pools ---
+        pools = _NodePools(
+            name,
+            args,
+            self.cluster,
+            node_sa.email,
+            pulumi.ResourceOptions(parent=self, provider=args.provider, depends_on=[node_sa_role]),
         )
+        self.system_pool = pools.system()
+        self.gpu_pool = pools.gpu(args.gpu_pool) if args.gpu_pool is not None else None
 
-        self.gpu_pool = None
-        if args.gpu_pool is not None:
-            gp = args.gpu_pool
-            # Ours; GKE adds its own cloud.google.com/gke-accelerator (+ gke-gpu-partition-size),
-            # which is what Triton selects on GKE (triton_platform.catalog.gpu.placement).
-            gpu_labels = dict(gpu.GPU_POOL_SELECTOR)
-            self.gpu_pool = gcp.container.NodePool(
-                f"{name}-gpu-pool",
-                name="gpu",
-                project=args.project,
-                location=args.location,
-                cluster=self.cluster.name,
-                # GPU pools start empty in a region (GKE counts per zone); Triton's pending pods
-                # scale them up to what it asks for.
-                initial_node_count=initial_node_count(gp.min_nodes, zonal=zonal, floor=0),
-                autoscaling={
-                    "total_min_node_count": gp.min_nodes,
-                    "total_max_node_count": gp.max_nodes,
-                    # ANY: take GPUs in whichever zone has capacity (and spot VMs).
-                    "location_policy": "ANY",
-                },
-                management={"auto_repair": True, "auto_upgrade": True},
-                node_config={
-                    **base_node_config,
-                    "machine_type": gp.machine_type,
-                    "disk_size_gb": gp.disk_size_gb,
-                    "disk_type": boot_disk_type(gp.machine_type),
-                    "spot": gp.spot,
-                    "guest_accelerators": [
-                        guest_accelerator(
-                            accelerator=gp.accelerator,
-                            count=gp.gpu_count,
-                            partition_size=gp.partition_size,
-                            time_sharing_clients=gp.time_sharing_clients,
-                            driver_version=gp.driver_version,
-                        )
-                    ],
-                    "labels": gpu_labels,
-                    "taints": [GPU_TAINT],
-                    "shielded_instance_config": {"enable_integrity_monitoring": True},
-                },
-                opts=pool_opts,
-            )
-
-        ca = self.cluster.master_auth.apply(lambda m: m.cluster_ca_certificate if m else "")
-        self.kubeconfig = pulumi.Output.secret(
-            pulumi.Output.all(self.cluster.name, self.cluster.endpoint, ca).apply(
-                lambda a: gke_kubeconfig(cluster_name=a[0], endpoint=a[1], ca_certificate=a[2])
-            )
-        )
+        # --- access ---
+        self.kubeconfig = _kubeconfig(self.cluster)
         # Kubernetes resources wait for the system pool: a Helm release with no node to run on
         # would only time out.
         self.provider = k8s.Provider(
@@ -486,7 +553,6 @@ class GkeCluster(pulumi.ComponentResource):
             k8s.ProviderArgs(kubeconfig=self.kubeconfig),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.system_pool]),
         )
-
         self.ready = [self.system_pool]
         if self.gpu_pool is not None:
             self.ready.append(self.gpu_pool)

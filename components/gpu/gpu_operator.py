@@ -18,13 +18,23 @@ from pydantic import Field, model_validator
 from components.base import ComponentArgs, pinned_chart_release
 from triton_platform.catalog.gpu import GPU_TOLERATION, MigStrategy
 from triton_platform.catalog.versions import GPU_OPERATOR, ChartPin
-from triton_platform.config.schema import MIG_CONFIG_PATTERN
 
 TIME_SLICING_CONFIG_MAP = "time-slicing-config"
 # The key of the time-slicing ConfigMap that devicePlugin.config.default selects for every node.
 TIME_SLICING_CONFIG_KEY = "any"
 # The operator's own ConfigMap of mig-parted layouts (all-1g.5gb, all-2g.10gb, ...).
 MIG_PARTED_CONFIG_MAP = "default-mig-parted-config"
+# mig-manager's layout for a node without a nvidia.com/mig.config label. The ClusterPolicy CRD
+# admits only "all-disabled" or "" here (gpu-operator v24.9.2
+# deployments/gpu-operator/crds/nvidia.com_clusterpolicies.yaml, spec.migManager.config.default):
+# the layout itself comes from the node label the stack puts on its GPU pool.
+MIG_MANAGER_DEFAULT = "all-disabled"
+# The containerd runtime AKS GPU node images define (Azure/AgentBaker's containerd config
+# template: runtimes.nvidia-container-runtime on N-series VMs, no runtime called "nvidia"). The
+# operator runs its pods with runtimeClassName "nvidia" unless operator.runtimeClass says
+# otherwise (controllers/object_controls.go setRuntimeClass, v24.9.2); NVIDIA's AKS recipe sets
+# it (NVIDIA/cloud-native-docs gpu-operator/microsoft-aks.rst).
+AKS_RUNTIME_CLASS = "nvidia-container-runtime"
 DNS_LABEL = r"^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$"
 
 
@@ -37,9 +47,11 @@ class GpuOperatorArgs(ComponentArgs):
     # EKS: True (mig-manager partitions GPUs from the node label nvidia.com/mig.config).
     # AKS: False (the agent pool's gpuInstanceProfile partitions them).
     mig_manager_enabled: bool = False
-    # mig-parted layout applied to MIG-capable nodes without a nvidia.com/mig.config label.
-    # A node label value (mig-manager reads nvidia.com/mig.config): no '+' (all-1g.5gb.me, not +me).
-    default_mig_config: str | None = Field(default=None, pattern=MIG_CONFIG_PATTERN)
+    # mig-manager reboots the node when a MIG mode change needs a GPU reset the VM cannot do
+    # (WITH_REBOOT; the chart's default is "false"): EKS.
+    mig_manager_reboot: bool = False
+    # The RuntimeClass (= containerd runtime handler) of the operator's pods; None: the chart's "nvidia".
+    runtime_class: str | None = Field(default=None, pattern=DNS_LABEL)
     time_slicing_replicas: int | None = Field(default=None, ge=2, le=48)
     # False where the node image ships the driver (EKS NVIDIA AMIs, AKS GPU node images).
     driver_enabled: bool = True
@@ -61,10 +73,8 @@ class GpuOperatorArgs(ComponentArgs):
             raise ValueError(
                 "time_slicing_replicas is the fallback for GPUs without MIG; do not combine with a MIG strategy"
             )
-        if self.default_mig_config is not None and not self.mig_manager_enabled:
-            raise ValueError("default_mig_config needs mig_manager_enabled=True (mig-manager applies it)")
-        if self.default_mig_config is not None and self.mig_strategy == "none":
-            raise ValueError("default_mig_config needs mig_strategy 'single' or 'mixed'")
+        if self.mig_manager_reboot and not self.mig_manager_enabled:
+            raise ValueError("mig_manager_reboot needs mig_manager_enabled=True (mig-manager reboots)")
         return self
 
 
@@ -82,9 +92,10 @@ def operator_values(
     *,
     mig_strategy: MigStrategy,
     mig_manager_enabled: bool,
-    default_mig_config: str | None,
     driver_enabled: bool,
     toolkit_enabled: bool,
+    mig_manager_reboot: bool = False,
+    runtime_class: str | None = None,
     time_slicing_config_map: str | None = None,
     default_runtime: str = "containerd",
     operator_node_selector: dict[str, str] | None = None,
@@ -95,12 +106,18 @@ def operator_values(
     tols = [dict(t) for t in (tolerations if tolerations is not None else [GPU_TOLERATION])]
     mig_manager: dict[str, Any] = {"enabled": mig_manager_enabled}
     if mig_manager_enabled:
-        mig_manager["config"] = {"name": MIG_PARTED_CONFIG_MAP, "default": default_mig_config or "all-disabled"}
+        mig_manager["config"] = {"name": MIG_PARTED_CONFIG_MAP, "default": MIG_MANAGER_DEFAULT}
+    if mig_manager_reboot:
+        # Replaces the chart's own list ([{WITH_REBOOT: "false"}]); env values are strings.
+        mig_manager["env"] = [{"name": "WITH_REBOOT", "value": "true"}]
+    operator: dict[str, Any] = {"defaultRuntime": default_runtime, "nodeSelector": dict(operator_node_selector or {})}
+    if runtime_class:
+        operator["runtimeClass"] = runtime_class
     device_plugin: dict[str, Any] = {"enabled": True}
     if time_slicing_config_map:
         device_plugin["config"] = {"name": time_slicing_config_map, "default": TIME_SLICING_CONFIG_KEY}
     values: dict[str, Any] = {
-        "operator": {"defaultRuntime": default_runtime, "nodeSelector": dict(operator_node_selector or {})},
+        "operator": operator,
         "driver": {"enabled": driver_enabled},
         "toolkit": {"enabled": toolkit_enabled},
         "devicePlugin": device_plugin,
@@ -169,7 +186,8 @@ class GpuOperator(pulumi.ComponentResource):
         values = operator_values(
             mig_strategy=args.mig_strategy,
             mig_manager_enabled=args.mig_manager_enabled,
-            default_mig_config=args.default_mig_config,
+            mig_manager_reboot=args.mig_manager_reboot,
+            runtime_class=args.runtime_class,
             driver_enabled=args.driver_enabled,
             toolkit_enabled=args.toolkit_enabled,
             time_slicing_config_map=TIME_SLICING_CONFIG_MAP if self.time_slicing is not None else None,

@@ -7,6 +7,9 @@ cluster still there (same name) and whose delete would then remove the only clus
 first, the new create starts from nothing and builds the cluster from the new config. The new
 cluster's kubeconfig (new CA, new API port) is unknown until it exists, so the Kubernetes
 provider built on it is replaced too, and with it every Kubernetes resource of the stack.
+
+It also pulls registry images into the node once the cluster exists (``preload_images``): the dev
+stack's Triton image (~16 GB) is in the node before Triton's Helm release starts its timeout.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ import pulumi_kubernetes as k8s
 
 from components.base import ComponentArgs
 from components.kubeconfig_file import write_kubeconfig
-from triton_platform.clouds.kind import PortMapping, create_script, delete_script, kind_config
+from triton_platform.clouds.kind import PortMapping, create_script, delete_script, kind_config, prepull_script
 
 
 class KindClusterArgs(ComponentArgs):
@@ -28,6 +31,9 @@ class KindClusterArgs(ComponentArgs):
     port_mappings: list[PortMapping]
     kubeconfig_path: str
     host_model_dir: str | None = None
+    # Registry images to pull into the node once it exists, by the name of the child that pulls
+    # each ({"triton-image": "nvcr.io/nvidia/tritonserver:25.01-py3"} -> "<name>-triton-image").
+    preload_images: dict[str, str] = {}
 
 
 class KindCluster(pulumi.ComponentResource):
@@ -45,6 +51,8 @@ class KindCluster(pulumi.ComponentResource):
     # ``kubeconfig_path`` once this program run has written the file there (see write_kubeconfig):
     # what a store descriptor or builder that reads the file should take, so it waits for it.
     kubeconfig_file: pulumi.Output[str]
+    # The pulls of ``preload_images``, by child name: what a release of those images waits for.
+    preloaded: dict[str, command.local.Command]
 
     def __init__(self, name: str, args: KindClusterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("triton:local:KindCluster", name, None, opts)
@@ -89,6 +97,28 @@ class KindCluster(pulumi.ComponentResource):
             k8s.ProviderArgs(kubeconfig=self.kubeconfig, context=f"kind-{args.cluster_name}"),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[create]),
         )
+        self.preloaded = {
+            part: self._preload(f"{name}-{part}", args.cluster_name, image, config_yaml, create)
+            for part, image in args.preload_images.items()
+        }
         self.register_outputs(
             {"kubeconfig": self.kubeconfig, "clusterName": self.cluster_name, "kubeconfigPath": self.kubeconfig_file}
+        )
+
+    def _preload(
+        self, name: str, cluster: str, image: str, config_yaml: str, create: command.local.Command
+    ) -> command.local.Command:
+        """Pull ``image`` into the node, so a release that waits for it does not wait for the pull.
+
+        An atomic Helm release's timeout would otherwise include pulling a multi-GB image. A new
+        cluster (another config) or another image replaces the Command, which pulls again.
+        """
+        return command.local.Command(
+            name,
+            command.local.CommandArgs(
+                create=prepull_script(cluster, image),
+                interpreter=["/bin/bash", "-c"],
+                triggers=[config_yaml, image],
+            ),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[create], replace_on_changes=["triggers"]),
         )

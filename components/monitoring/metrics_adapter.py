@@ -4,7 +4,8 @@ One Helm release of the prometheus-adapter chart (pinned in triton_platform/cata
 monitoring namespace, reading the stack's Prometheus (kube-prometheus-stack) and serving only
 the rules of triton_platform/values/autoscaling.py on ``custom.metrics.k8s.io``: ``triton_queue_time_ms``,
 ``triton_inference_rate`` and ``triton_gpu_utilization`` per Triton pod. The chart's
-``autoscaling/v2`` HorizontalPodAutoscaler reads them as ``Pods`` metrics.
+``autoscaling/v2`` HorizontalPodAutoscaler reads them as ``Pods`` metrics. The adapter listens
+on 10250, a port a GKE private cluster's control plane may reach (``ADAPTER_LISTEN_PORT``).
 """
 
 from __future__ import annotations

@@ -9,28 +9,43 @@ another owner's version (published or in flight) or the shared engine cache. Wit
 Pulumi's ``retainOnDelete`` option on every ModelVersion. The work happens in
 :mod:`triton_platform.publisher.pipeline`; the provider only parses props, calls it and reports.
 
-Rules for dynamic providers (dill pickles the provider into the state): no clients or heavy
-modules at import time (they are created inside the methods), no credentials among the inputs
-(the store descriptor only says where credentials come from at run time), every output
-declared in the props, and props parsed back into the typed models because protobuf Structs
-turn every int into a float.
+Rules for dynamic providers (dill pickles the provider into the state, its class by reference:
+``components/__init__.py`` keeps the module names older states recorded importable): no clients
+at import time (they are created inside the methods), no credentials among the inputs (the store
+descriptor only says where credentials come from at run time), every output declared in the
+props, and props parsed back into the typed models (components.providers.props) because protobuf
+Structs turn every int into a float.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any, Literal, TypeVar
+from typing import Any, Literal, TypeVar
 
 import pulumi
 import pulumi.dynamic
-from pydantic import BaseModel, Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator
 
 from components.base import ComponentArgs
+from components.providers.props import (
+    builder_props,
+    check_parts,
+    parse_store,
+    required,
+    store_arg,
+    store_input,
+    unknown,
+    validation_failures,
+    validation_message,
+)
 from triton_platform.catalog.versions import DEFAULT_NGC_RELEASE, NGC_RELEASES
+from triton_platform.publisher import pipeline
+from triton_platform.publisher.builders import BuilderRef
+from triton_platform.publisher.errors import PublisherError
+from triton_platform.publisher.progress import Progress
 from triton_platform.publisher.spec import ModelSpec
-
-if TYPE_CHECKING:
-    from triton_platform.publisher.progress import Progress
+from triton_platform.publisher.stores import StoreRef
+from triton_platform.publisher.wire import restore_ints
 
 _T = TypeVar("_T")
 
@@ -75,28 +90,6 @@ _MACHINE_LOCAL: dict[str, Any] = {
 }
 
 
-def _unknown(value: Any) -> bool:
-    """True when a preview has not resolved ``value`` (or anything inside it) yet."""
-    from pulumi.runtime import rpc
-
-    if isinstance(value, str):
-        return value == rpc.UNKNOWN
-    if isinstance(value, Mapping):
-        return any(_unknown(v) for v in value.values())
-    if isinstance(value, list | tuple):
-        return any(_unknown(v) for v in value)
-    return False
-
-
-def _failures(prefix: str, err: ValidationError) -> list[pulumi.dynamic.CheckFailure]:
-    failures = []
-    for e in err.errors():
-        loc = ".".join(str(p) for p in e["loc"])
-        where = f"{prefix}.{loc}" if loc else prefix
-        failures.append(pulumi.dynamic.CheckFailure(where, f"{where}: {e['msg']}"))
-    return failures
-
-
 def _inputs(props: Mapping[str, Any]) -> dict[str, Any]:
     return {k: props[k] for k in INPUT_KEYS if k in props}
 
@@ -108,49 +101,26 @@ class ModelVersionProvider(pulumi.dynamic.ResourceProvider):
     serialize_as_secret_always = False
 
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> pulumi.dynamic.CheckResult:
-        from triton_platform.publisher.pipeline import BuilderRef, parse_request, restore_ints
-        from triton_platform.publisher.stores.base import StoreRef
-
-        failures: list[pulumi.dynamic.CheckFailure] = []
-        for key in ("spec", "store", "source_fingerprint", "provider_version"):
-            if news.get(key) is None:
-                failures.append(pulumi.dynamic.CheckFailure(key, f"{key} is required"))
+        failures = required(news, ("spec", "store", "source_fingerprint", "provider_version"))
         if failures:
             return pulumi.dynamic.CheckResult(news, failures)
-        parts: tuple[tuple[str, type[BaseModel]], ...] = (
-            ("spec", ModelSpec),
-            ("store", StoreRef),
-            ("builder", BuilderRef),
-        )
-        for key, model in parts:
-            value = news.get(key)
-            if value is None or _unknown(value):
-                continue
+        failures = check_parts(news, {"spec": ModelSpec, "store": StoreRef, "builder": BuilderRef})
+        if not failures and not unknown(_inputs(news)):
             try:
-                model.model_validate(restore_ints(value))
+                pipeline.parse_request(news)
             except ValidationError as err:
-                failures.extend(_failures(key, err))
-        if not failures and not _unknown(_inputs(news)):
-            try:
-                parse_request(news)
-            except ValidationError as err:
-                for e in err.errors():
-                    where = ".".join(str(p) for p in e["loc"]) or "inputs"
-                    failures.append(pulumi.dynamic.CheckFailure(where, f"{where}: {e['msg']}"))
+                failures = validation_failures(err)
         return pulumi.dynamic.CheckResult(news, failures)
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> pulumi.dynamic.DiffResult:
-        from triton_platform.publisher.pipeline import restore_ints
-        from triton_platform.publisher.stores.base import StoreRef
-
-        if _unknown(_inputs(news)):
+        if unknown(_inputs(news)):
             # A preview with values still to be computed: assume a new version.
             return pulumi.dynamic.DiffResult(changes=True, replaces=[], delete_before_replace=False)
         try:
             old_spec = ModelSpec.model_validate(restore_ints(olds["spec"]))
             new_spec = ModelSpec.model_validate(restore_ints(news["spec"]))
-            old_store = StoreRef.model_validate(restore_ints(olds["store"]))
-            new_store = StoreRef.model_validate(restore_ints(news["store"]))
+            old_store = parse_store(olds["store"])
+            new_store = parse_store(news["store"])
         except (KeyError, TypeError, ValidationError):
             # State written by an older schema: publish again rather than guess.
             return pulumi.dynamic.DiffResult(changes=True, replaces=[], delete_before_replace=False)
@@ -176,47 +146,39 @@ class ModelVersionProvider(pulumi.dynamic.ResourceProvider):
         )
 
     def create(self, props: dict[str, Any]) -> pulumi.dynamic.CreateResult:
-        from triton_platform.publisher.pipeline import parse_request, publish
-
-        request = parse_request(props)
-        state = _run(request.spec.name, "create", lambda progress: publish(request, progress=progress))
+        request = pipeline.parse_request(props)
+        state = _run(request.spec.name, "create", lambda progress: pipeline.publish(request, progress=progress))
         ref = request.store
         resource_id = f"{ref.kind}://{ref.bucket}/{request.repository_path}"
         return pulumi.dynamic.CreateResult(resource_id, {**_inputs(props), **state.to_outputs()})
 
     def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> pulumi.dynamic.UpdateResult:
-        from triton_platform.publisher.pipeline import ModelVersionState, parse_request, publish
-
-        request = parse_request(news)
-        previous = ModelVersionState.from_outputs(olds)
+        request = pipeline.parse_request(news)
+        previous = pipeline.ModelVersionState.from_outputs(olds)
         state = _run(
-            request.spec.name, "update", lambda progress: publish(request, previous=previous, progress=progress)
+            request.spec.name,
+            "update",
+            lambda progress: pipeline.publish(request, previous=previous, progress=progress),
         )
         return pulumi.dynamic.UpdateResult({**_inputs(news), **state.to_outputs()})
 
     def delete(self, _id: str, props: dict[str, Any]) -> None:
-        from triton_platform.publisher.pipeline import ModelVersionState, remove, restore_ints
-        from triton_platform.publisher.stores.base import StoreRef
-
-        store = StoreRef.model_validate(restore_ints(props["store"]))
+        store = parse_store(props["store"])
         model = str(props["spec"]["name"])
-        state = ModelVersionState.from_outputs(props)
+        state = pipeline.ModelVersionState.from_outputs(props)
         owner = str(props["owner"]) if props.get("owner") else None
-        _run(model, "delete", lambda _progress: remove(store, model, state, owner=owner))
+        _run(model, "delete", lambda _progress: pipeline.remove(store, model, state, owner=owner))
 
 
 def _run(model: str, operation: str, work: Callable[[Progress], _T]) -> _T:
     """Run ``work(progress)`` with progress on stderr; turn surprises into one clear error."""
-    from triton_platform.publisher.errors import PublisherError
-    from triton_platform.publisher.progress import Progress
-
-    progress: Progress = Progress()
+    progress = Progress()
     try:
         return work(progress)
     except PublisherError:
         raise
     except ValidationError as err:
-        raise PublisherError(f"{operation}: invalid inputs: {err}", model=model) from None
+        raise PublisherError(f"{operation}: invalid inputs: {validation_message(err)}", model=model) from None
     except Exception as exc:
         hint = "the previously published version keeps serving; fix the cause and run `pulumi up` again"
         raise PublisherError(f"{operation} failed ({type(exc).__name__}: {exc}); {hint}", model=model) from exc
@@ -225,51 +187,16 @@ def _run(model: str, operation: str, work: Callable[[Progress], _T]) -> _T:
         progress.close()
 
 
-def has_output(value: Any) -> bool:
-    """True when ``value`` is, or holds, a Pulumi Output (known only once the program runs)."""
-    if isinstance(value, pulumi.Output):
-        return True
-    if isinstance(value, Mapping):
-        return any(has_output(v) for v in value.values())
-    if isinstance(value, list | tuple):
-        return any(has_output(v) for v in value)
-    return False
-
-
-def validate_store_input(value: Any) -> Any:
-    """A StoreRef dict, validated now when fully known (else by the provider's check)."""
-    if isinstance(value, pulumi.Output):
-        return value
-    if not isinstance(value, Mapping):
-        raise ValueError("store must be a StoreRef dict or an Output of one (valid example: {kind: s3, bucket: b})")
-    if not has_output(value):
-        from triton_platform.publisher.stores.base import StoreRef
-
-        StoreRef.model_validate(value)
-    return dict(value)
-
-
-def validate_builder_input(value: Mapping[str, Any]) -> dict[str, Any]:
-    """A BuilderRef dict, validated now when fully known (a kubeconfig path may be an Output)."""
-    if not has_output(value):
-        from triton_platform.publisher.pipeline import BuilderRef
-
-        BuilderRef.model_validate(value)
-    return dict(value)
-
-
 class PublishTarget(ComponentArgs):
     """Where and how models are published: the inputs a ModelPublisher and each ModelVersion share.
 
     Never credentials, only where to find them.
     """
 
-    # A StoreRef as a dict (snake_case keys, see triton_platform.publisher.stores.base), or an
-    # Output of one (a generated bucket name).
-    store: Any
-    # BuilderRef dict: {kind: local|kubernetes, kubeconfig_path, namespace, service_account,
-    # node_selector, tolerations, timeout_seconds, ...}.
-    builder: dict[str, Any] = Field(default_factory=lambda: {"kind": "local"})
+    # Where the models go, or an Output of it (a generated bucket name).
+    store: StoreRef | pulumi.Output[StoreRef]
+    # Where engines are built: here (local TensorRT) unless the stack says otherwise.
+    builder: BuilderRef = Field(default_factory=lambda: BuilderRef(kind="local"))
     ngc_release: str = Field(default=DEFAULT_NGC_RELEASE, examples=["25.01"])
     # Defaults to the TensorRT of ``ngc_release`` (what its Triton loads).
     tensorrt_version: str | None = Field(default=None, examples=["10.8.0"])
@@ -279,15 +206,10 @@ class PublishTarget(ComponentArgs):
     # Instance kind of models whose spec says instanceKind 'auto'.
     instance_kind: Literal["KIND_GPU", "KIND_CPU"] = "KIND_CPU"
 
-    @field_validator("store")
+    @field_validator("store", mode="before")
     @classmethod
     def _store(cls, value: Any) -> Any:
-        return validate_store_input(value)
-
-    @field_validator("builder")
-    @classmethod
-    def _builder(cls, value: dict[str, Any]) -> dict[str, Any]:
-        return validate_builder_input(value)
+        return store_arg(value)
 
     @field_validator("ngc_release")
     @classmethod
@@ -317,8 +239,8 @@ class ModelVersionArgs(PublishTarget):
         """The props the resource sends its provider (snake_case; the spec camelCase as in the stack config)."""
         return {
             "spec": self.spec.model_dump(by_alias=True, mode="json"),
-            "store": self.store,
-            "builder": dict(self.builder),
+            "store": store_input(self.store),
+            "builder": builder_props(self.builder),
             "ngc_release": self.ngc_release,
             "tensorrt_version": self.tensorrt_version or NGC_RELEASES[self.ngc_release].tensorrt,
             "compute_capabilities": list(self.compute_capabilities),

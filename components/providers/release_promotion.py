@@ -19,7 +19,9 @@ at run time), every output declared in the props, props parsed back into the typ
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any, Literal
 
 import pulumi
@@ -27,7 +29,27 @@ import pulumi.dynamic
 from pydantic import Field, ValidationError, field_validator
 
 from components.base import ComponentArgs
-from components.providers.model_version import validate_builder_input, validate_store_input
+from components.providers.props import (
+    builder_props,
+    check_parts,
+    parse_builder,
+    parse_store,
+    required,
+    store_arg,
+    store_input,
+    unknown,
+    validation_failures,
+    validation_message,
+)
+from triton_platform.publisher import stores
+from triton_platform.publisher.builders import BuilderRef, EngineBuilder, open_builder
+from triton_platform.publisher.errors import PublisherError
+from triton_platform.publisher.progress import Progress
+from triton_platform.publisher.stores import ObjectStore, StoreRef
+from triton_platform.publisher.wire import restore_ints
+from triton_platform.release.manifest import RebuiltEngine, Release, ReleaseError
+from triton_platform.release.promotion import PromotionResult, promote_release, remove_release, snapshot_release
+from triton_platform.release.rebuild import RebuildResult, rebuild_missing_engines
 
 # Bump when the provider's behaviour changes so every ReleasePromotion runs again.
 PROVIDER_VERSION = "2"
@@ -62,25 +84,16 @@ _SERVED_INPUTS = ("mode", "digest", "from_stack", "provider_version", "build_mis
 _STORE_IDENTITY = ("kind", "bucket", "prefix", "cache_prefix", "endpoint_url", "account_url")
 
 
-def _restore(value: Any) -> Any:
-    from triton_platform.publisher.pipeline import restore_ints
-
-    return restore_ints(value)
+def _release(props: Mapping[str, Any]) -> Release:
+    return Release.model_validate({"digest": props["digest"], "manifest": restore_ints(props["manifest"])})
 
 
-def _release(props: Mapping[str, Any]) -> Any:
-    from triton_platform.release.manifest import Release
-
-    return Release.model_validate({"digest": props["digest"], "manifest": _restore(props["manifest"])})
+def _stores(props: Mapping[str, Any]) -> tuple[StoreRef, StoreRef]:
+    return parse_store(props["source_store"]), parse_store(props["target_store"])
 
 
-def _stores(props: Mapping[str, Any]) -> tuple[Any, Any]:
-    from triton_platform.publisher.stores.base import StoreRef
-
-    return (
-        StoreRef.model_validate(_restore(props["source_store"])),
-        StoreRef.model_validate(_restore(props["target_store"])),
-    )
+def _keep_count(props: Mapping[str, Any]) -> int:
+    return int(restore_ints(props.get("keep") or 5))
 
 
 class ReleasePromotionProvider(pulumi.dynamic.ResourceProvider):
@@ -96,31 +109,18 @@ class ReleasePromotionProvider(pulumi.dynamic.ResourceProvider):
         self._builder = builder
 
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> pulumi.dynamic.CheckResult:
-        from pulumi.runtime import rpc
-
-        failures: list[pulumi.dynamic.CheckFailure] = []
-        for key in ("mode", "digest", "manifest", "source_store", "target_store"):
-            if news.get(key) is None:
-                failures.append(pulumi.dynamic.CheckFailure(key, f"{key} is required"))
-        if failures or rpc.UNKNOWN in repr(news):
+        failures = required(news, ("mode", "digest", "manifest", "source_store", "target_store"))
+        if failures or unknown(news):
             return pulumi.dynamic.CheckResult(news, failures)
         try:
             _release(news)
-            _stores(news)
-            if news.get("builder"):
-                from triton_platform.publisher.pipeline import BuilderRef
-
-                BuilderRef.model_validate(_restore(news["builder"]))
         except ValidationError as err:
-            for e in err.errors():
-                where = ".".join(str(p) for p in e["loc"]) or "inputs"
-                failures.append(pulumi.dynamic.CheckFailure(where, f"{where}: {e['msg']}"))
+            failures = validation_failures(err)
+        failures += check_parts(news, {"source_store": StoreRef, "target_store": StoreRef, "builder": BuilderRef})
         return pulumi.dynamic.CheckResult(news, failures)
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> pulumi.dynamic.DiffResult:
-        from pulumi.runtime import rpc
-
-        if rpc.UNKNOWN in repr({k: news.get(k) for k in INPUT_KEYS}):
+        if unknown({k: news.get(k) for k in INPUT_KEYS}):
             return pulumi.dynamic.DiffResult(changes=True, replaces=[], delete_before_replace=False)
         try:
             _, old_target = _stores(olds)
@@ -130,43 +130,21 @@ class ReleasePromotionProvider(pulumi.dynamic.ResourceProvider):
         replaces = (
             ["target_store"] if any(getattr(old_target, f) != getattr(new_target, f) for f in _STORE_IDENTITY) else []
         )
-        changed = bool(replaces) or any(_restore(olds.get(k)) != _restore(news.get(k)) for k in _SERVED_INPUTS)
+        changed = bool(replaces) or any(restore_ints(olds.get(k)) != restore_ints(news.get(k)) for k in _SERVED_INPUTS)
         return pulumi.dynamic.DiffResult(changes=changed, replaces=replaces, stables=[], delete_before_replace=False)
 
     def _run(self, props: Mapping[str, Any]) -> dict[str, Any]:
-        from triton_platform.publisher.errors import PublisherError
-        from triton_platform.publisher.progress import Progress
-        from triton_platform.publisher.stores.base import open_store
-        from triton_platform.release.manifest import ReleaseError
-        from triton_platform.release.promotion import promote_release, snapshot_release
-
         release = _release(props)
-        source_ref, target_ref = _stores(props)
-        keep = int(_restore(props.get("keep") or 5))
         progress = Progress()
-        served: Any = release
-        rebuilt: list[Any] = []
         try:
             if props["mode"] == "publish":
-                sources = _restore(props.get("sources") or {})
-                result = snapshot_release(
-                    open_store(target_ref), release, keep=keep, progress=progress, sources=sources
-                )
+                served, rebuilt, result = release, list[RebuiltEngine](), self._keep(props, release, progress)
             else:
-                source, target = open_store(source_ref), open_store(target_ref)
-                if props.get("build_missing_engines"):
-                    served, rebuilt = self._rebuild(props, source, target, release, progress)
-                result = promote_release(
-                    source,
-                    target,
-                    served,
-                    from_stack=str(props.get("from_stack") or ""),
-                    keep=keep,
-                    progress=progress,
-                    derived_from=release if served is not release else None,
-                )
+                served, rebuilt, result = self._promote(props, release, progress)
         except (PublisherError, ReleaseError):
             raise
+        except ValidationError as err:
+            raise PublisherError(f"release {release.digest}: invalid inputs: {validation_message(err)}") from None
         except Exception as exc:
             raise PublisherError(
                 f"release {release.digest}: {props['mode']} failed ({type(exc).__name__}: {exc}); the previous "
@@ -182,24 +160,48 @@ class ReleasePromotionProvider(pulumi.dynamic.ResourceProvider):
             "rebuilt_engines": [r.model_dump(by_alias=True, mode="json") for r in rebuilt],
         }
 
+    def _keep(self, props: Mapping[str, Any], release: Release, progress: Progress) -> PromotionResult:
+        """mode publish: keep the release the stack's ModelVersions made in its own bucket."""
+        _, target = _stores(props)
+        sources = restore_ints(props.get("sources") or {})
+        return snapshot_release(
+            stores.open_store(target), release, keep=_keep_count(props), progress=progress, sources=sources
+        )
+
+    def _promote(
+        self, props: Mapping[str, Any], release: Release, progress: Progress
+    ) -> tuple[Release, list[RebuiltEngine], PromotionResult]:
+        """mode promote: the release this bucket serves (with the engines built here), what was built, the copy."""
+        source_ref, target_ref = _stores(props)
+        source, target = stores.open_store(source_ref), stores.open_store(target_ref)
+        served, rebuilt = release, list[RebuiltEngine]()
+        if props.get("build_missing_engines"):
+            done = self._rebuild(props, source, target, release, progress)
+            served, rebuilt = done.release, done.rebuilt
+        result = promote_release(
+            source,
+            target,
+            served,
+            from_stack=str(props.get("from_stack") or ""),
+            keep=_keep_count(props),
+            progress=progress,
+            derived_from=release if served is not release else None,
+        )
+        return served, rebuilt, result
+
     def _rebuild(
-        self, props: Mapping[str, Any], source: Any, target: Any, release: Any, progress: Any
-    ) -> tuple[Any, list[Any]]:
-        """The release to serve: ``release`` plus the engines it lacks for ``compute_capabilities``, built here."""
-        import tempfile
-        from pathlib import Path
-
-        from triton_platform.publisher.pipeline import BuilderRef
-        from triton_platform.release.rebuild import rebuild_missing_engines
-
-        ref = BuilderRef.model_validate(_restore(props.get("builder") or {"kind": "local"}))
+        self, props: Mapping[str, Any], source: ObjectStore, target: ObjectStore, release: Release, progress: Progress
+    ) -> RebuildResult:
+        """``release`` plus the engines it lacks for ``compute_capabilities``, built here with the stack's builder."""
+        ref = parse_builder(props.get("builder"))
+        builder: EngineBuilder = self._builder or open_builder(ref)
         with tempfile.TemporaryDirectory(prefix="triton-rebuild-") as tmp:
             done = rebuild_missing_engines(
                 source,
                 target,
                 release,
                 compute_capabilities=[str(cc) for cc in props.get("compute_capabilities") or []],
-                builder=self._builder or ref.make(),
+                builder=builder,
                 workdir=Path(tmp),
                 progress=progress,
                 timeout_seconds=ref.timeout_seconds,
@@ -207,7 +209,7 @@ class ReleasePromotionProvider(pulumi.dynamic.ResourceProvider):
             )
         for model, cc in done.built:
             progress.note(f"{model}: built the TensorRT engine for compute capability {cc} from the release's ONNX")
-        return done.release, done.rebuilt
+        return done
 
     def create(self, props: dict[str, Any]) -> pulumi.dynamic.CreateResult:
         outs = self._run(props)
@@ -223,56 +225,48 @@ class ReleasePromotionProvider(pulumi.dynamic.ResourceProvider):
         # of a publishing stack stays: its models belong to the ModelVersions, its blobs to the history.
         if props.get("mode") != "promote":
             return
-        from triton_platform.publisher.stores.base import open_store
-        from triton_platform.release.promotion import remove_release
-
         _, target = _stores(props)
-        remove_release(open_store(target), _release(props).manifest)
+        remove_release(stores.open_store(target), _release(props).manifest)
 
 
 class ReleasePromotionArgs(ComponentArgs):
-    """What to keep or promote, and between which stores (StoreRef dicts or Outputs of them, never credentials)."""
+    """What to keep or promote, and between which stores (StoreRefs or Outputs of them, never credentials)."""
 
     mode: Literal["publish", "promote"]
     digest: Any
     manifest: Any
     # publish: the stack's own store (= target); promote: the upstream's store from its `release` output.
-    source_store: Any
-    target_store: Any
+    source_store: StoreRef | pulumi.Output[StoreRef]
+    target_store: StoreRef | pulumi.Output[StoreRef]
     from_stack: str | None = Field(default=None, examples=["acme/triton-platform/dev"])
     keep: int = Field(default=5, ge=2, le=100)
     # promote: build the engines the release lacks for these compute capabilities (this stack's GPUs)
-    # with this builder (a BuilderRef dict: stacks.common._builder_settings).
+    # with this builder (the stack's: stacks.common.builder_ref).
     build_missing_engines: bool = False
     compute_capabilities: list[str] = Field(default_factory=list, examples=[["9.0"]])
-    builder: Any = None
+    builder: BuilderRef | None = None
     # publish: per TensorRT model, where this machine finds its ONNX (and calibration cache) to keep
     # it with the release when no Kubernetes build put it into the bucket: {model: {onnx: path or URI}}.
     sources: Any = None
 
-    @field_validator("source_store", "target_store")
+    @field_validator("source_store", "target_store", mode="before")
     @classmethod
     def _store(cls, value: Any) -> Any:
-        return validate_store_input(value)
-
-    @field_validator("builder")
-    @classmethod
-    def _builder(cls, value: Any) -> Any:
-        return None if value is None or isinstance(value, pulumi.Output) else validate_builder_input(value)
+        return store_arg(value)
 
     def props(self) -> dict[str, Any]:
         return {
             "mode": self.mode,
             "digest": self.digest,
             "manifest": self.manifest,
-            "source_store": self.source_store,
-            "target_store": self.target_store,
+            "source_store": store_input(self.source_store),
+            "target_store": store_input(self.target_store),
             "from_stack": self.from_stack,
             "keep": self.keep,
             "provider_version": PROVIDER_VERSION,
             "build_missing_engines": self.build_missing_engines,
             "compute_capabilities": list(self.compute_capabilities),
-            "builder": self.builder,
+            "builder": builder_props(self.builder) if self.builder is not None else None,
             "sources": self.sources,
         }
 

@@ -15,7 +15,6 @@ removes exactly what that ModelVersion published (see ``pipeline.remove``).
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping
 from typing import Any
 
 import pulumi
@@ -23,6 +22,7 @@ from pydantic import model_validator
 
 from components.providers.model_version import ModelVersion, ModelVersionArgs, PublishTarget
 from triton_platform.catalog.versions import NGC_RELEASES
+from triton_platform.publisher.pipeline import source_fingerprint
 from triton_platform.publisher.spec import ModelSpec
 
 
@@ -55,13 +55,6 @@ class ModelPublisherArgs(PublishTarget):
         return self
 
 
-def _fingerprint(spec: ModelSpec, base_dir: str, store: Mapping[str, Any] | None) -> str:
-    from triton_platform.publisher.pipeline import source_fingerprint
-    from triton_platform.publisher.stores.base import StoreRef
-
-    return source_fingerprint(spec, base_dir, StoreRef.model_validate(store) if store is not None else None)
-
-
 class ModelPublisher(pulumi.ComponentResource):
     """Publishes ``args.models``; ``versions`` maps each model to the version Triton serves."""
 
@@ -84,10 +77,10 @@ class ModelPublisher(pulumi.ComponentResource):
             if "://" in spec.source:
                 # Remote sources are listed through the store's credentials, once the store is known.
                 fingerprint = pulumi.Output.from_input(args.store).apply(
-                    functools.partial(_fingerprint, spec, args.base_dir)
+                    functools.partial(source_fingerprint, spec, args.base_dir)
                 )
             else:
-                fingerprint = _fingerprint(spec, args.base_dir, None)
+                fingerprint = source_fingerprint(spec, args.base_dir)
             resource = ModelVersion(
                 f"{name}-{spec.name}",
                 ModelVersionArgs(spec=spec, source_fingerprint=fingerprint, **target),

@@ -16,25 +16,22 @@ import pytest
 import yaml
 
 from tests.chart.conftest import CHART_DIR, FULLNAME, RELEASE, run_helm
+from tests.support.configs import SAMPLE_MLP, gpu_pool, raw_config
 from tests.support.helm import render_triton
-from triton_platform.config.schema import PlatformConfig, parse_config
+from tests.support.stacks import REPO
+from triton_platform.config import PlatformConfig, parse_config
 from triton_platform.values import autoscaling
 from triton_platform.values.triton import triton_values
 
 pytestmark = pytest.mark.chart
 
 KUBERNETES_VERSIONS = ("1.30", "1.31")
-REPO = Path(__file__).resolve().parents[2]
-GPU_POOL = {"machineType": "p4d.24xlarge", "gpuProduct": "A100-SXM4-40GB", "gpuCount": 8, "maxNodes": 2}
+GPU_POOL = gpu_pool("p4d.24xlarge", "A100-SXM4-40GB", 8, maxNodes=2)
 
 
 def _cfg(autoscaling_raw: dict[str, Any], *, gpu: bool = False) -> PlatformConfig:
-    raw: dict[str, Any] = {
-        "cloud": "aws" if gpu else "local",
-        "cluster": {"name": "triton-test", **({"region": "us-east-1", "gpuNodePool": GPU_POOL} if gpu else {})},
-        "models": [{"name": "sample-mlp", "source": "samples/sample-mlp/model.onnx", "format": "onnx"}],
-        "triton": {"autoscaling": autoscaling_raw},
-    }
+    pool = GPU_POOL if gpu else None
+    raw = raw_config("aws" if gpu else "local", pool=pool, models=[SAMPLE_MLP], triton={"autoscaling": autoscaling_raw})
     return parse_config(raw, base_dir=REPO, stack="test")
 
 

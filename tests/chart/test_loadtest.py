@@ -3,7 +3,7 @@
 Rendered with the real helm from triton_values() (with the fullnameOverride the TritonServer
 component adds), validated against the Kubernetes 1.30/1.31 schemas and scanned by checkov. The
 command lines are the ones triton_platform.values.autoscaling.perf_analyzer_args builds (and
-tests/integration/test_perf_analyzer.py runs against a real Triton); they must address the
+tests/chart/test_perf_analyzer.py runs against a real Triton); they must address the
 Service the chart renders and take input shapes from the models' ONNX graphs.
 """
 
@@ -21,15 +21,17 @@ import pytest
 from components.serving.triton_server import TritonServerArgs
 from tests.chart.conftest import CHART_DIR, RELEASE, run_helm
 from tests.support import checkov
+from tests.support.configs import raw_config
 from tests.support.helm import render_triton
+from tests.support.stacks import REPO
 from tests.support.tools import helm_path
-from triton_platform.config.schema import PlatformConfig, parse_config
+from triton_platform.config import PlatformConfig, parse_config
+from triton_platform.publisher.shapes import model_shapes
 from triton_platform.values import autoscaling
 from triton_platform.values.triton import triton_values
 
 pytestmark = pytest.mark.chart
 
-REPO = Path(__file__).resolve().parents[2]
 KUBERNETES_VERSIONS = ("1.30", "1.31")
 MODELS = [
     {"name": "sample-mlp", "source": "samples/sample-mlp/model.onnx", "format": "onnx", "maxBatchSize": 32},
@@ -70,7 +72,7 @@ ALLOWED_FAILURES = {"CKV_K8S_15", "CKV_K8S_43"}
 
 
 def _cfg(**triton: Any) -> PlatformConfig:
-    raw = {"cloud": "local", "cluster": {"name": "triton-test"}, "models": MODELS, "triton": triton}
+    raw = raw_config("local", models=MODELS, triton=triton)
     return parse_config(raw, base_dir=REPO, stack="test")
 
 
@@ -110,7 +112,7 @@ def test_one_run_per_model_built_by_the_command_builder(docs: list[dict[str, Any
     grpc = next(p["port"] for p in service["spec"]["ports"] if p["name"] == "grpc")
     url = f"{service['metadata']['name']}.{service['metadata']['namespace']}.svc.cluster.local:{grpc}"
     for run, spec in zip(plan["runs"], cfg.models, strict=True):
-        shapes = autoscaling.model_shapes(spec, REPO)
+        shapes = model_shapes(spec, REPO)
         assert run["command"] == autoscaling.perf_analyzer_args(shapes, cfg.triton.load_test, url)
         command = run["command"]
         # The in-cluster Service the chart renders, over the configured protocol.
@@ -185,9 +187,9 @@ def test_no_load_test_without_models_or_when_disabled(tmp_path: Path, samples_bu
 
 @pytest.mark.parametrize("version", KUBERNETES_VERSIONS)
 def test_load_test_objects_validate(docs: list[dict[str, Any]], version: str) -> None:
-    for doc in docs:
-        if doc["kind"] not in ("Job", "ConfigMap", "NetworkPolicy", "HorizontalPodAutoscaler"):
-            continue
+    validated = [d for d in docs if d["kind"] in ("Job", "ConfigMap", "NetworkPolicy", "HorizontalPodAutoscaler")]
+    assert validated, "the chart rendered no load-test object to validate"
+    for doc in validated:
         try:
             kubernetes_validate.validate(doc, version, strict=True)
         except kubernetes_validate.ValidationError as exc:

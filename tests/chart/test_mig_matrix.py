@@ -25,21 +25,17 @@ from typing import Any
 import kubernetes_validate
 import pytest
 
+from tests.support.configs import gpu_pool, placeholder_models, raw_config
 from tests.support.helm import pod_spec, render_triton, triton_container
 from tests.support.k8s_names import extended_resource_errors, label_value_errors, labels_errors
 from triton_platform.catalog import gpu
-from triton_platform.config.schema import ConfigError, parse_config
+from triton_platform.config import ConfigError, parse_config
 from triton_platform.values.triton import gpu_placement, triton_values
 
 pytestmark = pytest.mark.chart
 
 KUBERNETES_VERSION = "1.31"
 CLOUDS = ("aws", "gcp", "azure")
-WHERE = {
-    "aws": {"region": "us-east-1"},
-    "gcp": {"location": "us-central1", "project": "acme-ml"},
-    "azure": {"location": "westeurope"},
-}
 # The kinds kubernetes-validate knows that carry the placement (Deployment) or belong to it.
 VALIDATED_KINDS = {"Deployment", "Service", "ServiceAccount"}
 
@@ -61,16 +57,8 @@ class Case:
         g: dict[str, Any] = {"migStrategy": self.strategy}
         if self.profile:
             g["migProfile"] = self.profile
-        return {
-            "cloud": self.cloud,
-            "cluster": {
-                "name": "triton-matrix",
-                **WHERE[self.cloud],
-                "gpuNodePool": {"machineType": self.machine, "gpuProduct": self.product, "gpuCount": self.gpu_count},
-            },
-            "gpu": g,
-            "models": [{"name": "mlp", "source": "m/model.onnx", "format": "onnx"}],
-        }
+        pool = gpu_pool(self.machine, self.product, self.gpu_count)
+        return raw_config(self.cloud, name="triton-matrix", pool=pool, gpu=g)
 
 
 def _cases() -> list[Case]:
@@ -94,10 +82,7 @@ CASES = _cases()
 
 @pytest.fixture(scope="module")
 def base(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    d = tmp_path_factory.mktemp("matrix")
-    (d / "m").mkdir()
-    (d / "m" / "model.onnx").write_bytes(b"onnx")  # parse_config only checks that it is there
-    return d
+    return placeholder_models(tmp_path_factory.mktemp("matrix"))  # parse_config only checks they are there
 
 
 @pytest.fixture(scope="module")

@@ -35,7 +35,11 @@ GPU_TOLERATION = {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSc
 POOL = {"triton-platform/pool": "gpu"}
 EXPECTED_GPU: dict[str, tuple[dict[str, int], dict[str, str]]] = {
     "mig-none": ({"nvidia.com/gpu": 2}, POOL),
-    "mig-single": ({"nvidia.com/gpu": 1}, {**POOL, "nvidia.com/mig.config": "all-1g.5gb"}),
+    # + mig-manager's "success" (NVIDIA/mig-parted reconfigure-mig.sh; NVIDIA/gpu-operator#2670).
+    "mig-single": (
+        {"nvidia.com/gpu": 1},
+        {**POOL, "nvidia.com/mig.config": "all-1g.5gb", "nvidia.com/mig.config.state": "success"},
+    ),
     "mig-mixed": ({"nvidia.com/mig-1g.5gb": 1}, POOL),
     "gke-partition": (
         {"nvidia.com/gpu": 1},
@@ -135,9 +139,14 @@ def test_default_args(rendered_default: Rendered) -> None:
         "--repository-poll-secs=15",
         "--strict-readiness=true",
         "--disable-auto-complete-config",
+        # Passed explicitly: the grace period is sized on it (templates/deployment.yaml).
+        "--exit-timeout-secs=30",
         "--http-port=8000",
         "--grpc-port=8001",
         "--metrics-port=8002",
+        # The dashboard's latency quantiles (nv_inference_request_summary_us) need it: Triton
+        # docs/user_guide/metrics.md, "Summaries" are off by default.
+        "--metrics-config=summary_latencies=true",
         "--log-verbose=0",
     ]
     assert rendered_default.deployment["spec"]["replicas"] == 1
@@ -162,7 +171,7 @@ def test_explicit_mode_minimal(rendered: dict[str, Rendered]) -> None:
     args = r.container["args"]
     assert "--load-model=resnet50" in args
     assert "--load-model=tokenizer" in args
-    assert args[-1] == "--exit-timeout-secs=30"  # extraArgs come last
+    assert args[-1] == "--model-load-thread-count=2"  # extraArgs come last
     assert "--allow-metrics=false" in args
     assert not any(a.startswith("--metrics-port") for a in args)
     assert [p["name"] for p in r.container["ports"]] == ["http", "grpc"]

@@ -9,7 +9,7 @@ render it with the real helm, validate every object with kubernetes-validate (1.
 with checkov (core pod checks must pass; what only the chart decides is listed below) and
 check that the adapter rules and the autoscaler's identity land where the chart puts them.
 Without a checkout they skip, saying so. The values' keys are also checked without the charts
-(tests/unit/test_monitoring.py, tests/unit/test_cluster_autoscaler.py).
+(tests/components/monitoring/test_monitoring.py, tests/components/aws/test_cluster_autoscaler.py).
 """
 
 from __future__ import annotations
@@ -144,6 +144,21 @@ def test_prometheus_adapter_renders_valid_objects_with_our_rules(tmp_path: Path)
     (deploy,) = [d for d in docs if d["kind"] == "Deployment"]
     args = " ".join(deploy["spec"]["template"]["spec"]["containers"][0]["args"])
     assert "--prometheus-url=http://kube-prometheus-stack-prometheus.monitoring.svc:9090" in args
+    # The port the API server dials: APIService -> Service port (443 when the APIService names
+    # none) -> targetPort -> the pod's container port. A GKE private control plane reaches nodes and
+    # their pods on TCP 443 and 10250 only (GKE "Automatically created firewall rules", -master rule).
+    (api,) = [d for d in docs if d["kind"] == "APIService" and d["spec"]["group"] == "custom.metrics.k8s.io"]
+    (svc,) = [d for d in docs if d["kind"] == "Service" and d["metadata"]["name"] == api["spec"]["service"]["name"]]
+    (port,) = [p for p in svc["spec"]["ports"] if p["port"] == api["spec"]["service"].get("port", 443)]
+    pod = deploy["spec"]["template"]["spec"]
+    assert not pod.get("hostNetwork")
+    (container_port,) = [
+        p["containerPort"]
+        for p in pod["containers"][0]["ports"]
+        if port["targetPort"] in (p["name"], p["containerPort"])
+    ]
+    assert container_port in {443, 10250}
+    assert f"--secure-port={container_port}" in args
 
 
 @pytest.mark.skipif(
@@ -153,7 +168,7 @@ def test_prometheus_adapter_renders_valid_objects_with_our_rules(tmp_path: Path)
 )
 def test_cluster_autoscaler_renders_valid_objects_with_its_own_identity(tmp_path: Path) -> None:
     assert AUTOSCALER is not None
-    values = autoscaler_values("triton-prod", "us-east-1", ROLE_ARN)
+    values = autoscaler_values("triton-prod", "us-east-1", ROLE_ARN, "1.30")
     docs = _render(AUTOSCALER, values, "kube-system", tmp_path)
     _validate(docs)
     _checkov(docs, tmp_path)
@@ -171,3 +186,5 @@ def test_cluster_autoscaler_renders_valid_objects_with_its_own_identity(tmp_path
     assert "--expander=least-waste" in command
     env = {e["name"]: e.get("value") for e in spec["containers"][0].get("env", [])}
     assert env.get("AWS_REGION") == "us-east-1"
+    # The image of the cluster's own minor (CA minor == Kubernetes minor, its README "Releases").
+    assert spec["containers"][0]["image"] == "registry.k8s.io/autoscaling/cluster-autoscaler:v1.30.7"

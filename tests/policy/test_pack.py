@@ -16,10 +16,11 @@ from google.protobuf import empty_pb2, struct_pb2
 from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc
 
 from policy.rules import RULES, STACK_RULE_NAME
-from tests.policy import policy_venv
+from tests.support import policy_venv
 from triton_platform.preview.stacks import policy_config
 
-pytestmark = pytest.mark.timeout(1200)  # the first run builds .cache/policy-venv with pip
+# The pack serves gRPC on 127.0.0.1 (integration); the first run builds .cache/policy-venv with pip.
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(1200)]
 
 
 @pytest.fixture(scope="module")

@@ -14,7 +14,7 @@ from components.aws import eks_cluster
 from components.gcp import gke_cluster
 from policy import rules as R
 from triton_platform.clouds import azure as az
-from triton_platform.config.schema import parse_config
+from triton_platform.config import parse_config
 from triton_platform.values.triton import triton_values
 
 NONE: dict[str, Any] = {}
@@ -248,6 +248,8 @@ def _sdk_text(module: str) -> str:
 
 
 def test_rule_types_and_props_are_the_sdks() -> None:
+    assert _SDK_MODULES
+    assert set(_PROPS) <= set(_SDK_MODULES), "every rule's token needs its SDK module"
     for token, module in _SDK_MODULES.items():
         text = _sdk_text(module)
         assert f"'{token}'" in text, token

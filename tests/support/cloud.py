@@ -16,7 +16,7 @@ import pulumi
 
 from tests.support.pulumi_mocks import ProgramResult, RecordingMocks, Registered, run_program, secret_flag
 from tests.support.stacks import REPO
-from triton_platform.config.schema import PlatformConfig
+from triton_platform.config import PlatformConfig
 
 Composition = Callable[[PlatformConfig, Path], Mapping[str, Any]]
 

@@ -151,6 +151,9 @@ class RecordingMocks(pulumi.runtime.Mocks):
                 arn=f"arn:aws:eks:us-east-1:123456789012:cluster/{args.name}",
                 vpcConfig={**(args.inputs.get("vpcConfig") or {}), "clusterSecurityGroupId": MOCK_EKS_CLUSTER_SG},
             )
+        if t == "aws:eks/nodeGroup:NodeGroup":
+            # The Auto Scaling group EKS creates for a managed node group (eks-<group>-<uuid>).
+            outputs["resources"] = [{"autoscalingGroups": [{"name": f"eks-{args.name}-mock"}]}]
         if t.startswith("aws:") and "arn" not in outputs:
             outputs["arn"] = f"arn:aws:mock::123456789012:{args.name}"
         if t == "aws:s3/bucket:Bucket" or t == "aws:s3/bucketV2:BucketV2":

@@ -11,7 +11,7 @@ import pulumi
 import pytest
 import yaml
 
-from triton_platform.config.schema import NAMESPACE, ConfigError, PlatformConfig, parse_config
+from triton_platform.config import NAMESPACE, ConfigError, PlatformConfig, parse_config
 
 # One change to a raw stack config (the dict ``stack_config`` returns), applied in place.
 Edit = Callable[[dict[str, Any]], None]

@@ -1,4 +1,4 @@
-"""Locates or installs the real CLI tools the chart tests use: helm, kubectl and checkov.
+"""Locates or installs the real CLI tools the tests use: helm, kubectl, checkov, promtool, prometheus...
 
 Everything lands in the git-ignored cache ``.cache/`` at the repository root:
 
@@ -7,6 +7,8 @@ Everything lands in the git-ignored cache ``.cache/`` at the repository root:
   unpacked to ``.cache/tools/``.
 - checkov lives in its own virtual environment ``.cache/checkov-venv``, because it pins
   libraries that conflict with the project's own.
+- promtool and prometheus come from Debian's ``prometheus`` package, unpacked (``apt-get
+  download`` + ``dpkg-deb -x``, no root) to ``.cache/prometheus/bin/``.
 
 Installs take a file lock and publish by atomic rename, so parallel test workers (or a CI
 step running beside pytest) never see a half-written binary. Run
@@ -240,18 +242,25 @@ def _libb64(lib_dir: Path, tmp: Path) -> None:
     if system.is_file():
         shutil.copy(system, lib_dir / system.name)
         return
+    _apt_unpack(LIBB64_PACKAGE, tmp, tmp / "deb", needed_by="perf_analyzer")
+    (lib,) = sorted((tmp / "deb").rglob("libb64.so.0d"))
+    shutil.copy(lib, lib_dir / "libb64.so.0d")
+
+
+def _apt_unpack(package: str, tmp: Path, target: Path, *, needed_by: str) -> str:
+    """Unpack Debian's ``package`` into ``target`` (``apt-get download`` + ``dpkg-deb -x``: no root,
+    nothing installed); return the .deb's file name, which carries the package version."""
     if not shutil.which("apt-get") or not shutil.which("dpkg-deb"):
-        raise ToolInstallError(f"perf_analyzer needs {LIBB64_PACKAGE}: apt-get install {LIBB64_PACKAGE}")
+        raise ToolInstallError(f"{needed_by} needs Debian's {package}: apt-get install {package}")
     try:
-        _run(["apt-get", "download", LIBB64_PACKAGE], cwd=tmp, timeout=300)
+        _run(["apt-get", "download", package], cwd=tmp, timeout=300)
     except ToolInstallError:
         # A fresh machine has no package lists yet ("Unable to locate package"): fetch them once.
         _run(["apt-get", "update"], timeout=600)
-        _run(["apt-get", "download", LIBB64_PACKAGE], cwd=tmp, timeout=300)
-    (deb,) = sorted(tmp.glob(f"{LIBB64_PACKAGE}_*.deb"))
-    _run(["dpkg-deb", "-x", str(deb), str(tmp / "deb")], timeout=120)
-    (lib,) = sorted((tmp / "deb").rglob("libb64.so.0d"))
-    shutil.copy(lib, lib_dir / "libb64.so.0d")
+        _run(["apt-get", "download", package], cwd=tmp, timeout=300)
+    (deb,) = sorted(tmp.glob(f"{package}_*.deb"))
+    _run(["dpkg-deb", "-x", str(deb), str(target)], timeout=120)
+    return deb.name
 
 
 def perf_analyzer_path() -> Path:
@@ -288,8 +297,54 @@ def perf_analyzer_env(base: dict[str, str] | None = None) -> dict[str, str]:
     return env
 
 
+# promtool and prometheus: Debian's ``prometheus`` package (bookworm: 2.42.0), which ships both
+# binaries (/usr/bin/promtool, /usr/bin/prometheus). Unpacked, not installed, into
+# .cache/prometheus/bin: the alert-rule tests run ``promtool check|test rules`` and the monitoring
+# tests start ``prometheus`` on 127.0.0.1 against a real tritonserver.
+PROMETHEUS_DIR = CACHE_DIR / "prometheus"
+PROMETHEUS_PACKAGE = "prometheus"
+_PROMETHEUS_BINARIES = ("prometheus", "promtool")
+
+
+def _prometheus_marker() -> Path:
+    return PROMETHEUS_DIR / ".installed"
+
+
+def _prometheus_tool(tool: str) -> Path:
+    """``.cache/prometheus/bin/<tool>``, unpacked from Debian's package on first use (atomic rename)."""
+    binary = PROMETHEUS_DIR / "bin" / tool
+    if _prometheus_marker().is_file() and binary.is_file():
+        return binary
+    with _locked("prometheus"):
+        if not (_prometheus_marker().is_file() and binary.is_file()):
+            shutil.rmtree(PROMETHEUS_DIR, ignore_errors=True)
+            CACHE_DIR.mkdir(parents=True, exist_ok=True)
+            with tempfile.TemporaryDirectory(dir=CACHE_DIR) as tmp_name:
+                tmp = Path(tmp_name)
+                deb = _apt_unpack(PROMETHEUS_PACKAGE, tmp, tmp / "deb", needed_by="promtool")
+                staged = tmp / "prometheus"
+                (staged / "bin").mkdir(parents=True)
+                for name in _PROMETHEUS_BINARIES:
+                    shutil.copy(tmp / "deb" / "usr" / "bin" / name, staged / "bin" / name)
+                (staged / _prometheus_marker().name).write_text(deb + "\n")
+                os.replace(staged, PROMETHEUS_DIR)
+    return binary
+
+
+def promtool_path() -> Path:
+    """promtool: ``$PROMTOOL`` when set, else Debian's, unpacked into ``.cache/prometheus/bin``."""
+    env = os.environ.get("PROMTOOL")
+    return Path(env) if env else _prometheus_tool("promtool")
+
+
+def prometheus_path() -> Path:
+    """The prometheus server binary of the same package as promtool_path()."""
+    env = os.environ.get("PROMETHEUS")
+    return Path(env) if env else _prometheus_tool("prometheus")
+
+
 def install() -> int:
-    """Ensure helm, kubectl, the checkov venv and azurite exist; print their versions."""
+    """Ensure helm, kubectl, the checkov venv, azurite, perf_analyzer and Prometheus exist; print their versions."""
     helm = helm_path()
     kubectl = kubectl_path()
     azurite = azurite_path()
@@ -307,6 +362,8 @@ def install() -> int:
     )
     first = ((version.stdout or version.stderr).strip().splitlines() or [f"unknown (exit {version.returncode})"])[0]
     print(f"perf_analyzer {perf}: {first}")
+    for tool in (promtool_path(), prometheus_path()):
+        print(f"{tool.name:<8} {tool}: {_version([str(tool), '--version'])}")
     return 0
 
 
@@ -314,7 +371,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tests.support.tools", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser(
-        "install", help="install helm, kubectl, checkov, azurite and perf_analyzer into .cache/; print their versions"
+        "install",
+        help="install helm, kubectl, checkov, azurite, perf_analyzer, promtool and prometheus into .cache/; "
+        "print their versions",
     )
     args = parser.parse_args(argv)
     if args.command == "install":

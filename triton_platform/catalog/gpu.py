@@ -26,6 +26,12 @@ SYSTEM_POOL_SELECTOR = {POOL_LABEL: "system"}
 # mig-manager applies the mig-parted layout this node label names (gpu-operator
 # assets/state-mig-manager/0400_configmap.yaml; NVIDIA/mig-parted deployments/container).
 MIG_CONFIG_LABEL = "nvidia.com/mig.config"
+# mig-manager's progress on that layout: pending -> (rebooting ->) success | failed
+# (NVIDIA/mig-parted v0.10.0 deployments/container/reconfigure-mig.sh, the mig-manager
+# gpu-operator v24.9.2 deploys). Until "success" a node under strategy 'single' still
+# advertises whole GPUs as nvidia.com/gpu (NVIDIA/gpu-operator#2670).
+MIG_CONFIG_STATE_LABEL = "nvidia.com/mig.config.state"
+MIG_CONFIG_STATE_SUCCESS = "success"
 # GPU feature discovery's compute capability labels, integers as strings ("8", "0"):
 # NVIDIA/k8s-device-plugin docs/gpu-feature-discovery/README.md (label table).
 GFD_COMPUTE_MAJOR = "nvidia.com/gpu.compute.major"
@@ -141,7 +147,7 @@ class MachineType:
     gpu_count: int
 
 
-# Each cloud's own VM documentation (tests/unit/test_gpu.py pins the same table):
+# Each cloud's own VM documentation (tests/triton_platform/catalog/test_gpu.py pins the same table):
 #   AWS   https://docs.aws.amazon.com/ec2/latest/instancetypes/ac.html (accelerated computing)
 #   GCP   https://cloud.google.com/compute/docs/gpus and
 #         https://cloud.google.com/compute/docs/accelerator-optimized-machines (A2, A3, G2; N1 + T4 attached)
@@ -302,8 +308,11 @@ def placement(
     layout = (mig_config or mig_layout(mig_profile)) if mig_manager else None
     if strategy == "single":
         # Every GPU of the pool is cut the same way; the stack sets the layout label itself.
+        # The label is there from the node's birth, before mig-manager has cut the GPUs: wait
+        # for its "success" too, or a pod binds a whole GPU (NVIDIA/gpu-operator#2670).
         if layout:
             selector[MIG_CONFIG_LABEL] = layout
+            selector[MIG_CONFIG_STATE_LABEL] = MIG_CONFIG_STATE_SUCCESS
         return GpuPlacement({"nvidia.com/gpu": 1}, selector, tol, mig_config_label=layout)
     return GpuPlacement({mig_resource(mig_profile): 1}, selector, tol, mig_config_label=layout)
 

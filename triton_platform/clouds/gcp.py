@@ -1,6 +1,6 @@
 """GCP naming rules the GKE stack is checked against: project ids, locations, bucket names.
 
-Plain data and functions (no Pulumi, no cloud calls), so ``triton_platform.config.schema`` can validate a
+Plain data and functions (no Pulumi, no cloud calls), so ``triton_platform.config.rules.gcp`` can validate a
 ``gcp`` stack before any resource and the GKE components reuse the same rules.
 """
 

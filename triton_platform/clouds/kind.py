@@ -1,15 +1,36 @@
-"""The kind cluster configuration of the local dev stack, rendered as YAML (pure function).
+"""The kind cluster of the local dev stack: its config, node image, scripts and local defaults.
 
-kind maps NodePorts of its single node to the host (extraPortMappings) so Triton, MinIO and
-Grafana are reachable on 127.0.0.1 without port-forwarding, and can mount a host directory
-with models (extraMounts).
+kind maps NodePorts of its single node to the host (extraPortMappings) so Triton and the S3
+server (SeaweedFS) are reachable on 127.0.0.1 without port-forwarding, and can mount a host
+directory with models (extraMounts). The node image follows ``cluster.kubernetesVersion`` through
+the digests the pinned kind release lists (triton_platform.catalog.versions.KIND_NODE_IMAGES);
+Triton's image is pulled into the node before its Helm release starts (``prepull_script``); and
+the ``local`` cloud's defaults fit a 4-CPU, 8 GB Docker VM (``LOCAL_DEFAULTS``).
 """
 
 from __future__ import annotations
 
+import copy
+import re
+import shlex
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import yaml
+
+from triton_platform.catalog.versions import KIND_DEFAULT_KUBERNETES_VERSION, KIND_NODE_IMAGES, KIND_RELEASE
+
+# What the local stack asks when its config leaves a key out (camelCase, as in Pulumi.<stack>.yaml),
+# sized with everything else in the dev stack for a Docker VM of 4 CPUs and 8 GB (scripts/dev-up.sh
+# checks that VM; tests/stacks/test_local.py sums every request of the rendered dev stack).
+LOCAL_DEFAULTS: dict[str, Any] = {
+    "cluster": {"kubernetesVersion": KIND_DEFAULT_KUBERNETES_VERSION},
+    # The schema's default (2 CPUs, 8Gi: sized for a cloud node) does not fit such a VM.
+    "triton": {"resources": {"cpu": "1", "memory": "2Gi"}},
+}
+# kindest/node:v1.34.11[@sha256:...] -> 1.34
+_NODE_TAG = re.compile(r"^(?:.*/)?node:v(\d+\.\d+)\.\d+")
 
 
 @dataclass(frozen=True)
@@ -74,3 +95,74 @@ def create_script(cluster: str, kubeconfig_path: str) -> str:
 def delete_script(cluster: str, kubeconfig_path: str) -> str:
     """Delete the cluster (kind succeeds when it is already gone) and this machine's kubeconfig file."""
     return f"kind delete cluster --name {cluster} --kubeconfig {kubeconfig_path} >&2 && rm -f {kubeconfig_path}\n"
+
+
+def node_image(kubernetes_version: str) -> str | None:
+    """The kind node image (by digest) of a Kubernetes minor, or None when the pinned kind has none."""
+    return KIND_NODE_IMAGES.get(kubernetes_version)
+
+
+def node_image_problem(kubernetes_version: str) -> str | None:
+    """Why ``kubernetes_version`` cannot run on kind (no node image for it), or None."""
+    if node_image(kubernetes_version) is not None:
+        return None
+    return (
+        f"{kubernetes_version!r} has no kind node image: kind v{KIND_RELEASE} (the release scripts/tools.lock "
+        f"pins) ships {', '.join(sorted(KIND_NODE_IMAGES))}; pick one of them, or set cluster.kind.nodeImage"
+    )
+
+
+def node_image_minor(image: str) -> str | None:
+    """The Kubernetes minor a ``kindest/node:v1.X.Y`` image runs, or None for another naming."""
+    found = _NODE_TAG.match(image)
+    return found.group(1) if found else None
+
+
+def apply_local_defaults(data: Mapping[str, Any]) -> dict[str, Any]:
+    """``data`` (a raw config, camelCase) with ``LOCAL_DEFAULTS`` under every key it leaves out.
+
+    A ``cluster.kind.nodeImage`` given without ``cluster.kubernetesVersion`` names the version
+    itself (``kindest/node:v1.31.4``: 1.31), so the config says what the cluster runs.
+    """
+
+    def merged(defaults: Mapping[str, Any], given: Any) -> Any:
+        if not isinstance(given, Mapping):
+            return given  # a wrong type stays as it is: the schema names it
+        out = dict(given)
+        for key, value in defaults.items():
+            out[key] = merged(value, out[key]) if key in out else copy.deepcopy(value)
+        return out
+
+    defaults = copy.deepcopy(LOCAL_DEFAULTS)
+    cluster = data.get("cluster")
+    kind = cluster.get("kind") if isinstance(cluster, Mapping) else None
+    image = kind.get("nodeImage") if isinstance(kind, Mapping) else None
+    if isinstance(image, str) and node_image_minor(image):
+        defaults["cluster"]["kubernetesVersion"] = node_image_minor(image)
+    result: dict[str, Any] = merged(defaults, data)
+    return result
+
+
+def node_container(cluster: str) -> str:
+    """The Docker container of a one-node kind cluster's node (kind names it ``<cluster>-control-plane``)."""
+    return f"{cluster}-control-plane"
+
+
+def prepull_script(cluster: str, image: str) -> str:
+    """Pull ``image`` into the kind node's containerd (the CRI's image store), unless it is there.
+
+    A registry image is pulled through the node's CRI with ``crictl pull`` (kind's ``kind load``
+    is for images in the local Docker); its ``--pull-timeout`` is "disabled if set to 0s", the
+    default (cri-tools cmd/crictl/image.go), so a slow link only takes longer. Pods then start
+    from the node's copy: the chart pulls ``IfNotPresent``.
+    """
+    node, ref = shlex.quote(node_container(cluster)), shlex.quote(image)
+    return (
+        "set -eu\n"
+        f"if docker exec {node} crictl inspecti -q {ref} >/dev/null 2>&1; then\n"
+        f"  echo 'image '{ref}' is already in kind node '{node} >&2\n"
+        "  exit 0\n"
+        "fi\n"
+        f"echo 'pulling '{ref}' into kind node '{node}' (several GB, once per cluster)...' >&2\n"
+        f"docker exec {node} crictl pull {ref} >&2\n"
+    )

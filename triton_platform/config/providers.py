@@ -39,6 +39,37 @@ def _azure_location(value: str) -> str:
     return value.replace(" ", "").lower()
 
 
+def _gcp_location(cluster: dict[str, Any], provider_config: Mapping[str, str]) -> list[tuple[str, str, str | None]]:
+    """Fill ``location`` from ``gcp:zone`` / ``gcp:region`` (in place), or the ways it disagrees with them."""
+    zone, region = provider_config.get("gcp:zone"), provider_config.get("gcp:region")
+    location = cluster.get("location")
+    if location is None:
+        # A zone makes a zonal cluster (one control-plane zone); otherwise a regional one.
+        if zone or region:
+            cluster["location"] = zone or region
+        return []
+    if not isinstance(location, str):
+        return []  # the schema reports a location that is not a string
+    mine_region = _region_of(location)
+    is_zone = mine_region is not None and mine_region != location
+    # gcp:region: the cluster must lie in that region. gcp:zone: a zonal cluster must be
+    # in that zone, a regional one in the zone's region.
+    agrees = {
+        "gcp:region": lambda v: mine_region == v,
+        "gcp:zone": lambda v: location == v if is_zone else mine_region == _region_of(v),
+    }
+    return [
+        (
+            "cluster.location",
+            f"{location!r} does not agree with the provider setting {key} = {value!r}; "
+            "set one of them, or make them agree",
+            repr(value),
+        )
+        for key, value in (("gcp:region", region), ("gcp:zone", zone))
+        if value and mine_region is not None and not agrees[key](value)
+    ]
+
+
 def apply_provider_defaults(
     raw: Mapping[str, Any], provider_config: Mapping[str, str]
 ) -> tuple[dict[str, Any], list[tuple[str, str, str | None]]]:
@@ -76,31 +107,7 @@ def apply_provider_defaults(
         take("region", "aws:region")
     elif cloud == "gcp":
         take("project", "gcp:project")
-        zone, region = provider_config.get("gcp:zone"), provider_config.get("gcp:region")
-        location = cluster.get("location")
-        if location is None:
-            # A zone makes a zonal cluster (one control-plane zone); otherwise a regional one.
-            if zone or region:
-                cluster["location"] = zone or region
-        elif isinstance(location, str):
-            mine_region = _region_of(location)
-            is_zone = mine_region is not None and mine_region != location
-            # gcp:region: the cluster must lie in that region. gcp:zone: a zonal cluster must be
-            # in that zone, a regional one in the zone's region.
-            agrees = {
-                "gcp:region": lambda v: mine_region == v,
-                "gcp:zone": lambda v: location == v if is_zone else mine_region == _region_of(v),
-            }
-            for key, value in (("gcp:region", region), ("gcp:zone", zone)):
-                if value and mine_region is not None and not agrees[key](value):
-                    problems.append(
-                        (
-                            "cluster.location",
-                            f"{location!r} does not agree with the provider setting {key} = {value!r}; "
-                            "set one of them, or make them agree",
-                            repr(value),
-                        )
-                    )
+        problems += _gcp_location(cluster, provider_config)
     elif cloud == "azure":
         take("location", "azure-native:location", lambda a, b: _azure_location(str(a)) == _azure_location(str(b)))
     data["cluster"] = cluster

@@ -3,7 +3,7 @@
 Type tokens are the providers' own (the string each SDK class passes to its constructor,
 e.g. ``'aws:eks/nodeGroup:NodeGroup'`` in pulumi_aws/eks/node_group.py); field paths use the
 wire (camelCase) names the engine records in a step's inputs (``@pulumi.getter(name=...)``
-in the same SDKs). tests/preview/test_fields.py checks every one against the installed SDKs.
+in the same SDKs). tests/triton_platform/preview/test_fields.py checks every one against the installed SDKs.
 Nothing outside these lists is ever printed: no other input or output value appears.
 """
 

@@ -1,12 +1,13 @@
 """Markdown for one pull-request comment holding every stack's preview.
 
-Per stack, in this order: destructive changes (warnings), counts by operation, policy
-violations, the models table, GPU and serving changes, error diagnostics of a failed
-preview, then the other changes (type, name, changed property *names*). Values are printed
-only for the allow-listed fields of :mod:`triton_platform.preview.fields`; secrets print as
+Per stack, in this order: destructive changes (warnings), counts by operation (every op the
+engine's summary counts), why a failed preview failed (error diagnostics, failed steps, lines
+of the log that could not be read), policy violations, the models table, GPU and serving
+changes, then every change (type, name, changed property *names*). Values are printed only for
+the allow-listed fields of :mod:`triton_platform.preview.fields`; secrets print as
 ``[secret]``. The whole comment stays under :data:`MAX_COMMENT_CHARS` whatever the preview's
-size: each block is cut to the stack's share of the budget, with a count of what was left
-out and a link to the full diff.
+size: warnings and errors are the last things cut; the other blocks are cut to their share of
+the stack's budget first, each with a count of what was left out and a link to the full diff.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from triton_platform.preview import fields as F
-from triton_platform.preview.events import COUNTED_OPS, STACK_TYPE, Change, StackPreview
+from triton_platform.preview.events import COUNTED_OPS, MAX_PROBLEMS, STACK_TYPE, Change, StackPreview, urn_name
 
 # GitHub rejects comment bodies over 65,536 characters; keep well under it.
 MAX_COMMENT_CHARS = 60_000
@@ -27,8 +28,21 @@ _MAX_VALUE = 80
 _MAX_DIAGNOSTIC = 1_500
 _COLOR_TAG = re.compile(r"<\{%[^%]*%\}>")
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
-_OP_ICON = {"create": "+", "update": "~", "replace": "+-", "delete": "-", "same": " "}
-_DESTRUCTIVE = ("replace", "delete")
+# deploy.RawPrefix (pkg/resource/deploy/step.go): the prefix Pulumi's own diff shows per op.
+_OP_ICON = {
+    "create": "+",
+    "update": "~",
+    "replace": "+-",
+    "delete": "-",
+    "create-replacement": "++",
+    "delete-replaced": "--",
+    "import": "=",
+    "import-replacement": "=>",
+    "discard-replaced": "<<",
+}
+# The table lists destructive ops first (a delete-replaced alone: a pending delete of an old copy).
+_OP_ORDER = ("delete", "delete-replaced", "replace", "update", "import", "import-replacement", "create")
+_DESTRUCTIVE = ("replace", "delete", "delete-replaced")
 _PATH = re.compile(r'\["[^"]*"\]|\[\d+\]|[^.\[\]]+')
 
 
@@ -138,38 +152,51 @@ class Block:
     share: float = 1.0
 
 
-def _fit(blocks: Sequence[Block], budget: int, details: str) -> tuple[list[str], int]:
-    """Lines of ``blocks`` within ``budget`` characters, and how many lines were left out.
+def _need(b: Block) -> int:
+    return sum(len(x) + 1 for x in (b.title, *b.head, *b.lines)) + 2 if b.lines else 0
 
-    Each block may take at most its ``share`` of the budget (what it leaves unused goes to the
-    blocks after it), so a flood of one kind (2,000 deletions) never crowds out the others.
+
+def _render(b: Block, cap: int, details: str) -> tuple[list[str], int]:
+    """``b`` within ``cap`` characters, cut with a "… and N more" line; and the characters used."""
+    need = _need(b)
+    if not b.lines:
+        return [], 0
+    frame = ["", b.title, *b.head]
+    if need <= cap:
+        return [*frame, *b.lines], need
+    used = sum(len(x) + 1 for x in frame) + 2
+    if used + 200 > cap:
+        return [], 0
+    out = list(frame)
+    for i, line in enumerate(b.lines):
+        # Keep room for the "… and N more" line.
+        if used + len(line) + 1 + 160 > cap:
+            out.append(f"… and {len(b.lines) - i} {b.what} not shown here; {details}.")
+            return out, used + 160
+        out.append(line)
+        used += len(line) + 1
+    return out, used
+
+
+def _fit(essential: Sequence[Block], rest: Sequence[Block], budget: int, details: str) -> dict[int, list[str]]:
+    """Each block's lines (by ``id``) within ``budget`` characters.
+
+    The essential blocks (warnings, errors) come first and are the last things cut: they get all
+    they need, or share the whole budget evenly (one that needs less leaves its surplus to the
+    others). The rest share what is left, each at most its ``share`` of the budget, so a flood of
+    one kind (2,000 deletions) never crowds out the others.
     """
-    out: list[str] = []
-    used = 0
-    left_out = 0
-    for b in blocks:
-        if not b.lines:
-            continue
-        frame = [b.title, *b.head]
-        frame_cost = sum(len(x) + 1 for x in frame) + 2
-        room = budget - used
-        cap = used + min(room, int(budget * b.share)) if b.share < 1 else budget
-        if used + frame_cost + 200 > cap:
-            left_out += len(b.lines)
-            continue
-        out.extend(["", *frame])
-        used += frame_cost
-        for i, line in enumerate(b.lines):
-            # Keep room for the "… and N more" line.
-            if used + len(line) + 1 + 160 > cap:
-                rest = len(b.lines) - i
-                left_out += rest
-                out.append(f"… and {rest} {b.what} not shown here; {details}.")
-                used += 160
-                break
-            out.append(line)
-            used += len(line) + 1
-    return out, left_out
+    out: dict[int, list[str]] = {}
+    left = budget
+    pending = sorted((b for b in essential if b.lines), key=_need)
+    for i, b in enumerate(pending):
+        out[id(b)], used = _render(b, min(_need(b), left // (len(pending) - i)), details)
+        left -= used
+    for b in rest:
+        cap = left if b.share >= 1 else min(left, int(budget * b.share))
+        out[id(b)], used = _render(b, cap, details)
+        left -= used
+    return out
 
 
 # --- per-stack content ---------------------------------------------------------------------
@@ -182,7 +209,8 @@ def _kind(change: Change) -> str | None:
 def warnings(p: StackPreview) -> list[str]:
     lines: list[str] = []
     for c in p.changes:
-        if c.op not in _DESTRUCTIVE:
+        # A refresh's "delete" is drift (gone from the cloud already), not something the update does.
+        if c.op not in _DESTRUCTIVE or c.refresh_result:
             continue
         kind = _kind(c)
         protected, retained = c.protected(), c.retained()
@@ -212,8 +240,13 @@ def warnings(p: StackPreview) -> list[str]:
 
 
 def counts_line(p: StackPreview) -> str:
+    """The summary's counts: the five usual ops always, then every other op it counts (import, read...)."""
     counts = p.counts()
-    return " · ".join(f"{op} **{counts[op]}**" for op in COUNTED_OPS)
+    return " · ".join(f"{op} **{counts.get(op, 0)}**" for op in (*COUNTED_OPS, *_other_ops(counts)))
+
+
+def _other_ops(counts: Mapping[str, int]) -> list[str]:
+    return [op for op, n in counts.items() if op not in COUNTED_OPS and n]
 
 
 def _ccs(value: Any) -> list[str]:
@@ -309,7 +342,7 @@ def _engines(
 
 
 def models_block(p: StackPreview) -> Block:
-    rows = [r for c in p.changes if c.type == F.MODEL_VERSION and c.op != "same" for r in [model_row(c)] if r]
+    rows = [r for c in p.changes if c.type == F.MODEL_VERSION and c.is_change for r in [model_row(c)] if r]
     return Block(
         title="**Models**",
         head=[
@@ -337,7 +370,7 @@ def _field_changes(c: Change, paths: Sequence[tuple[str, str]]) -> list[str]:
 def gpu_serving_block(p: StackPreview) -> Block:
     lines = []
     for c in p.changes:
-        if c.op == "same":
+        if not c.is_change:
             continue
         if c.type in F.GPU_FIELDS:
             items = _field_changes(c, F.GPU_FIELDS[c.type])
@@ -357,7 +390,7 @@ def policy_block(p: StackPreview) -> Block:
         icon = ":no_entry:" if level == "mandatory" else ":warning:"
         where = ""
         if e.resource_urn:
-            where = " on " + code(e.resource_urn.split("::", 3)[-1])
+            where = " on " + code(urn_name(e.resource_urn))
         message = _clip(_plain(e.message), 300)
         lines.append(f"- {icon} **{level}** {code(e.policy_name)}{where}: {message}")
     return Block(title="**Policy violations**", lines=lines, what="violations", share=0.15)
@@ -369,27 +402,35 @@ def _plain(message: str) -> str:
 
 
 def diagnostics_block(p: StackPreview) -> Block:
-    lines = []
-    if p.missing:
-        lines.append(f"- {p.missing}")
+    """Why the preview failed: what the log says without a message first, then the error diagnostics."""
+    lines = [f"- {_clip(_plain(r), _MAX_DIAGNOSTIC)}" for r in p.reasons()]
     for d in p.errors:
-        where = f" ({code(d.urn.split('::', 3)[-1])})" if d.urn else ""
+        where = f" ({code(urn_name(d.urn))})" if d.urn else ""
         text = _plain((d.prefix or "") + d.message).strip()
         if len(text) > _MAX_DIAGNOSTIC:
             text = text[:_MAX_DIAGNOSTIC] + "…"
         lines.append(f"- error{where}:\n  ```text\n  " + "\n  ".join(text.splitlines()) + "\n  ```")
-    return Block(title="**Errors**", lines=lines, what="errors", share=0.3)
+    return Block(title="**Errors**", lines=lines, what="errors")
+
+
+def problems_block(p: StackPreview) -> Block:
+    """Lines of the log that were not read (the rest of the log is): the counts may miss them."""
+    shown = [f"- {code(x)}" for x in p.problems[:MAX_PROBLEMS]]
+    if len(p.problems) > MAX_PROBLEMS:
+        shown.append(f"- … and {len(p.problems) - MAX_PROBLEMS} more")
+    return Block(title="**Event log lines not read** (the rest of the log was)", lines=shown, what="lines")
 
 
 def others_block(p: StackPreview) -> Block:
-    order = {"delete": 0, "replace": 1, "update": 2, "create": 3}
-    rest = [c for c in p.changes if c.op in order and c.type != STACK_TYPE]
-    rest.sort(key=lambda c: order[c.op])
+    """Every change (engine.HasChanges' ops), destructive first; a failed step is marked :x:."""
+    rest = [c for c in p.changes if c.is_change and c.type != STACK_TYPE]
+    rest.sort(key=lambda c: _OP_ORDER.index(c.op) if c.op in _OP_ORDER else len(_OP_ORDER))
     lines = []
     for c in rest:
         keys = c.changed_keys()
         props = ", ".join(code(k) for k in keys[:8]) + (f" (+{len(keys) - 8})" if len(keys) > 8 else "")
-        lines.append(f"| {_OP_ICON[c.op]} {c.op} | {code(c.type)} | {code(c.name)} | {props or '—'} |")
+        op = f"{_OP_ICON.get(c.op, '?')} {c.op}" + (" :x: failed" if c.failed else "")
+        lines.append(f"| {op} | {code(c.type)} | {code(c.name)} | {props or '—'} |")
     return Block(
         title="**All changes**",
         head=["| op | type | name | changed properties |", "| --- | --- | --- | --- |"],
@@ -399,12 +440,11 @@ def others_block(p: StackPreview) -> Block:
 
 
 def status(p: StackPreview) -> str:
-    if any(e.enforcement_level == "mandatory" for e in p.policy_events):
+    if p.blocked_by_policy:
         return ":no_entry: blocked by policy"
     if p.failed:
         return ":x: preview failed"
-    counts = p.counts()
-    if not any(counts[op] for op in ("create", "update", "replace", "delete")):
+    if not p.has_changes():
         return ":white_check_mark: no changes"
     return ":large_orange_diamond: changes"
 
@@ -415,13 +455,13 @@ def stack_section(p: StackPreview, budget: int, details: str) -> str:
     counted = counts_line(p)
     if p.failed and p.summary is None:
         counted += " (steps planned before the preview stopped)"
-    warn = Block(title="**Warnings: destroys data or capacity**", lines=warnings(p), what="warnings", share=0.3)
-    fixed = len(title) + len(counted) + 4
-    room = max(budget - fixed, 0)
-    first, _ = _fit([warn], room, details)
-    rest = [diagnostics_block(p), policy_block(p), models_block(p), gpu_serving_block(p), others_block(p)]
-    body, _ = _fit(rest, max(room - sum(len(x) + 1 for x in first), 0), details)
-    return "\n".join([title, *first, "", counted, *body]).rstrip() + "\n"
+    warn = Block(title="**Warnings: destroys data or capacity**", lines=warnings(p), what="warnings")
+    essential = [warn, diagnostics_block(p), problems_block(p)]
+    rest = [policy_block(p), models_block(p), gpu_serving_block(p), others_block(p)]
+    room = max(budget - len(title) - len(counted) - 4, 0)
+    fitted = _fit(essential, rest, room, details)
+    body = [line for b in (*essential[1:], *rest) for line in fitted.get(id(b), [])]
+    return "\n".join([title, *fitted.get(id(warn), []), "", counted, *body]).rstrip() + "\n"
 
 
 def comment(previews: Sequence[StackPreview], *, details_url: str | None = None) -> str:
@@ -431,16 +471,16 @@ def comment(previews: Sequence[StackPreview], *, details_url: str | None = None)
     )
     title = "## Pulumi preview"
     overview = [
-        "| stack | result | destructive | create | update | replace | delete | same |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+        "| stack | result | destructive | create | update | replace | delete | same | other |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for p in previews:
         c = p.counts()
         n_warn = len(warnings(p))
         destructive = f":warning: {n_warn}" if n_warn else "0"
-        overview.append(
-            f"| {code(p.stack)} | {status(p)} | {destructive} | " + " | ".join(str(c[op]) for op in COUNTED_OPS) + " |"
-        )
+        other = ", ".join(f"{op} {c[op]}" for op in _other_ops(c)) or "0"
+        cells = [str(c.get(op, 0)) for op in COUNTED_OPS]
+        overview.append(f"| {code(p.stack)} | {status(p)} | {destructive} | " + " | ".join([*cells, other]) + " |")
     footer = [
         "",
         f"<sub>Built from `pulumi preview --event-log` by `python -m triton_platform.preview`; {details}."

@@ -144,54 +144,21 @@ def check_shapes(sig: GraphSignature, spec: ModelSpec) -> None:
     names = [t.name for t in sig.inputs]
     for name, rng in spec.shapes.items():
         tensor = sig.input(name)
-        key = f"models[].shapes.{name}"
         if tensor is None:
             raise ModelSpecError(
                 f"{name!r} is not an input of the ONNX graph (inputs: {', '.join(names)})",
                 model=spec.name,
-                key=key,
+                key=f"models[].shapes.{name}",
                 example=_SHAPES_EXAMPLE.replace("input", names[0], 1),
             )
-        if len(rng.min) != len(tensor.dims):
+        problem = _range_problem(tensor, rng, spec.max_batch_size)
+        if problem:
             raise ModelSpecError(
-                f"rank {len(rng.min)} does not match the graph input's rank {len(tensor.dims)} "
-                f"(graph shape {_fmt(tensor.dims)}, -1 = dynamic)",
+                problem,
                 model=spec.name,
-                key=key,
+                key=f"models[].shapes.{name}",
                 example=_example_range(tensor.dims, spec.max_batch_size),
             )
-        problems: list[str] = []
-        for axis, fixed in enumerate(tensor.dims):
-            if fixed == -1:
-                continue
-            for label, values in (("min", rng.min), ("opt", rng.opt), ("max", rng.max)):
-                if values[axis] != fixed:
-                    problems.append(
-                        f"{label}[{axis}] is {values[axis]} but the graph fixes dimension {axis} to {fixed}"
-                    )
-        if problems:
-            raise ModelSpecError(
-                "; ".join(problems),
-                model=spec.name,
-                key=key,
-                example=_example_range(tensor.dims, spec.max_batch_size),
-            )
-        if spec.max_batch_size > 0:
-            if rng.min[0] > 1:
-                raise ModelSpecError(
-                    f"min[0] (batch) is {rng.min[0]}; Triton sends batches of 1, so min[0] must be 1",
-                    model=spec.name,
-                    key=key,
-                    example=_example_range(tensor.dims, spec.max_batch_size),
-                )
-            if rng.max[0] < spec.max_batch_size:
-                raise ModelSpecError(
-                    f"max[0] (batch) is {rng.max[0]}, below maxBatchSize {spec.max_batch_size}; "
-                    "Triton would send batches the engine cannot run",
-                    model=spec.name,
-                    key=key,
-                    example=_example_range(tensor.dims, spec.max_batch_size),
-                )
     if spec.format == "tensorrt":
         for tensor in sig.inputs:
             if tensor.name in spec.shapes:
@@ -206,6 +173,32 @@ def check_shapes(sig: GraphSignature, spec: ModelSpec) -> None:
                     key=f"models[].shapes.{tensor.name}",
                     example=_example_range(tensor.dims, spec.max_batch_size),
                 )
+
+
+def _range_problem(tensor: TensorSpec, rng: ShapeRange, max_batch_size: int) -> str | None:
+    """Why a configured shape range does not fit the graph input (rank, fixed dims, batch), or None."""
+    if len(rng.min) != len(tensor.dims):
+        return (
+            f"rank {len(rng.min)} does not match the graph input's rank {len(tensor.dims)} "
+            f"(graph shape {_fmt(tensor.dims)}, -1 = dynamic)"
+        )
+    problems: list[str] = []
+    for axis, fixed in enumerate(tensor.dims):
+        if fixed == -1:
+            continue
+        for label, values in (("min", rng.min), ("opt", rng.opt), ("max", rng.max)):
+            if values[axis] != fixed:
+                problems.append(f"{label}[{axis}] is {values[axis]} but the graph fixes dimension {axis} to {fixed}")
+    if problems:
+        return "; ".join(problems)
+    if max_batch_size > 0 and rng.min[0] > 1:
+        return f"min[0] (batch) is {rng.min[0]}; Triton sends batches of 1, so min[0] must be 1"
+    if max_batch_size > 0 and rng.max[0] < max_batch_size:
+        return (
+            f"max[0] (batch) is {rng.max[0]}, below maxBatchSize {max_batch_size}; "
+            "Triton would send batches the engine cannot run"
+        )
+    return None
 
 
 def effective_shapes(sig: GraphSignature, spec: ModelSpec) -> dict[str, ShapeRange]:

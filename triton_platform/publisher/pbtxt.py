@@ -86,43 +86,12 @@ def render_config(
             key="version_policy.specific.versions",
             example="versions: [1, 2]",
         )
-    if instance_kind not in ("KIND_GPU", "KIND_CPU"):
-        raise ConfigPbtxtError(
-            f"instance kind {instance_kind!r} is not KIND_GPU or KIND_CPU", model=model, key="instance_group.kind"
-        )
-    if spec.format == "tensorrt" and instance_kind != "KIND_GPU":
-        raise ConfigPbtxtError(
-            "TensorRT engines run on GPUs only; instanceKind 'cpu' is not possible with format 'tensorrt'",
-            model=model,
-            key="models[].instanceKind",
-            example="instanceKind: gpu",
-        )
+    _check_instance_kind(spec, instance_kind)
     if sig is None and spec.format != "python":
         raise ConfigPbtxtError(
             f"format {spec.format!r} needs the ONNX graph signature to declare inputs and outputs", model=model
         )
-    if cc_model_filenames and spec.format != "tensorrt":
-        raise ConfigPbtxtError(
-            "cc_model_filenames (one engine per GPU architecture) applies to format 'tensorrt' only",
-            model=model,
-            key="cc_model_filenames",
-        )
-    for cc, filename in (cc_model_filenames or {}).items():
-        if not _CC_PATTERN.match(cc) or not _FILENAME_PATTERN.match(filename):
-            raise ConfigPbtxtError(
-                f"entry {cc!r}: {filename!r} needs a compute capability 'major.minor' and a plain file name",
-                model=model,
-                key="cc_model_filenames",
-                example='{"8.0": "model.sm80.plan", "9.0": "model.sm90.plan"}',
-            )
-    if default_model_filename is not None and not _FILENAME_PATTERN.match(default_model_filename):
-        raise ConfigPbtxtError(
-            f"{default_model_filename!r} is not a plain file name",
-            model=model,
-            key="default_model_filename",
-            example="model.plan",
-        )
-
+    _check_filenames(spec, cc_model_filenames or {}, default_model_filename)
     lines = [f"name: {_q(model)}"]
     if spec.format == "python":
         lines.append('backend: "python"')
@@ -135,6 +104,56 @@ def render_config(
     if sig is not None:
         lines.extend(_tensor_list("input", sig.inputs, spec.max_batch_size, model))
         lines.extend(_tensor_list("output", sig.outputs, spec.max_batch_size, model))
+    lines.extend(_scheduling_lines(spec, instance_kind))
+    for cc, filename in sorted((cc_model_filenames or {}).items()):
+        lines.append(f"cc_model_filenames {{ key: {_q(cc)} value: {_q(filename)} }}")
+    text = "\n".join(lines) + "\n"
+
+    parsed = parse_config(text, model=model)
+    if parsed.name != model or list(parsed.version_policy.specific.versions) != served:
+        raise ConfigPbtxtError("the rendered config does not read back as written", model=model)
+    return text
+
+
+def _check_instance_kind(spec: ModelSpec, instance_kind: str) -> None:
+    if instance_kind not in ("KIND_GPU", "KIND_CPU"):
+        raise ConfigPbtxtError(
+            f"instance kind {instance_kind!r} is not KIND_GPU or KIND_CPU", model=spec.name, key="instance_group.kind"
+        )
+    if spec.format == "tensorrt" and instance_kind != "KIND_GPU":
+        raise ConfigPbtxtError(
+            "TensorRT engines run on GPUs only; instanceKind 'cpu' is not possible with format 'tensorrt'",
+            model=spec.name,
+            key="models[].instanceKind",
+            example="instanceKind: gpu",
+        )
+
+
+def _check_filenames(spec: ModelSpec, cc_model_filenames: Mapping[str, str], default: str | None) -> None:
+    """The engine file names config.pbtxt may name: plain names, per compute capability for TensorRT only."""
+    if cc_model_filenames and spec.format != "tensorrt":
+        raise ConfigPbtxtError(
+            "cc_model_filenames (one engine per GPU architecture) applies to format 'tensorrt' only",
+            model=spec.name,
+            key="cc_model_filenames",
+        )
+    for cc, filename in cc_model_filenames.items():
+        if not _CC_PATTERN.match(cc) or not _FILENAME_PATTERN.match(filename):
+            raise ConfigPbtxtError(
+                f"entry {cc!r}: {filename!r} needs a compute capability 'major.minor' and a plain file name",
+                model=spec.name,
+                key="cc_model_filenames",
+                example='{"8.0": "model.sm80.plan", "9.0": "model.sm90.plan"}',
+            )
+    if default is not None and not _FILENAME_PATTERN.match(default):
+        raise ConfigPbtxtError(
+            f"{default!r} is not a plain file name", model=spec.name, key="default_model_filename", example="model.plan"
+        )
+
+
+def _scheduling_lines(spec: ModelSpec, instance_kind: str) -> list[str]:
+    """Dynamic batching, the instance group and (TensorRT) CUDA graphs."""
+    lines: list[str] = []
     if spec.dynamic_batching is not None:
         db = spec.dynamic_batching
         lines.append("dynamic_batching {")
@@ -145,14 +164,7 @@ def render_config(
     lines.append(f"instance_group [ {{ count: {spec.instance_count}, kind: {instance_kind} }} ]")
     if spec.format == "tensorrt" and spec.cuda_graphs:
         lines.append("optimization { cuda { graphs: true } }")
-    for cc, filename in sorted((cc_model_filenames or {}).items()):
-        lines.append(f"cc_model_filenames {{ key: {_q(cc)} value: {_q(filename)} }}")
-    text = "\n".join(lines) + "\n"
-
-    parsed = parse_config(text, model=model)
-    if parsed.name != model or list(parsed.version_policy.specific.versions) != served:
-        raise ConfigPbtxtError("the rendered config does not read back as written", model=model)
-    return text
+    return lines
 
 
 def parse_config(text: str, *, model: str | None = None) -> ModelConfig:

@@ -19,16 +19,16 @@ import json
 import re
 import tempfile
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from triton_platform.catalog.versions import DEFAULT_NGC_RELEASE, NGC_RELEASES
 from triton_platform.publisher import fingerprint, pbtxt
-from triton_platform.publisher.builders.base import EngineBuilder, EngineJob
+from triton_platform.publisher.builders import BuilderRef, EngineBuilder, EngineJob, open_builder
 from triton_platform.publisher.errors import ModelSourceError, PublisherError, StoreError
 from triton_platform.publisher.onnx_graph import GraphSignature, check_shapes, effective_shapes, read_signature
 from triton_platform.publisher.progress import Progress, ensure_progress
@@ -40,72 +40,15 @@ from triton_platform.publisher.publish import (
     remove_model,
     unpublish_version,
 )
+from triton_platform.publisher.sources import SOURCE_URI, local_source, uri_store
 from triton_platform.publisher.spec import ModelSpec
-from triton_platform.publisher.stores.base import ObjectStore, StoreRef, open_store
+from triton_platform.publisher.stores import ObjectStore, StoreRef, open_store
+from triton_platform.publisher.wire import restore_ints
 
 InstanceKindName = Literal["KIND_GPU", "KIND_CPU"]
-_URI = re.compile(r"^(?P<scheme>s3|gs|az)://(?P<bucket>[^/]+)/(?P<key>.+)$")
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _CC = re.compile(r"^\d{1,2}\.\d$")
 PENDING = "pending"
-
-
-class BuilderRef(BaseModel):
-    """Where TensorRT engines are built; no credentials (the Job uses its ServiceAccount or a named Secret)."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    kind: Literal["local", "kubernetes"] = "local"
-    kubeconfig_path: str | None = Field(default=None, examples=[".state/kind-dev.kubeconfig"])
-    namespace: str = Field(default="triton", examples=["triton"])
-    service_account: str = Field(default="triton-engine-builder", examples=["triton-engine-builder"])
-    node_selector: dict[str, str] = Field(default_factory=dict)
-    tolerations: list[dict[str, Any]] = Field(default_factory=list)
-    timeout_seconds: int = Field(default=3600, ge=60, le=86_400, examples=[3600])
-    poll_seconds: float = Field(default=10.0, gt=0, le=600)
-    image_pull_secrets: list[str] = Field(default_factory=list)
-    # Name of a Secret (never its values) the Job reads bucket keys from: MinIO / static keys.
-    credentials_secret: str | None = None
-    in_cluster_endpoint_url: str | None = None
-    # GPU placement of the build pod (MIG 'mixed' requests nvidia.com/mig-<profile>) and the
-    # labels a keyless identity needs (AKS Workload Identity).
-    resources: dict[str, Any] = Field(default_factory=dict)
-    pod_labels: dict[str, str] = Field(default_factory=dict)
-    # Per compute capability a GPU pool provides, the node labels of such GPUs (added to
-    # node_selector per engine); empty: GPU feature discovery's gpu.compute.major/minor.
-    compute_capability_selectors: dict[str, dict[str, str]] = Field(default_factory=dict)
-
-    @model_validator(mode="after")
-    def _complete(self) -> BuilderRef:
-        if self.kind == "kubernetes" and not self.kubeconfig_path:
-            raise ValueError(
-                "builder kind 'kubernetes' needs kubeconfig_path (valid example: '.state/kind-dev.kubeconfig')"
-            )
-        return self
-
-    def make(self) -> EngineBuilder:
-        """The engine builder this describes (no cluster or GPU is touched until it builds)."""
-        if self.kind == "kubernetes":
-            from triton_platform.publisher.builders.kubernetes_job import KubernetesJobBuilder
-
-            assert self.kubeconfig_path is not None  # validated above
-            return KubernetesJobBuilder(
-                self.kubeconfig_path,
-                self.namespace,
-                self.service_account,
-                self.node_selector,
-                self.tolerations,
-                self.poll_seconds,
-                image_pull_secrets=self.image_pull_secrets,
-                in_cluster_endpoint_url=self.in_cluster_endpoint_url,
-                credentials_secret=self.credentials_secret,
-                resources=self.resources,
-                pod_labels=self.pod_labels,
-                compute_capability_selectors=self.compute_capability_selectors,
-            )
-        from triton_platform.publisher.builders.local_tensorrt import LocalTensorRTBuilder
-
-        return LocalTensorRTBuilder()
 
 
 class PublishRequest(BaseModel):
@@ -235,63 +178,19 @@ class Prepared:
 # --- sources ---------------------------------------------------------------------------------------
 
 
-def _local_source(spec: ModelSpec, base_dir: str | Path) -> Path:
-    path = Path(spec.source)
-    return path if path.is_absolute() else Path(base_dir) / path
-
-
-def _uri_store(uri: str, spec: ModelSpec, target: StoreRef) -> tuple[StoreRef, str]:
-    """A StoreRef for the bucket a source URI names, and the object key (or prefix) in it.
-
-    Source buckets are reached like the target: an s3:// source uses the target's endpoint
-    (MinIO) and credentials when the target is S3 too; az:// needs the target's account.
-    """
-    match = _URI.match(uri)
-    if match is None:
-        raise ModelSourceError(
-            f"unsupported source URI {uri!r}",
-            model=spec.name,
-            key="models[].source",
-            example="s3://bucket/resnet50.onnx",
-        )
-    scheme, bucket, key = match["scheme"], match["bucket"], match["key"]
-    kind = {"s3": "s3", "gs": "gcs", "az": "azure"}[scheme]
-    same = target.kind == kind
-    data: dict[str, Any] = {"kind": kind, "bucket": bucket}
-    if same:
-        data.update(
-            endpoint_url=target.endpoint_url,
-            region=target.region,
-            account_url=target.account_url,
-            credentials=target.credentials,
-        )
-    elif kind == "azure":
-        raise ModelSourceError(
-            "az:// sources need the model repository on Azure (the storage account comes from it)",
-            model=spec.name,
-            key="models[].source",
-        )
-    try:
-        return StoreRef.model_validate(data), key.strip("/")
-    except ValidationError as exc:
-        raise ModelSourceError(
-            f"source URI {uri!r}: {exc.errors()[0]['msg']}", model=spec.name, key="models[].source"
-        ) from None
-
-
 def source_fingerprint(spec: ModelSpec, base_dir: str | Path, store: StoreRef | None = None) -> str:
     """sha256 naming the source's content: what the program puts in the resource's inputs.
 
     Local files and directories go through the persistent hash cache (an unchanged 1 GB file
     is not hashed again); URI sources hash the server's listing (key, size, checksums).
     """
-    uri = _URI.match(spec.source)
+    uri = SOURCE_URI.match(spec.source)
     if uri is not None:
         if store is None:
             raise ModelSourceError(
                 "URI sources need the target store to resolve credentials", model=spec.name, key="models[].source"
             )
-        ref, key = _uri_store(spec.source, spec, store)
+        ref, key = uri_store(spec.source, spec, store)
         remote = open_store(ref)
         objects = [remote.stat(key)] if spec.format != "python" else remote.list(key.rstrip("/") + "/")
         found = [o for o in objects if o is not None]
@@ -304,7 +203,7 @@ def source_fingerprint(spec: ModelSpec, base_dir: str | Path, store: StoreRef | 
             )
         listing = [[o.key, o.size, o.sha256 or o.checksum or o.etag or ""] for o in found]
         return hashlib.sha256(fingerprint.canonical_json(listing).encode()).hexdigest()
-    path = _local_source(spec, base_dir)
+    path = local_source(spec, base_dir)
     if spec.format == "python":
         return fingerprint.tree_sha256(path, model=spec.name)
     return fingerprint.file_sha256(path, model=spec.name)
@@ -313,8 +212,8 @@ def source_fingerprint(spec: ModelSpec, base_dir: str | Path, store: StoreRef | 
 def fetch_source(request: PublishRequest, workdir: Path, progress: Progress) -> Path:
     """The source as a local path: the file/directory itself, or a download of the URI into ``workdir``."""
     spec = request.spec
-    if _URI.match(spec.source) is None:
-        path = _local_source(spec, request.base_dir)
+    if SOURCE_URI.match(spec.source) is None:
+        path = local_source(spec, request.base_dir)
         if not path.exists():
             raise ModelSourceError(
                 f"{str(path)!r} does not exist (relative paths are resolved against {request.base_dir!r})",
@@ -323,7 +222,7 @@ def fetch_source(request: PublishRequest, workdir: Path, progress: Progress) -> 
                 example="models/resnet50.onnx",
             )
         return path
-    ref, key = _uri_store(spec.source, spec, request.store)
+    ref, key = uri_store(spec.source, spec, request.store)
     remote = open_store(ref)
     if spec.format != "python":
         target = workdir / "source" / Path(key).name
@@ -341,7 +240,7 @@ def fetch_source(request: PublishRequest, workdir: Path, progress: Progress) -> 
 
 def _verify_fingerprint(request: PublishRequest, source: Path) -> None:
     # The program fingerprinted the source at preview; refuse to publish other bytes under it.
-    if _URI.match(request.spec.source) is not None or not _SHA256.match(request.source_fingerprint):
+    if SOURCE_URI.match(request.spec.source) is not None or not _SHA256.match(request.source_fingerprint):
         return
     spec = request.spec
     actual = (
@@ -385,6 +284,56 @@ def _python_files(request: PublishRequest, source: Path) -> Prepared:
     return Prepared(files=files, signature=signature)
 
 
+@dataclass(frozen=True)
+class _EngineInputs:
+    """The local ONNX (and INT8 calibration cache) engines are built from, with their sha256."""
+
+    onnx_path: Path
+    onnx_sha256: str
+    calibration_path: Path | None = None
+    calibration_sha256: str | None = None
+
+
+def _engine_inputs(request: PublishRequest, onnx_path: Path, workdir: Path, progress: Progress) -> _EngineInputs:
+    spec = request.spec
+    onnx_sha = fingerprint.file_sha256(onnx_path, model=spec.name)
+    if not spec.calibration_cache:
+        return _EngineInputs(onnx_path, onnx_sha)
+    # The calibration cache is fetched like a source (a local path or a URI), as a plain file.
+    calib_spec = spec.model_copy(update={"source": spec.calibration_cache, "format": "onnx", "precision": "fp32"})
+    calib_request = request.model_copy(update={"spec": calib_spec})
+    calibration_path = fetch_source(calib_request, workdir / "calibration", progress)
+    return _EngineInputs(
+        onnx_path, onnx_sha, calibration_path, fingerprint.file_sha256(calibration_path, model=spec.name)
+    )
+
+
+def _stage_inputs(request: PublishRequest, inputs: _EngineInputs, store: ObjectStore, progress: Progress) -> None:
+    """Put the inputs into the bucket once, content-addressed: the Kubernetes Job fetches them from there."""
+    cache_prefix = request.store.cache_prefix
+    key = fingerprint.onnx_object_key(cache_prefix, inputs.onnx_sha256)
+    _ensure_object(store, key, inputs.onnx_path, inputs.onnx_sha256, progress)
+    if inputs.calibration_path is not None and inputs.calibration_sha256 is not None:
+        key = fingerprint.calibration_object_key(cache_prefix, inputs.calibration_sha256)
+        _ensure_object(store, key, inputs.calibration_path, inputs.calibration_sha256, progress)
+
+
+def _engine_job(request: PublishRequest, inputs: _EngineInputs, signature: GraphSignature, cc: str) -> EngineJob:
+    return EngineJob.for_model(
+        request.spec,
+        onnx_sha256=inputs.onnx_sha256,
+        cache_prefix=request.store.cache_prefix,
+        compute_capability=cc,
+        ngc_release=request.ngc_release,
+        timeout_seconds=request.builder.timeout_seconds,
+        calibration_sha256=inputs.calibration_sha256,
+        onnx_path=str(inputs.onnx_path),
+        calibration_path=str(inputs.calibration_path) if inputs.calibration_path else None,
+        # Inputs whose only dynamic dim is the batch get a 1..maxBatchSize profile.
+        profile=effective_shapes(signature, request.spec),
+    )
+
+
 def _engine_files(
     request: PublishRequest,
     onnx_path: Path,
@@ -394,66 +343,34 @@ def _engine_files(
     workdir: Path,
     progress: Progress,
 ) -> Prepared:
-    spec = request.spec
-    onnx_sha = fingerprint.file_sha256(onnx_path, model=spec.name)
-    calibration_path: Path | None = None
-    calibration_sha: str | None = None
-    if spec.calibration_cache:
-        calib_spec = spec.model_copy(update={"source": spec.calibration_cache, "format": "onnx", "precision": "fp32"})
-        calib_request = request.model_copy(update={"spec": calib_spec})
-        calibration_path = fetch_source(calib_request, workdir / "calibration", progress)
-        calibration_sha = fingerprint.file_sha256(calibration_path, model=spec.name)
-    cache_prefix = request.store.cache_prefix
+    """One engine per compute capability, built (or found in the cache) and fetched into ``workdir``."""
+    inputs = _engine_inputs(request, onnx_path, workdir, progress)
     if request.builder.kind == "kubernetes":
-        # The Job fetches its inputs from the bucket: put them there once, content-addressed.
-        _ensure_object(store, fingerprint.onnx_object_key(cache_prefix, onnx_sha), onnx_path, onnx_sha, progress)
-        if calibration_path is not None and calibration_sha is not None:
-            _ensure_object(
-                store,
-                fingerprint.calibration_object_key(cache_prefix, calibration_sha),
-                calibration_path,
-                calibration_sha,
-                progress,
-            )
+        _stage_inputs(request, inputs, store, progress)
+    ccs = request.compute_capabilities
+    single = len(ccs) == 1
     files: dict[str, Path] = {}
     engine_objects: dict[str, str] = {}
-    single = len(request.compute_capabilities) == 1
-    for cc in request.compute_capabilities:
-        job = EngineJob.for_model(
-            spec,
-            onnx_sha256=onnx_sha,
-            cache_prefix=cache_prefix,
-            compute_capability=cc,
-            ngc_release=request.ngc_release,
-            timeout_seconds=request.builder.timeout_seconds,
-            calibration_sha256=calibration_sha,
-            onnx_path=str(onnx_path),
-            calibration_path=str(calibration_path) if calibration_path else None,
-            # Inputs whose only dynamic dim is the batch get a 1..maxBatchSize profile.
-            profile=effective_shapes(signature, spec),
-        )
+    for cc in ccs:
+        job = _engine_job(request, inputs, signature, cc)
         builder.build(job, store, progress)
         name = pbtxt.DEFAULT_MODEL_FILENAMES["tensorrt"] if single else fingerprint.engine_filename(cc)
-        local = workdir / "engines" / name
-        store.download_file(job.engine_object, local, progress)
-        files[name] = local
+        files[name] = workdir / "engines" / name
+        store.download_file(job.engine_object, files[name], progress)
         engine_objects[cc] = job.engine_object
-    options = fingerprint.build_options(spec, calibration_sha256=calibration_sha)
-    if single:
-        return Prepared(
-            files=files, signature=signature, engine_objects=engine_objects, onnx_sha256=onnx_sha, build_options=options
-        )
-    ccs = request.compute_capabilities
-    return Prepared(
+    prepared = Prepared(
         files=files,
         signature=signature,
-        cc_model_filenames={cc: fingerprint.engine_filename(cc) for cc in ccs},
-        # A GPU whose architecture has no engine gets the first one (it fails to load, loudly).
-        default_model_filename=fingerprint.engine_filename(ccs[0]),
         engine_objects=engine_objects,
-        onnx_sha256=onnx_sha,
-        build_options=options,
+        onnx_sha256=inputs.onnx_sha256,
+        build_options=fingerprint.build_options(request.spec, calibration_sha256=inputs.calibration_sha256),
     )
+    if single:
+        return prepared
+    prepared.cc_model_filenames = {cc: fingerprint.engine_filename(cc) for cc in ccs}
+    # A GPU whose architecture has no engine gets the first one (it fails to load, loudly).
+    prepared.default_model_filename = fingerprint.engine_filename(ccs[0])
+    return prepared
 
 
 def _ensure_object(store: ObjectStore, key: str, path: Path, sha256: str, progress: Progress) -> None:
@@ -482,7 +399,7 @@ def prepare(
     check_shapes(signature, spec)
     if spec.format == "onnx":
         return Prepared(files={"model.onnx": source}, signature=signature)
-    return _engine_files(request, source, signature, store, builder or request.builder.make(), workdir, progress)
+    return _engine_files(request, source, signature, store, builder or open_builder(request.builder), workdir, progress)
 
 
 # --- versions --------------------------------------------------------------------------------------
@@ -596,6 +513,37 @@ def _version_files(store: ObjectStore, model: str, version: int) -> list[str]:
 # --- the operations the provider calls -------------------------------------------------------------
 
 
+def _mark_pending(store: ObjectStore, request: PublishRequest, version: int) -> None:
+    """The marker that lets an interrupted attempt be resumed (or removed) by its owner only."""
+    marker = {"model": request.model, "version": version, "started": time.time(), "owner": request.owner}
+    key = _pending_key(request.store, request.model, version)
+    store.upload_bytes(key, json.dumps(marker).encode(), content_type="application/json")
+
+
+def _config_renderer(request: PublishRequest, prepared: Prepared) -> Callable[[list[int]], str]:
+    """config.pbtxt for a list of served versions: what publish_version writes last."""
+    kind = request.resolved_instance_kind()
+
+    def render(versions: list[int]) -> str:
+        return pbtxt.render_config(
+            request.spec,
+            prepared.signature,
+            versions=versions,
+            instance_kind=kind,
+            cc_model_filenames=prepared.cc_model_filenames,
+            default_model_filename=prepared.default_model_filename,
+        )
+
+    return render
+
+
+def _retire(store: ObjectStore, model: str, owned: Sequence[int], served: Sequence[int]) -> None:
+    """Drop the versions this resource owns that the new config no longer serves."""
+    for old in owned:
+        if old not in served:
+            unpublish_version(store, model, old, _version_files(store, model, old))
+
+
 def publish(
     request: PublishRequest,
     *,
@@ -607,51 +555,32 @@ def publish(
     """Publish a new version of ``request.spec`` and retire the ones the policy no longer serves."""
     progress = ensure_progress(progress)
     started = time.perf_counter()
-    spec = request.spec
+    model = request.model
     store = store or open_store(request.store)
     store.check()
-    with tempfile.TemporaryDirectory(prefix=f"triton-publish-{spec.name}-") as tmp:
+    with tempfile.TemporaryDirectory(prefix=f"triton-publish-{model}-") as tmp:
         prepared = prepare(request, store, Path(tmp), progress, builder=builder)
         version, owned = choose_version(
-            store, spec.name, previous.published_versions if previous else [], owner=request.owner
+            store, model, previous.published_versions if previous else [], owner=request.owner
         )
-        served = served_after(spec, owned, version)
-        marker = {"model": spec.name, "version": version, "started": time.time(), "owner": request.owner}
-        store.upload_bytes(
-            _pending_key(request.store, spec.name, version),
-            json.dumps(marker).encode(),
-            content_type="application/json",
-        )
-        kind = request.resolved_instance_kind()
-
-        def render(versions: list[int]) -> str:
-            return pbtxt.render_config(
-                spec,
-                prepared.signature,
-                versions=versions,
-                instance_kind=kind,
-                cc_model_filenames=prepared.cc_model_filenames,
-                default_model_filename=prepared.default_model_filename,
-            )
-
+        served = served_after(request.spec, owned, version)
+        _mark_pending(store, request, version)
         result = publish_version(
             store,
-            model=spec.name,
+            model=model,
             version=version,
             files=prepared.files,
-            render_config=render,
+            render_config=_config_renderer(request, prepared),
             served_versions=served,
             progress=progress,
         )
-    store.delete([_pending_key(request.store, spec.name, version)])
+    store.delete([_pending_key(request.store, model, version)])
     # Only now that the config serves the new version: drop what the policy retired.
-    for old in owned:
-        if old not in served:
-            unpublish_version(store, spec.name, old, _version_files(store, spec.name, old))
+    _retire(store, model, owned, served)
     seconds = time.perf_counter() - started
     uploaded = int(result.bytes_uploaded)
     progress.note(
-        f"{spec.name}: published version {version} (serving {served}) to {request.store.describe()}: "
+        f"{model}: published version {version} (serving {served}) to {request.store.describe()}: "
         f"{uploaded / 1e6:.1f} MB uploaded in {seconds:.2f} s ({uploaded / 1e6 / seconds if seconds else 0:.1f} MB/s)"
     )
     return ModelVersionState(
@@ -715,19 +644,7 @@ def parse_request(props: Mapping[str, Any]) -> PublishRequest:
     return PublishRequest.model_validate(data)
 
 
-def restore_ints(value: Any) -> Any:
-    """Floats that are whole numbers back to ints, recursively (protobuf Structs have no ints)."""
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, Mapping):
-        return {k: restore_ints(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [restore_ints(v) for v in value]
-    return value
-
-
 __all__ = [
-    "BuilderRef",
     "ModelVersionState",
     "Prepared",
     "PublishRequest",
@@ -737,7 +654,6 @@ __all__ = [
     "prepare",
     "publish",
     "remove",
-    "restore_ints",
     "served_after",
     "source_fingerprint",
 ]

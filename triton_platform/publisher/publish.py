@@ -21,9 +21,10 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from triton_platform.publisher.errors import StoreError
+from triton_platform.publisher.fingerprint import file_sha256
 from triton_platform.publisher.progress import Progress, ensure_progress
 from triton_platform.publisher.spec import NAME_PATTERN
-from triton_platform.publisher.stores.base import ObjectStore
+from triton_platform.publisher.stores import ObjectStore
 
 CONFIG_FILENAME = "config.pbtxt"
 MANIFEST_SCHEMA = 1
@@ -161,10 +162,93 @@ class _Local:
     sha256: str
 
 
-def _sha256(path: Path, model: str) -> str:
-    from triton_platform.publisher.fingerprint import file_sha256
+def _checked_versions(model: str, version: int, served_versions: Sequence[int], files: Mapping[str, Path]) -> list[int]:
+    """The served versions, sorted; ValueError for a request publish_version cannot honour."""
+    _check_model(model)
+    if version < 1:
+        raise ValueError(f"version must be >= 1, got {version}")
+    served = sorted({int(v) for v in served_versions})
+    if version not in served:
+        raise ValueError(f"served_versions {served} must include the version being published ({version})")
+    if not files:
+        raise ValueError(f"model {model!r} version {version}: no files to publish")
+    return served
 
-    return file_sha256(path, model=model)
+
+def _local_files(vprefix: str, model: str, files: Mapping[str, Path]) -> dict[str, _Local]:
+    """The files to publish by object key, with their size and sha256."""
+    local: dict[str, _Local] = {}
+    for rel, path in files.items():
+        clean = _relative_path(rel)
+        path = Path(path)
+        if not path.is_file():
+            raise StoreError(f"{str(path)!r} is not a file", model=model, key=f"files[{rel!r}]")
+        key = vprefix + clean
+        local[key] = _Local(clean, key, path, path.stat().st_size, file_sha256(path, model=model))
+    return local
+
+
+def _reusable(
+    store: ObjectStore, vprefix: str, local: Mapping[str, _Local], progress: Progress, *, what: str
+) -> set[str]:
+    """Keys an interrupted attempt already uploaded exactly; anything else under ``vprefix`` is deleted."""
+    keep: set[str] = set()
+    stale: list[str] = []
+    for info in store.list(vprefix):
+        want = local.get(info.key)
+        recorded = info.sha256
+        if want is not None and recorded is None and info.size == want.size:
+            stat = store.stat(info.key)  # listings of S3 carry no metadata
+            recorded = stat.sha256 if stat else None
+        if want is not None and info.size == want.size and recorded == want.sha256:
+            keep.add(info.key)
+        else:
+            stale.append(info.key)
+    if stale:
+        progress.note(f"{what}: removing {len(stale)} leftover object(s) of an interrupted publish")
+        store.delete(stale)
+    return keep
+
+
+def _upload_verified(
+    store: ObjectStore, model: str, local: Mapping[str, _Local], keep: set[str], progress: Progress
+) -> int:
+    """Upload what is missing (files in parallel) and verify everything; the bytes uploaded.
+
+    Uploads verify themselves; reused objects are checked against the server's checksum here,
+    and every object is looked at once more right before the config may name it.
+    """
+    for key in sorted(keep):
+        store.verify(key, local[key].path, size=local[key].size, sha256=local[key].sha256)
+    missing = [local[key] for key in sorted(local) if key not in keep]
+    if missing:
+        store.upload_files([(item.key, item.path, item.sha256) for item in missing], progress=progress)
+    for key, item in sorted(local.items()):
+        now = store.stat(key)
+        if now is None or now.size != item.size:
+            raise store.error("vanished or changed before config.pbtxt was written; run again", key=key, model=model)
+    return sum(item.size for item in missing)
+
+
+def write_version_manifest(
+    store: ObjectStore, model: str, version: int, published: list[PublishedFile], config_sha: str, served: list[int]
+) -> str:
+    """The manifest of a version: what it holds, for audits and for removal without state; returns its key.
+
+    Written after its config.pbtxt, by ``publish_version`` and by a promotion that serves a release.
+    """
+    key = manifest_key(store, model, version)
+    manifest = {
+        "schema": MANIFEST_SCHEMA,
+        "model": model,
+        "version": version,
+        "files": [asdict(f) for f in published],
+        "config_sha256": config_sha,
+        "served_versions": served,
+        "published_at": int(time.time()),
+    }
+    store.upload_bytes(key, json.dumps(manifest, indent=2, sort_keys=True).encode(), content_type="application/json")
+    return key
 
 
 def publish_version(
@@ -186,72 +270,18 @@ def publish_version(
     """
     started = time.perf_counter()
     progress = ensure_progress(progress)
-    _check_model(model)
     version = int(version)
-    if version < 1:
-        raise ValueError(f"version must be >= 1, got {version}")
-    served = sorted({int(v) for v in served_versions})
-    if version not in served:
-        raise ValueError(f"served_versions {served} must include the version being published ({version})")
-    if not files:
-        raise ValueError(f"model {model!r} version {version}: no files to publish")
+    served = _checked_versions(model, version, served_versions, files)
     vprefix = version_prefix(store, model, version)
-    local: dict[str, _Local] = {}
-    for rel, path in files.items():
-        clean = _relative_path(rel)
-        path = Path(path)
-        if not path.is_file():
-            raise StoreError(f"{str(path)!r} is not a file", model=model, key=f"files[{rel!r}]")
-        key = vprefix + clean
-        local[key] = _Local(clean, key, path, path.stat().st_size, _sha256(path, model))
-
+    local = _local_files(vprefix, model, files)
     # 1) Leftovers of an interrupted attempt: anything here that is not exactly what we publish.
-    keep: set[str] = set()
-    stale: list[str] = []
-    for info in store.list(vprefix):
-        want = local.get(info.key)
-        recorded = info.sha256
-        if want is not None and recorded is None and info.size == want.size:
-            stat = store.stat(info.key)  # listings of S3 carry no metadata
-            recorded = stat.sha256 if stat else None
-        if want is not None and info.size == want.size and recorded == want.sha256:
-            keep.add(info.key)
-        else:
-            stale.append(info.key)
-    if stale:
-        progress.note(f"{model} v{version}: removing {len(stale)} leftover object(s) of an interrupted publish")
-        store.delete(stale)
-
-    # 2) + 3) Upload what is missing (files in parallel) and verify everything; uploads verify
-    # themselves, reused objects are checked against the server's checksum here.
-    for key in sorted(keep):
-        store.verify(key, local[key].path, size=local[key].size, sha256=local[key].sha256)
-    missing = [local[key] for key in sorted(local) if key not in keep]
-    if missing:
-        store.upload_files([(item.key, item.path, item.sha256) for item in missing], progress=progress)
-    uploaded = sum(item.size for item in missing)
-    for key, item in sorted(local.items()):
-        now = store.stat(key)
-        if now is None or now.size != item.size:
-            raise store.error("vanished or changed before config.pbtxt was written; run again", key=key, model=model)
-
+    keep = _reusable(store, vprefix, local, progress, what=f"{model} v{version}")
+    # 2) + 3) Upload what is missing and verify everything.
+    uploaded = _upload_verified(store, model, local, keep, progress)
     # 4) Config last: only now does Triton learn about the new version.
-    text = render_config(served)
-    config_sha = write_config(store, model, text)
-
-    # 5) The manifest: what this version holds, for audits and for removal without state.
+    config_sha = write_config(store, model, render_config(served))
+    # 5) The manifest.
     published = [PublishedFile(item.rel, item.size, item.sha256) for _, item in sorted(local.items())]
-    mkey = manifest_key(store, model, version)
-    manifest = {
-        "schema": MANIFEST_SCHEMA,
-        "model": model,
-        "version": version,
-        "files": [asdict(f) for f in published],
-        "config_sha256": config_sha,
-        "served_versions": served,
-        "published_at": int(time.time()),
-    }
-    store.upload_bytes(mkey, json.dumps(manifest, indent=2, sort_keys=True).encode(), content_type="application/json")
     return PublishResult(
         model=model,
         version=version,
@@ -259,7 +289,7 @@ def publish_version(
         config_sha256=config_sha,
         bytes_uploaded=uploaded,
         seconds=time.perf_counter() - started,
-        manifest_key=mkey,
+        manifest_key=write_version_manifest(store, model, version, published, config_sha, served),
         skipped_files=len(keep),
     )
 

@@ -23,7 +23,9 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
-from triton_platform.publisher.spec import NAME_PATTERN
+from triton_platform.publisher import fingerprint
+from triton_platform.publisher.spec import NAME_PATTERN, ModelSpec
+from triton_platform.publisher.wire import restore_ints
 
 RELEASE_SCHEMA = 1
 # A bucket keeps the artifacts of its last KEEP_RELEASES releases (so the previous one survives the
@@ -106,7 +108,7 @@ class ModelEntry(_Model):
     def _options(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
         # Props and stack outputs cross the wire as protobuf Structs: 4 arrives as 4.0, and a key whose
         # value is null does not arrive at all. So the manifest keeps ints, and only the non-null options.
-        return None if value is None else _non_null(_restore_ints(value))
+        return None if value is None else _non_null(restore_ints(value))
 
     @property
     def calibration_sha256(self) -> str | None:
@@ -286,7 +288,7 @@ class Release(BaseModel):
         if not isinstance(value, Mapping):
             raise ReleaseError(f"{where} exports no `release` output (a stack with `models` exports one)")
         try:
-            return cls.model_validate(_restore_ints(value))
+            return cls.model_validate(restore_ints(value))
         except ValidationError as err:
             first = err.errors()[0]
             loc = ".".join(str(p) for p in first["loc"])
@@ -306,16 +308,6 @@ def _non_null(options: Mapping[str, Any]) -> dict[str, Any]:
     return {str(k): v for k, v in options.items() if v is not None}
 
 
-def _restore_ints(value: Any) -> Any:
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, Mapping):
-        return {k: _restore_ints(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_restore_ints(v) for v in value]
-    return value
-
-
 # --- building a manifest from what ModelVersion published ---------------------------------------------
 
 
@@ -324,14 +316,12 @@ def engine_file(compute_capability: str, capabilities: Sequence[str]) -> str:
 
     The same rule as pipeline._engine_files (Triton picks among several with cc_model_filenames).
     """
-    from triton_platform.publisher.fingerprint import engine_filename
-
-    return SINGLE_ENGINE_FILENAME if len(capabilities) == 1 else engine_filename(compute_capability)
+    return SINGLE_ENGINE_FILENAME if len(capabilities) == 1 else fingerprint.engine_filename(compute_capability)
 
 
 def model_entry(published: Mapping[str, Any]) -> ModelEntry:
     """One ModelEntry from a ModelVersion's outputs (its props: spec, version, files, engine_objects...)."""
-    props = _restore_ints(published)
+    props = restore_ints(published)
     spec = props["spec"]
     name, fmt = str(spec["name"]), str(spec["format"])
     files = {str(f["path"]): str(f["sha256"]) for f in props.get("files") or []}
@@ -360,7 +350,7 @@ def model_entry(published: Mapping[str, Any]) -> ModelEntry:
     )
 
 
-def rebuild_spec(entry: ModelEntry, *, calibration_cache: str | None = None) -> Any:
+def rebuild_spec(entry: ModelEntry, *, calibration_cache: str | None = None) -> ModelSpec:
     """The ModelSpec an engine of ``entry`` is rebuilt with: exactly its recorded build options.
 
     Only the fields fingerprint.build_options reads are set (the rest never change an engine);
@@ -368,9 +358,6 @@ def rebuild_spec(entry: ModelEntry, *, calibration_cache: str | None = None) -> 
     of a rebuilt engine is the one the publishing stack would have used for that architecture.
     ``calibration_cache`` is the local path of the INT8 calibration blob when building.
     """
-    from triton_platform.publisher.fingerprint import build_options
-    from triton_platform.publisher.spec import ModelSpec
-
     if entry.onnx_sha256 is None or entry.build_options is None:
         raise ReleaseError(f"model {entry.name!r} records no ONNX and build options to rebuild from")
     options = entry.build_options
@@ -392,7 +379,7 @@ def rebuild_spec(entry: ModelEntry, *, calibration_cache: str | None = None) -> 
         raise ValueError(
             f"model {entry.name!r}: buildOptions {options} are not an engine's build options ({err})"
         ) from None
-    if _non_null(build_options(spec, calibration_sha256=calibration)) != options:
+    if _non_null(fingerprint.build_options(spec, calibration_sha256=calibration)) != options:
         raise ValueError(f"model {entry.name!r}: buildOptions {options} are not exactly an engine's build options")
     return spec
 
@@ -484,42 +471,55 @@ def release_problems(
                 repr(release.digest),
             )
         ]
-    problems: list[tuple[str, str, str]] = []
     if release.manifest.triton_version != triton_version:
-        problems.append(
+        return [
             (
                 "triton.version",
                 f"{triton_version!r} is not the Triton release {release.manifest.triton_version!r} that release "
                 f"{release.digest} of {from_stack} was tested with; engines and configs are tied to it",
                 repr(release.manifest.triton_version),
             )
+        ]
+    return _engine_problems(
+        release,
+        from_stack,
+        missing_engines(release.manifest, compute_capabilities, tensorrt_version),
+        tensorrt_version=tensorrt_version,
+        build_missing_engines=build_missing_engines,
+    )
+
+
+def _engine_problems(
+    release: Release,
+    from_stack: str,
+    missing: Mapping[str, list[str]],
+    *,
+    tensorrt_version: str,
+    build_missing_engines: bool,
+) -> list[tuple[str, str, str]]:
+    """The engines the release lacks for this stack's GPUs: refused, or (buildMissingEngines) refused
+    only where the release records no ONNX to build them from."""
+    example = "{fromStack: acme/triton-platform/staging, digest: 'sha256:...', buildMissingEngines: true}"
+    problems: list[tuple[str, str, str]] = []
+    for model, ccs in sorted(missing.items()):
+        listed = ", ".join(repr(cc) for cc in ccs)
+        lacks = (
+            f"model {model!r} of release {release.digest} has no TensorRT {tensorrt_version} engine for "
+            f"compute capability {listed}"
         )
-    elif build_missing_engines:
-        for model, ccs in sorted(missing_engines(release.manifest, compute_capabilities, tensorrt_version).items()):
-            if release.manifest.model(model).onnx_sha256 is None:
-                listed = ", ".join(repr(cc) for cc in ccs)
-                problems.append(
-                    (
-                        "release.buildMissingEngines",
-                        f"model {model!r} of release {release.digest} has no TensorRT {tensorrt_version} engine for "
-                        f"compute capability {listed} and records no ONNX to build one from (it was published "
-                        f"before releases kept their ONNX); bump models[].revision of {model!r} on {from_stack} "
-                        "and run `pulumi up` there (the new version records its ONNX), then promote the new "
-                        f"digest, or add {listed} to publisher.computeCapabilities of {from_stack}",
-                        "{fromStack: acme/triton-platform/staging, digest: 'sha256:...', buildMissingEngines: true}",
-                    )
-                )
-    else:
-        for model, ccs in sorted(missing_engines(release.manifest, compute_capabilities, tensorrt_version).items()):
-            listed = ", ".join(repr(cc) for cc in ccs)
-            problems.append(
-                (
-                    "release",
-                    f"model {model!r} of release {release.digest} has no TensorRT {tensorrt_version} engine for "
-                    f"compute capability {listed} (this stack's GPU); add {listed} to publisher.computeCapabilities "
-                    f"of {from_stack} (on a GPU pool of that architecture), publish there and promote the new "
-                    "digest, or set release.buildMissingEngines: true to build them here from the release's ONNX",
-                    "{fromStack: acme/triton-platform/staging, digest: 'sha256:...', buildMissingEngines: true}",
-                )
+        if not build_missing_engines:
+            why = (
+                f"{lacks} (this stack's GPU); add {listed} to publisher.computeCapabilities "
+                f"of {from_stack} (on a GPU pool of that architecture), publish there and promote the new "
+                "digest, or set release.buildMissingEngines: true to build them here from the release's ONNX"
             )
+            problems.append(("release", why, example))
+        elif release.manifest.model(model).onnx_sha256 is None:
+            why = (
+                f"{lacks} and records no ONNX to build one from (it was published "
+                f"before releases kept their ONNX); bump models[].revision of {model!r} on {from_stack} "
+                "and run `pulumi up` there (the new version records its ONNX), then promote the new "
+                f"digest, or add {listed} to publisher.computeCapabilities of {from_stack}"
+            )
+            problems.append(("release.buildMissingEngines", why, example))
     return problems

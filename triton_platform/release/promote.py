@@ -22,7 +22,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from triton_platform.config.schema import NAMESPACE, STACK_REF_PATTERN
+from triton_platform.config import NAMESPACE, STACK_REF_PATTERN
 from triton_platform.release.manifest import Release, ReleaseError, kept_in_history
 
 RELEASE_KEY = f"{NAMESPACE}:release"

@@ -41,15 +41,18 @@ from triton_platform.publisher.errors import PublisherError, StoreError
 from triton_platform.publisher.fingerprint import calibration_object_key, onnx_object_key
 from triton_platform.publisher.progress import Progress, ensure_progress
 from triton_platform.publisher.publish import (
-    MANIFEST_SCHEMA,
+    PublishedFile,
     config_key,
-    manifest_key,
     remove_model,
     unpublish_version,
     version_prefix,
     write_config,
+    write_version_manifest,
 )
-from triton_platform.publisher.stores.base import ObjectStore, sha256_file
+from triton_platform.publisher.sources import uri_store
+from triton_platform.publisher.spec import ModelSpec
+from triton_platform.publisher.stores import ObjectStore, open_store
+from triton_platform.publisher.stores.base import sha256_file
 from triton_platform.release.manifest import (
     KEEP_RELEASES,
     ModelEntry,
@@ -190,8 +193,17 @@ def _now() -> str:
 # --- copying verified objects ------------------------------------------------------------------------
 
 
-class _Blobs:
-    """Local, verified copies of a release's artifacts, fetched once each into a temporary directory."""
+def holds(store: ObjectStore, key: str, sha256: str) -> bool:
+    """True when ``key`` holds exactly ``sha256`` by the metadata we record (and the server's checksum)."""
+    info = store.stat(key)
+    return info is not None and info.sha256 == sha256
+
+
+class Blobs:
+    """Local, verified copies of a release's artifacts, fetched once each into a temporary directory.
+
+    Counts what it uploads (``objects_copied``, ``bytes_copied``: a promotion's outputs).
+    """
 
     def __init__(self, workdir: Path, progress: Progress) -> None:
         self.workdir, self.progress = workdir, progress
@@ -216,17 +228,31 @@ class _Blobs:
         self.paths[sha256] = path
         return path
 
+    def put(self, store: ObjectStore, key: str, path: Path, sha256: str) -> None:
+        """Upload ``path`` to ``key`` (verified by the upload itself) and count it."""
+        store.upload_file(key, path, sha256=sha256, progress=self.progress)
+        self.objects_copied += 1
+        self.bytes_copied += path.stat().st_size
 
-def _has(store: ObjectStore, key: str, sha256: str) -> bool:
-    """True when ``key`` holds exactly ``sha256`` by the metadata we record (and the server's checksum)."""
-    info = store.stat(key)
-    return info is not None and info.sha256 == sha256
+    def keep(self, store: ObjectStore, path: Path, sha256: str) -> None:
+        """Keep ``path`` as the blob ``sha256`` of ``store`` unless it already is."""
+        if not holds(store, blob_key(store, sha256), sha256):
+            self.put(store, blob_key(store, sha256), path, sha256)
 
+    def nearest(self, source: ObjectStore, target: ObjectStore, sha256: str) -> Path:
+        """Blob ``sha256`` from ``target`` when it keeps it, else from ``source`` (the upstream)."""
+        if holds(target, blob_key(target, sha256), sha256):
+            return self.fetch(target, blob_key(target, sha256), sha256)
+        return self.fetch(source, blob_key(source, sha256), sha256)
 
-def _put(store: ObjectStore, key: str, path: Path, sha256: str, blobs: _Blobs) -> None:
-    store.upload_file(key, path, sha256=sha256, progress=blobs.progress)
-    blobs.objects_copied += 1
-    blobs.bytes_copied += path.stat().st_size
+    def copied(self, source: ObjectStore, target: ObjectStore, sha256: str) -> Path:
+        """Blob ``sha256``, kept in ``target`` afterwards: from there (a rollback) or copied from ``source``."""
+        key = blob_key(target, sha256)
+        if holds(target, key, sha256):
+            return self.fetch(target, key, sha256)
+        path = self.fetch(source, blob_key(source, sha256), sha256)
+        self.put(target, key, path, sha256)
+        return path
 
 
 def _config_versions(text: str, model: str) -> list[int]:
@@ -237,7 +263,7 @@ def _config_versions(text: str, model: str) -> list[int]:
 # --- snapshot (the publishing stack) -------------------------------------------------------------------
 
 
-def _keep_rebuild_inputs(store: ObjectStore, m: ModelEntry, sources: Mapping[str, Any], blobs: _Blobs) -> None:
+def _keep_rebuild_inputs(store: ObjectStore, m: ModelEntry, sources: Mapping[str, Any], blobs: Blobs) -> None:
     """Keep a TensorRT model's ONNX (and calibration cache) as release blobs, each checked against its sha256.
 
     From the engine cache when a Kubernetes build put it there (content-addressed), else from the
@@ -246,11 +272,11 @@ def _keep_rebuild_inputs(store: ObjectStore, m: ModelEntry, sources: Mapping[str
     """
     wanted = {"onnx": (m.onnx_sha256, onnx_object_key), "calibration": (m.calibration_sha256, calibration_object_key)}
     for what, (sha, cache_key) in wanted.items():
-        if sha is None or _has(store, blob_key(store, sha), sha):
+        if sha is None or holds(store, blob_key(store, sha), sha):
             continue
         cached = cache_key(store.ref.cache_prefix, sha)
         if store.stat(cached) is not None:
-            _put(store, blob_key(store, sha), blobs.fetch(store, cached, sha), sha, blobs)
+            blobs.put(store, blob_key(store, sha), blobs.fetch(store, cached, sha), sha)
             continue
         where = (sources.get(m.name) or {}).get(what)
         if not where:
@@ -269,19 +295,15 @@ def _keep_rebuild_inputs(store: ObjectStore, m: ModelEntry, sources: Mapping[str
                 key=blob_key(store, sha),
                 model=m.name,
             )
-        _put(store, blob_key(store, sha), path, sha, blobs)
+        blobs.put(store, blob_key(store, sha), path, sha)
 
 
 def _source_copy(store: ObjectStore, model: str, where: str, path: Path) -> Path:
     """A local path for a model's source: the file itself, or a download of its s3:// gs:// az:// URI."""
-    from triton_platform.publisher.pipeline import _uri_store
-    from triton_platform.publisher.spec import ModelSpec
-    from triton_platform.publisher.stores.base import open_store
-
     if "://" not in where:
         return Path(where)
     # The publisher's own rule for source buckets (same cloud as the target: its endpoint and credentials).
-    ref, key = _uri_store(where, ModelSpec(name=model, source=where, format="onnx"), store.ref)
+    ref, key = uri_store(where, ModelSpec(name=model, source=where, format="onnx"), store.ref)
     open_store(ref).download_file(key, path)
     return path
 
@@ -302,7 +324,7 @@ def snapshot_release(
     store.check()
     manifest = release.manifest
     with tempfile.TemporaryDirectory(prefix="triton-release-") as tmp:
-        blobs = _Blobs(Path(tmp), progress)
+        blobs = Blobs(Path(tmp), progress)
         for m in manifest.models:
             config = store.read_bytes(config_key(store, m.name))
             if config is None or hashlib.sha256(config).hexdigest() != m.config_sha256:
@@ -312,14 +334,13 @@ def snapshot_release(
                     key=config_key(store, m.name),
                     model=m.name,
                 )
-            if not _has(store, blob_key(store, m.config_sha256), m.config_sha256):
+            if not holds(store, blob_key(store, m.config_sha256), m.config_sha256):
                 store.upload_bytes(blob_key(store, m.config_sha256), config, content_type="text/plain")
                 blobs.objects_copied += 1
             vprefix = version_prefix(store, m.name, m.version)
             for rel, sha in m.files.items():
-                if _has(store, blob_key(store, sha), sha):
-                    continue
-                _put(store, blob_key(store, sha), blobs.fetch(store, vprefix + rel, sha), sha, blobs)
+                if not holds(store, blob_key(store, sha), sha):
+                    blobs.put(store, blob_key(store, sha), blobs.fetch(store, vprefix + rel, sha), sha)
             _keep_rebuild_inputs(store, m, sources or {}, blobs)
     return _finish(store, release, None, keep, blobs, started, now)
 
@@ -329,7 +350,7 @@ def _finish(
     release: Release,
     from_stack: str | None,
     keep: int,
-    blobs: _Blobs,
+    blobs: Blobs,
     started: float,
     now: Callable[[], str],
     upstream_digest: str | None = None,
@@ -374,6 +395,76 @@ def prune(store: ObjectStore, keep_digests: list[str]) -> list[str]:
 # --- promotion (the target stack) --------------------------------------------------------------------
 
 
+def _check_upstream(source: ObjectStore, pinned: Release, from_stack: str) -> None:
+    """The upstream bucket must keep ``pinned`` exactly as its ``release`` output names it."""
+    upstream = read_release(source, pinned.digest)
+    if upstream is None:
+        kept = ", ".join(kept_digests(source)) or "none"
+        raise ReleaseError(
+            f"{from_stack} does not keep release {pinned.digest} in {source.ref.describe()} any more (kept: {kept}); "
+            "promote a digest it still keeps"
+        )
+    if upstream.canonical() != pinned.manifest.canonical():
+        raise ReleaseError(f"the manifest {from_stack} keeps for {pinned.digest} differs from its `release` output")
+
+
+def _stage_artifacts(
+    source: ObjectStore, target: ObjectStore, manifest: ReleaseManifest, blobs: Blobs
+) -> dict[str, str]:
+    """Step (1): every artifact into ``target``'s blobs, verified; each model's config.pbtxt text, checked."""
+    configs: dict[str, str] = {}
+    for m in manifest.models:
+        text = blobs.copied(source, target, m.config_sha256).read_text(encoding="utf-8")
+        served = _config_versions(text, m.name)
+        if served != [m.version]:
+            raise ReleaseError(
+                f"model {m.name!r}: its config.pbtxt serves versions {served}, the release holds version "
+                f"{m.version} only; set versionPolicy latest: 1 upstream and publish again"
+            )
+        configs[m.name] = text
+        for sha in sorted(set(m.files.values()) | m.rebuild_inputs()):
+            blobs.copied(source, target, sha)
+    return configs
+
+
+def _write_version_dir(target: ObjectStore, m: ModelEntry, digest: str, blobs: Blobs) -> None:
+    """Step (2) for one model: its version directory in ``target``, complete and verified (no config yet)."""
+    vprefix = version_prefix(target, m.name, m.version)
+    want = {vprefix + rel: sha for rel, sha in m.files.items()}
+    stale = [info.key for info in target.list(vprefix) if info.key not in want]
+    current = target.read_bytes(config_key(target, m.name))
+    serving = current is not None and m.version in _safe_versions(current, m.name)
+    if stale and serving:
+        raise StoreError(
+            f"version {m.version} is served with other files than release {digest} names; a version "
+            "number is never reused for other bytes, so this bucket holds another stack's model of that name",
+            bucket=target.bucket,
+            model=m.name,
+            key=vprefix,
+        )
+    if stale:
+        target.delete(stale)
+    for key, sha in sorted(want.items()):
+        path = blobs.paths[sha]  # step (1) fetched every file
+        if holds(target, key, sha):
+            # Already there (a resumed or repeated promotion): checked against the server's checksum.
+            target.verify(key, path, size=path.stat().st_size, sha256=sha)
+        else:
+            blobs.put(target, key, path, sha)
+    for key, sha in sorted(want.items()):
+        info = target.stat(key)
+        if info is None or info.sha256 != sha:
+            raise target.error("vanished or changed before config.pbtxt was written; run again", key=key)
+
+
+def _serve(target: ObjectStore, manifest: ReleaseManifest, configs: Mapping[str, str], blobs: Blobs) -> None:
+    """Step (3): the configs, last; only now does Triton see the new release. Each version gets its manifest."""
+    for m in manifest.models:
+        write_config(target, m.name, configs[m.name])
+        files = [PublishedFile(rel, blobs.paths[sha].stat().st_size, sha) for rel, sha in sorted(m.files.items())]
+        write_version_manifest(target, m.name, m.version, files, m.config_sha256, [m.version])
+
+
 def promote_release(
     source: ObjectStore,
     target: ObjectStore,
@@ -394,82 +485,20 @@ def promote_release(
     started = time.perf_counter()
     progress = ensure_progress(progress)
     manifest = release.manifest
-    pinned = derived_from or release
     if derived_from is not None and manifest.rebuilt_from != derived_from.digest:
         raise ReleaseError(f"release {release.digest} does not record that it was rebuilt from {derived_from.digest}")
     source.check()
     target.check()
-    upstream = read_release(source, pinned.digest)
-    if upstream is None:
-        kept = ", ".join(kept_digests(source)) or "none"
-        raise ReleaseError(
-            f"{from_stack} does not keep release {pinned.digest} in {source.ref.describe()} any more (kept: {kept}); "
-            "promote a digest it still keeps"
-        )
-    if upstream.canonical() != pinned.manifest.canonical():
-        raise ReleaseError(f"the manifest {from_stack} keeps for {pinned.digest} differs from its `release` output")
+    _check_upstream(source, derived_from or release, from_stack)
     previous_digest = next((e.digest for e in read_history(target)), None)
     previous = read_release(target, previous_digest) if previous_digest else None
-
     with tempfile.TemporaryDirectory(prefix="triton-promote-") as tmp:
-        blobs = _Blobs(Path(tmp), progress)
-
-        def local(sha: str) -> Path:
-            # From this bucket when it already keeps the blob (a rollback), else from upstream.
-            if _has(target, blob_key(target, sha), sha):
-                return blobs.fetch(target, blob_key(target, sha), sha)
-            path = blobs.fetch(source, blob_key(source, sha), sha)
-            _put(target, blob_key(target, sha), path, sha, blobs)
-            return path
-
-        # (1) Every artifact into this bucket's blobs, verified; configs are checked before anything is served.
-        configs: dict[str, str] = {}
+        blobs = Blobs(Path(tmp), progress)
+        configs = _stage_artifacts(source, target, manifest, blobs)
+        # (2) Every version directory, while Triton still serves the old configs; (3) configs last.
         for m in manifest.models:
-            text = local(m.config_sha256).read_text(encoding="utf-8")
-            served = _config_versions(text, m.name)
-            if served != [m.version]:
-                raise ReleaseError(
-                    f"model {m.name!r}: its config.pbtxt serves versions {served}, the release holds version "
-                    f"{m.version} only; set versionPolicy latest: 1 upstream and publish again"
-                )
-            configs[m.name] = text
-            for sha in sorted(set(m.files.values()) | m.rebuild_inputs()):
-                local(sha)
-
-        # (2) Every version directory, complete and verified, while Triton still serves the old configs.
-        for m in manifest.models:
-            vprefix = version_prefix(target, m.name, m.version)
-            want = {vprefix + rel: sha for rel, sha in m.files.items()}
-            stale = [info.key for info in target.list(vprefix) if info.key not in want]
-            current = target.read_bytes(config_key(target, m.name))
-            serving = current is not None and m.version in _safe_versions(current, m.name)
-            if stale and serving:
-                raise StoreError(
-                    f"version {m.version} is served with other files than release {release.digest} names; a version "
-                    "number is never reused for other bytes, so this bucket holds another stack's model of that name",
-                    bucket=target.bucket,
-                    model=m.name,
-                    key=vprefix,
-                )
-            if stale:
-                target.delete(stale)
-            for key, sha in sorted(want.items()):
-                path = local(sha)
-                if _has(target, key, sha):
-                    # Already there (a resumed or repeated promotion): checked against the server's checksum.
-                    target.verify(key, path, size=path.stat().st_size, sha256=sha)
-                else:
-                    _put(target, key, path, sha, blobs)
-            for key, sha in sorted(want.items()):
-                info = target.stat(key)
-                if info is None or info.sha256 != sha:
-                    raise target.error("vanished or changed before config.pbtxt was written; run again", key=key)
-
-        # (3) Configs last: only now does Triton see the new release.
-        for m in manifest.models:
-            write_config(target, m.name, configs[m.name])
-            _write_version_manifest(target, m.name, m.version, m.files, blobs, m.config_sha256)
-
+            _write_version_dir(target, m, release.digest, blobs)
+        _serve(target, manifest, configs, blobs)
     # (4) Retire what the previous release served and this one does not.
     if previous is not None:
         _retire(target, previous, manifest)
@@ -483,26 +512,6 @@ def _safe_versions(config: bytes, model: str) -> list[int]:
         return _config_versions(config.decode("utf-8", errors="replace"), model)
     except PublisherError:
         return []
-
-
-def _write_version_manifest(
-    store: ObjectStore, model: str, version: int, files: dict[str, str], blobs: _Blobs, config_sha: str
-) -> None:
-    # The manifest publish.publish_version writes, so removal without state finds the files.
-    entries = [
-        {"path": rel, "size": blobs.paths[sha].stat().st_size, "sha256": sha} for rel, sha in sorted(files.items())
-    ]
-    body = {
-        "schema": MANIFEST_SCHEMA,
-        "model": model,
-        "version": version,
-        "files": entries,
-        "config_sha256": config_sha,
-        "served_versions": [version],
-        "published_at": int(time.time()),
-    }
-    key = manifest_key(store, model, version)
-    store.upload_bytes(key, json.dumps(body, indent=2, sort_keys=True).encode(), content_type="application/json")
 
 
 def _retire(store: ObjectStore, previous: ReleaseManifest, current: ReleaseManifest) -> None:

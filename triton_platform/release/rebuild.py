@@ -31,12 +31,13 @@ from google.protobuf import text_format
 
 from triton_platform.catalog.versions import NGC_RELEASES
 from triton_platform.publisher import fingerprint, pbtxt
-from triton_platform.publisher.builders.base import EngineBuilder, EngineJob
+from triton_platform.publisher.builders import EngineBuilder, EngineJob
 from triton_platform.publisher.errors import BuildError
 from triton_platform.publisher.onnx_graph import check_shapes, effective_shapes, read_signature
 from triton_platform.publisher.progress import Progress
-from triton_platform.publisher.spec import ModelSpec
-from triton_platform.publisher.stores.base import ObjectStore, sha256_file
+from triton_platform.publisher.spec import ModelSpec, ShapeRange
+from triton_platform.publisher.stores import ObjectStore
+from triton_platform.publisher.stores.base import sha256_file
 from triton_platform.release.manifest import (
     EngineEntry,
     ModelEntry,
@@ -47,7 +48,7 @@ from triton_platform.release.manifest import (
     missing_engines,
     rebuild_spec,
 )
-from triton_platform.release.promotion import _Blobs, _has, _put, blob_key
+from triton_platform.release.promotion import Blobs, holds
 
 
 @dataclass
@@ -58,18 +59,6 @@ class RebuildResult:
     rebuilt: list[RebuiltEngine] = field(default_factory=list)
     # (model, compute capability) of the engines a builder actually ran for (not found in the cache).
     built: list[tuple[str, str]] = field(default_factory=list)
-
-
-def _local(blobs: _Blobs, source: ObjectStore, target: ObjectStore, sha: str) -> Path:
-    """A verified local copy of blob ``sha``, from this bucket when it keeps it, else from the upstream's."""
-    if _has(target, blob_key(target, sha), sha):
-        return blobs.fetch(target, blob_key(target, sha), sha)
-    return blobs.fetch(source, blob_key(source, sha), sha)
-
-
-def _keep(blobs: _Blobs, target: ObjectStore, path: Path, sha: str) -> None:
-    if not _has(target, blob_key(target, sha), sha):
-        _put(target, blob_key(target, sha), path, sha, blobs)
 
 
 def _file_of(entry: ModelEntry, engine: EngineEntry, ccs: Sequence[str]) -> str:
@@ -105,98 +94,14 @@ def _engine_key(entry: ModelEntry, spec: ModelSpec, tensorrt: str, cc: str) -> s
     return fingerprint.engine_key(entry.onnx_sha256, spec, tensorrt, cc, calibration_sha256=entry.calibration_sha256)
 
 
-def _rebuild_model(
-    entry: ModelEntry,
-    ccs: Sequence[str],
-    *,
-    release: Release,
-    source: ObjectStore,
-    target: ObjectStore,
-    builder: EngineBuilder,
-    timeout_seconds: int,
-    reads_bucket: bool,
-    blobs: _Blobs,
-    result: RebuildResult,
-) -> ModelEntry:
-    triton = release.manifest.triton_version
-    tensorrt = NGC_RELEASES[triton].tensorrt
-    onnx_sha = entry.onnx_sha256
-    if onnx_sha is None:
-        raise BuildError(
-            f"release {release.digest} records no ONNX for model {entry.name!r}; publish it again upstream",
-            model=entry.name,
-            key="release.buildMissingEngines",
-        )
-    calibration_path: Path | None = None
-    if entry.calibration_sha256:
-        calibration_path = _local(blobs, source, target, entry.calibration_sha256)
-    spec: ModelSpec = rebuild_spec(entry, calibration_cache=str(calibration_path) if calibration_path else None)
-    engines = {e.compute_capability: e for e in entry.engines}
-    onnx_path: Path | None = None
-    for cc in ccs:
-        key = _engine_key(entry, spec, tensorrt, cc)
-        engine_object = fingerprint.engine_object_key(target.ref.cache_prefix, entry.name, key, cc)
-        if target.stat(engine_object) is None:
-            # Only now is the ONNX needed: a second run finds the engine in the cache and reads nothing.
-            if onnx_path is None:
-                onnx_path = _local(blobs, source, target, onnx_sha)
-                signature = read_signature(onnx_path, model=entry.name)
-                check_shapes(signature, spec)
-                profile = effective_shapes(signature, spec)
-            job = EngineJob.for_model(
-                spec,
-                onnx_sha256=onnx_sha,
-                cache_prefix=target.ref.cache_prefix,
-                compute_capability=cc,
-                ngc_release=triton,
-                timeout_seconds=timeout_seconds,
-                calibration_sha256=entry.calibration_sha256,
-                onnx_path=str(onnx_path),
-                calibration_path=str(calibration_path) if calibration_path else None,
-                profile=profile,
-            )
-            if job.key != key or job.engine_object != engine_object:
-                raise BuildError(f"engine key mismatch for {cc}: {job.key} != {key}", model=entry.name)
-            # A Kubernetes Job reads the ONNX from the cache: it must hold exactly the release's bytes
-            # (the local builder reads the verified copy at job.onnx_path).
-            for obj, sha, path in (
-                (job.onnx_object, onnx_sha, onnx_path),
-                (job.calibration_object, entry.calibration_sha256, calibration_path),
-            ):
-                if reads_bucket and obj and sha and path is not None and not _has(target, obj, sha):
-                    target.upload_file(obj, path, sha256=sha, progress=blobs.progress)
-            builder.build(job, target, blobs.progress)
-            result.built.append((entry.name, cc))
-            changed = sha256_file(onnx_path) != onnx_sha
-            if changed or (reads_bucket and not _has(target, job.onnx_object, onnx_sha)):
-                raise BuildError(
-                    f"the ONNX changed while the engine for compute capability {cc} was built; it is not from "
-                    f"sha256 {onnx_sha}: run `pulumi up` again",
-                    model=entry.name,
-                )
-        if target.stat(engine_object) is None:
-            raise BuildError(
-                f"the builder finished but no engine for compute capability {cc} is at {engine_object}",
-                model=entry.name,
-            )
-        local = blobs.workdir / f"engine-{key}"
-        target.download_file(engine_object, local, blobs.progress)
-        sha = sha256_file(local)
-        _keep(blobs, target, local, sha)
-        engines[cc] = EngineEntry(compute_capability=cc, tensorrt_version=tensorrt, sha256=sha)
-        result.rebuilt.append(
-            RebuiltEngine(
-                model=entry.name,
-                compute_capability=cc,
-                tensorrt_version=tensorrt,
-                onnx_sha256=onnx_sha,
-                engine_key=key,
-                sha256=sha,
-            )
-        )
+def _version_files(
+    entry: ModelEntry, ccs: Sequence[str], engines: dict[str, EngineEntry], tensorrt: str
+) -> tuple[dict[str, str], dict[str, str]]:
+    """The version directory (path -> sha256) and the engine file per compute capability.
 
-    # The version directory: the upstream's files as they are (a target already serving this version
-    # keeps every byte it serves), plus one file per new engine, named as the publisher names them.
+    The upstream's files as they are (a target already serving this version keeps every byte it
+    serves), plus one file per new engine, named as the publisher names them.
+    """
     files = dict(entry.files)
     upstream_ccs = [e.compute_capability for e in entry.engines]
     names = {e.compute_capability: _file_of(entry, e, upstream_ccs) for e in entry.engines}
@@ -208,20 +113,140 @@ def _rebuild_model(
             )
         files[name] = engines[cc].sha256
         names[cc] = name
-    all_ccs = sorted(engines)
-    text = _local(blobs, source, target, entry.config_sha256).read_text(encoding="utf-8")
-    config = config_with_engines(text, entry.name, names).encode("utf-8")
-    config_path = blobs.workdir / f"config-{entry.name}.pbtxt"
-    config_path.write_bytes(config)
-    config_sha = sha256_file(config_path)
-    _keep(blobs, target, config_path, config_sha)
-    return entry.model_copy(
-        update={
-            "files": dict(sorted(files.items())),
-            "engines": [engines[cc] for cc in all_ccs],
-            "config_sha256": config_sha,
-        }
-    )
+    return dict(sorted(files.items())), names
+
+
+@dataclass
+class _Inputs:
+    """One model's verified local build inputs; the ONNX is read only once an engine must be built."""
+
+    onnx_sha256: str
+    calibration_path: Path | None
+    onnx_path: Path | None = None
+    profile: dict[str, ShapeRange] = field(default_factory=dict)
+
+
+@dataclass
+class _Rebuild:
+    """One ``rebuild_missing_engines`` run: the release, both buckets, the builder, and what it did."""
+
+    release: Release
+    source: ObjectStore
+    target: ObjectStore
+    builder: EngineBuilder
+    timeout_seconds: int
+    reads_bucket: bool
+    blobs: Blobs
+    result: RebuildResult
+
+    @property
+    def tensorrt(self) -> str:
+        return NGC_RELEASES[self.release.manifest.triton_version].tensorrt
+
+    def model(self, entry: ModelEntry, ccs: Sequence[str]) -> ModelEntry:
+        """``entry`` with an engine for each of ``ccs`` (built, or found in the cache) and a config naming all."""
+        if entry.onnx_sha256 is None:
+            raise BuildError(
+                f"release {self.release.digest} records no ONNX for model {entry.name!r}; publish it again upstream",
+                model=entry.name,
+                key="release.buildMissingEngines",
+            )
+        calibration = entry.calibration_sha256
+        calibration_path = self.blobs.nearest(self.source, self.target, calibration) if calibration else None
+        spec: ModelSpec = rebuild_spec(entry, calibration_cache=str(calibration_path) if calibration_path else None)
+        inputs = _Inputs(entry.onnx_sha256, calibration_path)
+        engines = {e.compute_capability: e for e in entry.engines}
+        for cc in ccs:
+            engines[cc] = self._engine(entry, spec, inputs, cc)
+        files, names = _version_files(entry, ccs, engines, self.tensorrt)
+        return entry.model_copy(
+            update={
+                "files": files,
+                "engines": [engines[cc] for cc in sorted(engines)],
+                "config_sha256": self._config(entry, names),
+            }
+        )
+
+    def _engine(self, entry: ModelEntry, spec: ModelSpec, inputs: _Inputs, cc: str) -> EngineEntry:
+        """The engine for ``cc`` under its content-addressed key, kept as a blob and recorded as rebuilt."""
+        key = _engine_key(entry, spec, self.tensorrt, cc)
+        engine_object = fingerprint.engine_object_key(self.target.ref.cache_prefix, entry.name, key, cc)
+        if self.target.stat(engine_object) is None:
+            self._build(entry, spec, inputs, cc, key, engine_object)
+        if self.target.stat(engine_object) is None:
+            raise BuildError(
+                f"the builder finished but no engine for compute capability {cc} is at {engine_object}",
+                model=entry.name,
+            )
+        local = self.blobs.workdir / f"engine-{key}"
+        self.target.download_file(engine_object, local, self.blobs.progress)
+        sha = sha256_file(local)
+        self.blobs.keep(self.target, local, sha)
+        self.result.rebuilt.append(
+            RebuiltEngine(
+                model=entry.name,
+                compute_capability=cc,
+                tensorrt_version=self.tensorrt,
+                onnx_sha256=inputs.onnx_sha256,
+                engine_key=key,
+                sha256=sha,
+            )
+        )
+        return EngineEntry(compute_capability=cc, tensorrt_version=self.tensorrt, sha256=sha)
+
+    def _onnx(self, entry: ModelEntry, spec: ModelSpec, inputs: _Inputs) -> Path:
+        # Only now is the ONNX needed: a second run finds the engines in the cache and reads nothing.
+        if inputs.onnx_path is None:
+            inputs.onnx_path = self.blobs.nearest(self.source, self.target, inputs.onnx_sha256)
+            signature = read_signature(inputs.onnx_path, model=entry.name)
+            check_shapes(signature, spec)
+            inputs.profile = effective_shapes(signature, spec)
+        return inputs.onnx_path
+
+    def _build(
+        self, entry: ModelEntry, spec: ModelSpec, inputs: _Inputs, cc: str, key: str, engine_object: str
+    ) -> None:
+        onnx_path = self._onnx(entry, spec, inputs)
+        job = EngineJob.for_model(
+            spec,
+            onnx_sha256=inputs.onnx_sha256,
+            cache_prefix=self.target.ref.cache_prefix,
+            compute_capability=cc,
+            ngc_release=self.release.manifest.triton_version,
+            timeout_seconds=self.timeout_seconds,
+            calibration_sha256=entry.calibration_sha256,
+            onnx_path=str(onnx_path),
+            calibration_path=str(inputs.calibration_path) if inputs.calibration_path else None,
+            profile=inputs.profile,
+        )
+        if job.key != key or job.engine_object != engine_object:
+            raise BuildError(f"engine key mismatch for {cc}: {job.key} != {key}", model=entry.name)
+        # A Kubernetes Job reads the ONNX from the cache: it must hold exactly the release's bytes
+        # (the local builder reads the verified copy at job.onnx_path).
+        for obj, sha, path in (
+            (job.onnx_object, inputs.onnx_sha256, onnx_path),
+            (job.calibration_object, entry.calibration_sha256, inputs.calibration_path),
+        ):
+            if self.reads_bucket and obj and sha and path is not None and not holds(self.target, obj, sha):
+                self.target.upload_file(obj, path, sha256=sha, progress=self.blobs.progress)
+        self.builder.build(job, self.target, self.blobs.progress)
+        self.result.built.append((entry.name, cc))
+        changed = sha256_file(onnx_path) != inputs.onnx_sha256
+        if changed or (self.reads_bucket and not holds(self.target, job.onnx_object, inputs.onnx_sha256)):
+            raise BuildError(
+                f"the ONNX changed while the engine for compute capability {cc} was built; it is not from "
+                f"sha256 {inputs.onnx_sha256}: run `pulumi up` again",
+                model=entry.name,
+            )
+
+    def _config(self, entry: ModelEntry, names: dict[str, str]) -> str:
+        """The upstream's config.pbtxt naming every engine, kept as a blob; its sha256."""
+        text = self.blobs.nearest(self.source, self.target, entry.config_sha256).read_text(encoding="utf-8")
+        path = self.blobs.workdir / f"config-{entry.name}.pbtxt"
+        path.write_bytes(config_with_engines(text, entry.name, names).encode("utf-8"))
+        sha = sha256_file(path)
+        self.blobs.keep(self.target, path, sha)
+        return sha
 
 
 def rebuild_missing_engines(
@@ -248,26 +273,10 @@ def rebuild_missing_engines(
     result = RebuildResult(release=release)
     if not lacking:
         return result
-    blobs = _Blobs(workdir, progress)
-    models = []
-    for m in manifest.models:
-        if m.name not in lacking:
-            models.append(m)
-            continue
-        models.append(
-            _rebuild_model(
-                m,
-                lacking[m.name],
-                release=release,
-                source=source,
-                target=target,
-                builder=builder,
-                timeout_seconds=timeout_seconds,
-                reads_bucket=builder_reads_bucket,
-                blobs=blobs,
-                result=result,
-            )
-        )
+    run = _Rebuild(
+        release, source, target, builder, timeout_seconds, builder_reads_bucket, Blobs(workdir, progress), result
+    )
+    models = [run.model(m, lacking[m.name]) if m.name in lacking else m for m in manifest.models]
     rebuilt = ReleaseManifest(
         schema_version=manifest.schema_version,
         triton_version=manifest.triton_version,

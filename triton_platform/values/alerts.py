@@ -1,8 +1,9 @@
 """Prometheus alert rules for Triton Inference Server, built from the stack's thresholds.
 
 The Monitoring component wraps :func:`prometheus_rule_spec` in a ``PrometheusRule``
-(monitoring.coreos.com/v1). Everything here is plain data, so the rules are tested without
-Pulumi. Metric names are Triton's own (``nv_inference_*``, ``nv_gpu_*``; see Triton's
+(monitoring.coreos.com/v1). The alerts are a table (``RULE_GROUPS``) rendered for one
+namespace and its thresholds by :func:`build_rule_groups`; everything here is plain data, so
+the rules are tested without Pulumi. Metric names are Triton's own (``nv_inference_*``, ``nv_gpu_*``; see Triton's
 metrics documentation) plus ``up`` from Prometheus and ``kube_pod_status_*`` from
 kube-state-metrics, which kube-prometheus-stack ships.
 """
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import math
 import re
+import string
 from dataclasses import dataclass
 from typing import Any
 
@@ -76,160 +78,225 @@ def _selector(namespace: str, *extra: str) -> str:
     return "{" + ", ".join([f'namespace="{namespace}"', *extra]) + "}"
 
 
-def _rule(
-    alert: str,
-    expr: str,
-    for_: str,
-    severity: str,
-    summary: str,
-    description: str,
-    runbook: str,
-    doc: str = "metrics.md",
-) -> dict[str, Any]:
-    return {
-        "alert": alert,
-        "expr": expr,
-        "for": for_,
-        "labels": {"severity": severity, "component": "triton"},
-        "annotations": {
-            "summary": summary,
-            "description": description,
-            # What to check first, and the Triton guide page that explains the metric.
-            "runbook": runbook,
-            "runbook_url": f"{RUNBOOK_BASE}/{doc}",
-        },
-    }
+class _Text(string.Template):
+    """A rule's text with ``@name`` placeholders: ``$`` and ``{{ }}`` belong to Prometheus' templates."""
+
+    delimiter = "@"
 
 
-def build_rule_groups(triton_namespace: str, thresholds: AlertThresholds | None = None) -> list[dict[str, Any]]:
-    """The rule groups of the Triton PrometheusRule, scoped to Triton's namespace."""
-    if not isinstance(triton_namespace, str) or not _DNS_LABEL.match(triton_namespace):
-        raise ValueError(
-            f"triton.namespace: must be a Kubernetes namespace name (DNS label), got {triton_namespace!r} "
-            "(example: 'triton')"
-        )
-    t = thresholds or AlertThresholds()
-    ns = triton_namespace
-    job_matcher = f'job=~"{TRITON_JOB_REGEX}"'
-    up = "up" + _selector(ns, job_matcher)
-    sel = _selector(ns)
-    not_ready = "kube_pod_status_ready" + _selector(ns, 'condition="false"')
-    running = "kube_pod_status_phase" + _selector(ns, 'phase="Running"')
-    by = "sum by (namespace, model)"
+@dataclass(frozen=True)
+class Alert:
+    """One alert rule of the PrometheusRule, as templates over the namespace and the thresholds.
 
-    def rate(metric: str) -> str:
-        return f"{by} (rate({metric}{sel}[5m]))"
+    ``expr``, ``for_``, ``summary``, ``description`` and ``runbook`` may hold ``@name``
+    placeholders, filled from ``_template_values``; ``doc`` is the page of Triton's user guide
+    that explains the metric (the ``runbook_url``).
+    """
 
-    availability = [
-        _rule(
-            "TritonServerDown",
-            f"absent({up}) or ({up} == 0)",
-            t.down_for,
-            "critical",
-            "Triton Inference Server is down in namespace {{ $labels.namespace }}",
-            f"No Triton metrics target in namespace {ns} has been scraped successfully for {t.down_for} "
-            "(target {{ $labels.pod }} down, or no target at all).",
-            "Check `kubectl -n " + ns + " get pods,endpoints` and the Triton pod logs; a crash loop usually "
-            "means the model repository is unreachable or a model failed to load with strict readiness.",
+    alert: str
+    expr: str
+    for_: str
+    severity: str
+    summary: str
+    description: str
+    runbook: str
+    doc: str = "metrics.md"
+
+
+# The rule groups, in the order Prometheus evaluates them. What to check first (runbook) and the
+# Triton guide page that explains the metric go into each alert's annotations.
+RULE_GROUPS: tuple[tuple[str, tuple[Alert, ...]], ...] = (
+    (
+        "triton.availability",
+        (
+            Alert(
+                "TritonServerDown",
+                "absent(@up) or (@up == 0)",
+                "@down_for",
+                "critical",
+                "Triton Inference Server is down in namespace {{ $labels.namespace }}",
+                # Two branches: `up == 0` keeps the target's pod label; absent() has only the
+                # selector's equality labels (namespace), so name the pod only when there is one.
+                "{{ if $labels.pod }}Triton pod {{ $labels.pod }} in @ns has failed every metrics scrape for "
+                "@down_for.{{ else }}No Triton metrics target has existed in @ns for @down_for: no Triton pod "
+                "is running, or the ServiceMonitor selects none.{{ end }}",
+                "Check `kubectl -n @ns get pods,endpoints` and the Triton pod logs; a crash loop usually "
+                "means the model repository is unreachable or a model failed to load with strict readiness.",
+            ),
+            Alert(
+                "TritonPodNotReady",
+                # Running-but-unready only: completed Job pods (engine builds) are never ready either.
+                "(@not_ready == 1) and on (namespace, pod) (@running == 1)",
+                "@degraded_for",
+                "warning",
+                "Triton pod {{ $labels.pod }} is running but not ready",
+                "Pod {{ $labels.pod }} in @ns has failed its readiness probe (/v2/health/ready) for "
+                "@degraded_for: a model is not loaded or the server is still starting.",
+                "Look for 'failed to load' in the pod logs and query /v2/repository/index for each model's state; "
+                "fix the model (or its config.pbtxt) and republish.",
+                "model_management.md",
+            ),
         ),
-        _rule(
-            "TritonPodNotReady",
-            # Running-but-unready only: completed Job pods (engine builds) are never ready either.
-            f"({not_ready} == 1) and on (namespace, pod) ({running} == 1)",
-            t.degraded_for,
-            "warning",
-            "Triton pod {{ $labels.pod }} is running but not ready",
-            f"Pod {{{{ $labels.pod }}}} in {ns} has failed its readiness probe (/v2/health/ready) for "
-            f"{t.degraded_for}: a model is not loaded or the server is still starting.",
-            "Look for 'failed to load' in the pod logs and query /v2/repository/index for each model's state; "
-            "fix the model (or its config.pbtxt) and republish.",
-            "model_management.md",
+    ),
+    (
+        "triton.requests",
+        (
+            Alert(
+                "TritonInferenceFailures",
+                "@failure_rate / (@success_rate + @failure_rate) > @failure_ratio",
+                "@degraded_for",
+                "warning",
+                "Triton model {{ $labels.model }} fails more than @failure_percent of requests",
+                "Over 5m, {{ $value | humanizePercentage }} of inference requests to model {{ $labels.model }} "
+                "in @ns failed inside Triton (threshold @failure_ratio). Client errors are not counted: Triton "
+                "answers a wrong shape, batch size, datatype or input name with HTTP 400 (gRPC INVALID_ARGUMENT) "
+                "before inference and adds nothing to nv_inference_request_failure.",
+                # Triton's failure counter (reasons BACKEND, REJECTED, CANCELED, OTHER) counts only requests
+                # it accepted; tests/components/monitoring/test_prometheus_scrape.py shows the 400s leave it at 0.
+                "This alert sees server-side failures only (nv_inference_request_failure by reason: BACKEND, "
+                "REJECTED, CANCELED, OTHER); find them in the Triton logs. Requests Triton rejects as invalid "
+                "(HTTP 400) never reach this metric: watch the clients' (or the gateway's) 4xx rate for those. "
+                "A new model version that fails every request should be rolled back by republishing the "
+                "previous one.",
+            ),
+            Alert(
+                "TritonHighQueueTime",
+                "@queue_rate / @success_rate / 1000 > @queue_time_ms",
+                "@degraded_for",
+                "warning",
+                "Requests to Triton model {{ $labels.model }} wait more than @queue_time_ms ms in the queue",
+                "Average queue time per request of model {{ $labels.model }} in @ns is "
+                "{{ $value | humanize }} ms (threshold @queue_time_ms ms).",
+                "Add replicas or model instances (instanceCount), enable or tune dynamic batching, or move to a "
+                "larger GPU/MIG profile.",
+                "optimization.md",
+            ),
         ),
-    ]
-    requests = [
-        _rule(
-            "TritonInferenceFailures",
-            f"{rate('nv_inference_request_failure')} / "
-            f"({rate('nv_inference_request_success')} + {rate('nv_inference_request_failure')}) "
-            f"> {_fmt(t.failure_ratio)}",
-            t.degraded_for,
-            "warning",
-            "Triton model {{ $labels.model }} fails more than " + f"{t.failure_ratio:.0%} of requests",
-            f"Over 5m, {{{{ $value | humanizePercentage }}}} of inference requests to model {{{{ $labels.model }}}} "
-            f"in {ns} failed (threshold {_fmt(t.failure_ratio)}).",
-            "Tell client errors (bad shapes or dtypes, unknown model) from server errors in the Triton logs; "
-            "a new model version that fails every request should be rolled back by republishing the previous one.",
+    ),
+    (
+        "triton.gpu",
+        (
+            Alert(
+                "TritonGpuUtilizationHigh",
+                "avg by (namespace, pod, gpu_uuid) (nv_gpu_utilization@sel) > @gpu_utilization",
+                "@saturated_for",
+                "info",
+                "Triton GPU {{ $labels.gpu_uuid }} is saturated",
+                "GPU utilisation of pod {{ $labels.pod }} in @ns has stayed above "
+                "@gpu_utilization_percent for @saturated_for.",
+                "Saturation is fine if latency holds; if TritonHighQueueTime also fires, scale out replicas or GPUs.",
+            ),
+            Alert(
+                "TritonGpuMemoryHigh",
+                "max by (namespace, pod, gpu_uuid) (nv_gpu_memory_used_bytes@sel / nv_gpu_memory_total_bytes@sel) "
+                "> @gpu_memory_ratio",
+                "@saturated_for",
+                "warning",
+                "Triton GPU {{ $labels.gpu_uuid }} memory is almost full",
+                "GPU memory of pod {{ $labels.pod }} in @ns is above @gpu_memory_percent used; "
+                "loading another model or a larger batch may fail with out-of-memory.",
+                "Lower instanceCount or maxBatchSize, unload unused models, or use a larger MIG profile / GPU.",
+            ),
         ),
-        _rule(
-            "TritonHighQueueTime",
-            f"{rate('nv_inference_queue_duration_us')} / {rate('nv_inference_request_success')} / 1000 "
-            f"> {_fmt(t.queue_time_ms)}",
-            t.degraded_for,
-            "warning",
-            "Requests to Triton model {{ $labels.model }} wait more than " + f"{t.queue_time_ms} ms in the queue",
-            f"Average queue time per request of model {{{{ $labels.model }}}} in {ns} is "
-            f"{{{{ $value | humanize }}}} ms (threshold {t.queue_time_ms} ms).",
-            "Add replicas or model instances (instanceCount), enable or tune dynamic batching, or move to a "
-            "larger GPU/MIG profile.",
-            "optimization.md",
+    ),
+    (
+        "triton.autoscaling",
+        (
+            Alert(
+                "TritonAutoscalerAtMaxReplicas",
+                "@hpa_at_max",
+                "@at_max_for",
+                "warning",
+                "Triton's autoscaler {{ $labels.horizontalpodautoscaler }} is at maxReplicas and still above target",
+                "The HPA {{ $labels.horizontalpodautoscaler }} in @ns has run at its maxReplicas for "
+                "@at_max_for while its scaling metric stayed above target: Triton is short of capacity.",
+                "Raise triton.autoscaling.maxReplicas (and cluster.gpuNodePool.maxNodes so new replicas get a GPU), "
+                "check for Pending Triton pods (the node autoscaler cannot add GPUs), or make each replica faster "
+                "(dynamic batching, instanceCount, a larger MIG profile).",
+                "optimization.md",
+            ),
         ),
-    ]
-    gpu = [
-        _rule(
-            "TritonGpuUtilizationHigh",
-            f"avg by (namespace, pod, gpu_uuid) (nv_gpu_utilization{sel}) > {_fmt(t.gpu_utilization)}",
-            t.saturated_for,
-            "info",
-            "Triton GPU {{ $labels.gpu_uuid }} is saturated",
-            f"GPU utilisation of pod {{{{ $labels.pod }}}} in {ns} has stayed above "
-            f"{t.gpu_utilization:.0%} for {t.saturated_for}.",
-            "Saturation is fine if latency holds; if TritonHighQueueTime also fires, scale out replicas or GPUs.",
-        ),
-        _rule(
-            "TritonGpuMemoryHigh",
-            f"max by (namespace, pod, gpu_uuid) (nv_gpu_memory_used_bytes{sel} / nv_gpu_memory_total_bytes{sel}) "
-            f"> {_fmt(t.gpu_memory_ratio)}",
-            t.saturated_for,
-            "warning",
-            "Triton GPU {{ $labels.gpu_uuid }} memory is almost full",
-            f"GPU memory of pod {{{{ $labels.pod }}}} in {ns} is above {t.gpu_memory_ratio:.0%} used; "
-            "loading another model or a larger batch may fail with out-of-memory.",
-            "Lower instanceCount or maxBatchSize, unload unused models, or use a larger MIG profile / GPU.",
-        ),
-    ]
-    # kube-state-metrics' HPA series (docs/metrics/workload/horizontalpodautoscaler-metrics.md):
-    # replicas, and each metric's current (status) and target (spec) value, labelled metric_name
-    # and metric_target_type; the same for every scaling metric, so no per-stack threshold.
+    ),
+)
+
+
+def _hpa_at_max(ns: str) -> str:
+    """The HPA runs at maxReplicas while a scaling metric stays above its target.
+
+    kube-state-metrics' HPA series (docs/metrics/workload/horizontalpodautoscaler-metrics.md):
+    replicas, and each metric's current (status) and target (spec) value, labelled metric_name
+    and metric_target_type; the same for every scaling metric, so no per-stack threshold.
+    """
     hpa = f'{{namespace="{ns}"}}'
     hpa_key = "on (namespace, horizontalpodautoscaler)"
-    at_max = (
+    return (
         f"(kube_horizontalpodautoscaler_status_current_replicas{hpa} >= {hpa_key} "
         f"kube_horizontalpodautoscaler_spec_max_replicas{hpa}) and {hpa_key} "
         f"(kube_horizontalpodautoscaler_status_target_metric{hpa} > "
         f"on (namespace, horizontalpodautoscaler, metric_name, metric_target_type) "
         f"kube_horizontalpodautoscaler_spec_target_metric{hpa})"
     )
-    scaling = [
-        _rule(
-            "TritonAutoscalerAtMaxReplicas",
-            at_max,
-            t.at_max_for,
-            "warning",
-            "Triton's autoscaler {{ $labels.horizontalpodautoscaler }} is at maxReplicas and still above target",
-            f"The HPA {{{{ $labels.horizontalpodautoscaler }}}} in {ns} has run at its maxReplicas for "
-            f"{t.at_max_for} while its scaling metric stayed above target: Triton is short of capacity.",
-            "Raise triton.autoscaling.maxReplicas (and cluster.gpuNodePool.maxNodes so new replicas get a GPU), "
-            "check for Pending Triton pods (the node autoscaler cannot add GPUs), or make each replica faster "
-            "(dynamic batching, instanceCount, a larger MIG profile).",
-            "optimization.md",
-        ),
-    ]
-    return [
-        {"name": "triton.availability", "rules": availability},
-        {"name": "triton.requests", "rules": requests},
-        {"name": "triton.gpu", "rules": gpu},
-        {"name": "triton.autoscaling", "rules": scaling},
-    ]
+
+
+def _template_values(ns: str, t: AlertThresholds) -> dict[str, str]:
+    """What the ``@name`` placeholders of ``RULE_GROUPS`` stand for in one namespace."""
+    sel = _selector(ns)
+    up = "up" + _selector(ns, f'job=~"{TRITON_JOB_REGEX}"')
+
+    def rate(metric: str) -> str:
+        return f"sum by (namespace, model) (rate({metric}{sel}[5m]))"
+
+    return {
+        "ns": ns,
+        "sel": sel,
+        "up": up,
+        "not_ready": "kube_pod_status_ready" + _selector(ns, 'condition="false"'),
+        "running": "kube_pod_status_phase" + _selector(ns, 'phase="Running"'),
+        "failure_rate": rate("nv_inference_request_failure"),
+        "success_rate": rate("nv_inference_request_success"),
+        "queue_rate": rate("nv_inference_queue_duration_us"),
+        "hpa_at_max": _hpa_at_max(ns),
+        "down_for": t.down_for,
+        "degraded_for": t.degraded_for,
+        "saturated_for": t.saturated_for,
+        "at_max_for": t.at_max_for,
+        "failure_ratio": _fmt(t.failure_ratio),
+        "failure_percent": f"{t.failure_ratio:.0%}",
+        "queue_time_ms": _fmt(t.queue_time_ms),
+        "gpu_utilization": _fmt(t.gpu_utilization),
+        "gpu_utilization_percent": f"{t.gpu_utilization:.0%}",
+        "gpu_memory_ratio": _fmt(t.gpu_memory_ratio),
+        "gpu_memory_percent": f"{t.gpu_memory_ratio:.0%}",
+    }
+
+
+def _render(alert: Alert, values: dict[str, str]) -> dict[str, Any]:
+    def fill(text: str) -> str:
+        return _Text(text).substitute(values)
+
+    return {
+        "alert": alert.alert,
+        "expr": fill(alert.expr),
+        "for": fill(alert.for_),
+        "labels": {"severity": alert.severity, "component": "triton"},
+        "annotations": {
+            "summary": fill(alert.summary),
+            "description": fill(alert.description),
+            "runbook": fill(alert.runbook),
+            "runbook_url": f"{RUNBOOK_BASE}/{alert.doc}",
+        },
+    }
+
+
+def build_rule_groups(triton_namespace: str, thresholds: AlertThresholds | None = None) -> list[dict[str, Any]]:
+    """The rule groups of the Triton PrometheusRule (``RULE_GROUPS``), scoped to Triton's namespace."""
+    if not isinstance(triton_namespace, str) or not _DNS_LABEL.match(triton_namespace):
+        raise ValueError(
+            f"triton.namespace: must be a Kubernetes namespace name (DNS label), got {triton_namespace!r} "
+            "(example: 'triton')"
+        )
+    values = _template_values(triton_namespace, thresholds or AlertThresholds())
+    return [{"name": name, "rules": [_render(a, values) for a in alerts]} for name, alerts in RULE_GROUPS]
 
 
 def prometheus_rule_spec(triton_namespace: str, thresholds: AlertThresholds | None = None) -> dict[str, Any]:

@@ -5,31 +5,36 @@
   ``autoscaling/v2`` HorizontalPodAutoscaler reads it as a ``Pods`` metric.
 - ``scaling_expr``: the same metric as one PromQL expression per pod, for the dashboard and the
   "HPA at maxReplicas" alert.
+- ``gpu_node_template``: what cluster-autoscaler must be told of a GPU pool to add its first node
+  (the resources one node offers, the labels Triton selects on), which the EKS and AKS cluster
+  components write as the autoscaler's node-template tags.
 - ``perf_analyzer_args`` builds the one perf_analyzer command line per model that the chart's
   ``helm test`` Job runs (and that the tests run against a real tritonserver); ``load_test_plan``
-  puts those command lines and the thresholds into the plan the Job's checker reads.
+  puts those command lines and the thresholds into the plan the Job's checker reads. Each
+  model's input shapes come from ``triton_platform.publisher.shapes.model_shapes``.
 
 Metric names are Triton's own (server docs/user_guide/metrics.md: ``nv_inference_queue_duration_us``
 "cumulative time requests spend waiting in the scheduling queue", ``nv_inference_request_success``;
 labels ``model``, ``version``) plus the ``namespace`` and ``pod`` labels the Prometheus operator
-adds to every target of a ServiceMonitor. GPU utilisation is the DCGM exporter's
-``DCGM_FI_DEV_GPU_UTIL`` (dcgm-exporter etc/default-counters.csv); the exporter labels each series
-with the pod using the GPU as ``pod``/``namespace``, which Prometheus renames to
-``exported_pod``/``exported_namespace`` because the GPU operator's ServiceMonitor keeps
-``honorLabels: false`` (components/gpu/gpu_operator.py).
+adds to every target of a ServiceMonitor. GPU utilisation is Triton's own ``nv_gpu_utilization``
+(triton-inference-server/core r25.01 src/metrics.cc: a gauge per GPU the server sees, label
+``gpu_uuid``, set to DCGM's ``DCGM_FI_DEV_GPU_UTIL`` x 0.01, "GPU utilization rate [0.0 - 1.0)"),
+on every cloud: GKE runs no DCGM exporter, and Triton's series already carry the pod's own
+``namespace``/``pod`` (the dashboard and the saturation alert read the same series).
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from pathlib import Path
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
+from triton_platform.catalog import gpu, mig_layouts
+from triton_platform.publisher.shapes import ModelShapes
+
 if TYPE_CHECKING:
-    from triton_platform.config.schema import AutoscalingConfig, LoadTestConfig
-    from triton_platform.publisher.spec import ModelSpec
+    from triton_platform.config import AutoscalingConfig, LoadTestConfig, PlatformConfig
 
 Metric = Literal["queueTime", "inferenceRate", "gpuUtilization", "cpu"]
 METRICS: tuple[Metric, ...] = ("queueTime", "inferenceRate", "gpuUtilization", "cpu")
@@ -37,7 +42,7 @@ METRICS: tuple[Metric, ...] = ("queueTime", "inferenceRate", "gpuUtilization", "
 TARGET_UNITS: dict[Metric, str] = {
     "queueTime": "milliseconds of average queue time per request",
     "inferenceRate": "successful requests per second per pod",
-    "gpuUtilization": "percent GPU utilisation (DCGM)",
+    "gpuUtilization": "percent GPU utilisation (Triton's nv_gpu_utilization x 100)",
     "cpu": "percent of the CPU request",
 }
 DEFAULT_TARGETS: dict[Metric, float | None] = {
@@ -54,7 +59,15 @@ CUSTOM_METRIC_NAMES: dict[Metric, str] = {
 }
 QUEUE_DURATION = "nv_inference_queue_duration_us"
 REQUEST_SUCCESS = "nv_inference_request_success"
-DCGM_GPU_UTIL = "DCGM_FI_DEV_GPU_UTIL"
+# Triton's GPU utilisation gauge, a ratio 0..1 per GPU (label gpu_uuid): the HPA target is percent.
+GPU_UTILIZATION = "nv_gpu_utilization"
+# prometheus-adapter's serving port. Its chart listens on listenPort (6443 by default) behind a
+# Service on 443 whose targetPort is the named container port (chart 4.11.0 templates/service.yaml,
+# deployment.yaml); the API server dials that pod port. A GKE private cluster's control plane may
+# reach nodes on TCP 443 and 10250 only (GKE "Automatically created firewall rules",
+# gke-<cluster>-<hash>-master), so the adapter listens on 10250, as kube-prometheus-stack's own
+# webhook does for the same reason (values.yaml prometheusOperator.tls.internalPort).
+ADAPTER_LISTEN_PORT = 10250
 # rate() window: 8 samples at the ServiceMonitor's 15 s interval, short enough to react in minutes.
 RATE_WINDOW = "2m"
 # Denominator floor (requests/s): an idle pod reports 0 ms of queue time, not NaN.
@@ -96,16 +109,11 @@ def adapter_rules(namespace: str) -> list[dict[str, Any]]:
             "metricsQuery": f"sum by (<<.GroupBy>>) (rate({REQUEST_SUCCESS}{{<<.LabelMatchers>>}}[{RATE_WINDOW}]))",
         },
         {
-            "seriesQuery": f'{DCGM_GPU_UTIL}{{exported_namespace="{namespace}",exported_pod!=""}}',
-            "resources": {
-                "overrides": {
-                    "exported_namespace": {"resource": "namespace"},
-                    "exported_pod": {"resource": "pod"},
-                }
-            },
-            "name": {"matches": f"^{DCGM_GPU_UTIL}$", "as": CUSTOM_METRIC_NAMES["gpuUtilization"]},
-            # A pod with several GPUs: their mean.
-            "metricsQuery": f"avg by (<<.GroupBy>>) ({DCGM_GPU_UTIL}{{<<.LabelMatchers>>}})",
+            "seriesQuery": GPU_UTILIZATION + triton_series,
+            "resources": pod_resources,
+            "name": {"matches": f"^{GPU_UTILIZATION}$", "as": CUSTOM_METRIC_NAMES["gpuUtilization"]},
+            # Percent, the mean of the pod's GPUs (the gauge is a 0..1 ratio per GPU).
+            "metricsQuery": f"100 * avg by (<<.GroupBy>>) ({GPU_UTILIZATION}{{<<.LabelMatchers>>}})",
         },
     ]
 
@@ -130,9 +138,11 @@ def adapter_values(prometheus_url: str, prometheus_port: int, namespace: str) ->
     """Values of the prometheus-adapter chart (keys of its values.yaml, chart 4.11.0).
 
     ``rules.default: false``: only our rules, so the adapter does not list every series of the
-    cluster on each relist.
+    cluster on each relist. ``listenPort``: see ADAPTER_LISTEN_PORT (the Service stays on 443,
+    where the APIService points).
     """
     return {
+        "listenPort": ADAPTER_LISTEN_PORT,
         "prometheus": {"url": prometheus_url, "port": prometheus_port, "path": ""},
         "rules": {"default": False, "custom": adapter_rules(namespace), "external": []},
         "replicas": 1,
@@ -152,11 +162,7 @@ def scaling_expr(metric: Metric, namespace: str, container: str = "triton") -> s
     if metric == "inferenceRate":
         return f"sum by (namespace, pod) (rate({REQUEST_SUCCESS}{sel}[{RATE_WINDOW}]))"
     if metric == "gpuUtilization":
-        return (
-            "label_replace(label_replace(avg by (exported_namespace, exported_pod) "
-            f'({DCGM_GPU_UTIL}{{exported_namespace="{namespace}"}}), '
-            '"namespace", "$1", "exported_namespace", "(.*)"), "pod", "$1", "exported_pod", "(.*)")'
-        )
+        return f"100 * avg by (namespace, pod) ({GPU_UTILIZATION}{sel})"
     # cAdvisor's CPU seconds (kubelet) over kube-state-metrics' CPU request, in percent.
     csel = f'{{namespace="{namespace}", container="{container}"}}'
     return (
@@ -180,65 +186,70 @@ def hpa_values(auto: AutoscalingConfig) -> dict[str, Any]:
     }
 
 
-# --- load test ---------------------------------------------------------------------------------
+# --- cluster-autoscaler's node template ---------------------------------------------------------
 
-
-class LoadTestShapeError(ValueError):
-    """A model input whose load-test shape cannot be derived; names the key, why, and an example."""
-
-    def __init__(self, key: str, reason: str, example: str) -> None:
-        self.key, self.reason, self.example = key, reason, example
-        super().__init__(f"triton-platform:{key}: {reason} (example: {example})")
+GPU_RESOURCE = "nvidia.com/gpu"
 
 
 @dataclass(frozen=True)
-class ModelShapes:
-    """One published model and the ``--shape`` of each input (without the batch dimension)."""
+class NodeTemplate:
+    """What cluster-autoscaler must be told of a GPU pool's nodes to add one to an empty pool.
 
-    name: str
-    shapes: dict[str, list[int]]
-    max_batch_size: int
+    For a node group without nodes it builds a template node from the instance type (CPU, memory,
+    whole GPUs as ``nvidia.com/gpu``) and the group's node-template tags
+    (kubernetes/autoscaler cluster-autoscaler-1.31.0: cloudprovider/aws/aws_manager.go
+    ``buildNodeFromTemplate``, cloudprovider/azure/azure_template.go): a pod asking for a MIG
+    device, or for more ``nvidia.com/gpu`` than the node has whole GPUs (MIG ``single``,
+    time-slicing), fits no such template and an empty pool never grows.
 
-
-def _signature_file(spec: ModelSpec, base_dir: Path) -> Path | None:
-    if "://" in spec.source:
-        return None  # a remote source: perf_analyzer reads the dims from the served config
-    source = base_dir / spec.source
-    candidate = source / (spec.signature or "model.onnx") if spec.format == "python" else source
-    # No graph here (a Python model without one, or a source not on this machine): perf_analyzer
-    # then takes the dims from the config Triton serves, which are fixed unless declared dynamic.
-    return candidate if candidate.is_file() else None
-
-
-def model_shapes(spec: ModelSpec, base_dir: Path, *, key: str = "models[]") -> ModelShapes:
-    """Input shapes of a published model, read from its ONNX graph exactly as the publisher does.
-
-    The publisher declares ``dims`` as the graph shape without the batch dimension
-    (``onnx_graph.triton_dims``); a remaining dynamic dimension takes the ``opt`` of the model's
-    ``shapes`` entry (its TensorRT optimization profile).
+    ``resources``: what one node offers once the GPU operator runs, by the device plugin's
+    resource names (0 for ``nvidia.com/gpu`` where every GPU is cut into MIG devices);
+    ``labels``: the node labels Triton's pods select on; ``gpu_product``: the catalogue name.
     """
-    from triton_platform.publisher.onnx_graph import read_signature, triton_dims
 
-    path = _signature_file(spec, base_dir)
-    if path is None:
-        return ModelShapes(spec.name, {}, spec.max_batch_size)
-    sig = read_signature(path, model=spec.name)
-    shapes: dict[str, list[int]] = {}
-    for tensor in sig.inputs:
-        dims = triton_dims(tensor, spec.max_batch_size, model=spec.name)
-        if -1 in dims:
-            profile = spec.shapes.get(tensor.name)
-            if profile is None:
-                raise LoadTestShapeError(
-                    f"{key}.shapes",
-                    f"input {tensor.name!r} of model {spec.name!r} has a dynamic dimension {dims}; the load test "
-                    "needs a concrete shape (the opt of a shapes entry), or set triton.loadTest.enabled: false",
-                    f"shapes: {{{tensor.name}: {{min: [1, 16], opt: [8, 16], max: [32, 16]}}}}",
-                )
-            opt = list(profile.opt)
-            dims = opt[1:] if spec.max_batch_size > 0 else opt
-        shapes[tensor.name] = [int(d) for d in dims]
-    return ModelShapes(spec.name, shapes, spec.max_batch_size)
+    resources: Mapping[str, int] = field(default_factory=dict)
+    labels: Mapping[str, str] = field(default_factory=dict)
+    gpu_product: str | None = None
+
+    @property
+    def offers_gpu_resource(self) -> bool:
+        """Nodes advertise ``nvidia.com/gpu`` (whole GPUs, time-sliced GPUs, or MIG ``single`` slices)."""
+        return self.resources.get(GPU_RESOURCE, 0) > 0
+
+
+def _slices_per_gpu(cfg: PlatformConfig, place: gpu.GpuPlacement) -> int | None:
+    """MIG devices per GPU of the pool's layout; None for a custom mig-parted layout (count unknown)."""
+    profile = cfg.gpu.mig_profile
+    if profile is None or cfg.gpu_product is None:
+        return None
+    if place.mig_config_label and place.mig_config_label != gpu.mig_layout(profile):
+        return None
+    return mig_layouts.slices_per_gpu(cfg.gpu_product, profile)
+
+
+def gpu_node_template(cfg: PlatformConfig, place: gpu.GpuPlacement) -> NodeTemplate | None:
+    """The node template of the stack's GPU pool for pods placed by ``place``; None without a GPU pool.
+
+    Per node: ``gpuCount`` GPUs x ``timeSlicingReplicas`` (the device plugin advertises each GPU
+    that many times); with MIG, slices per GPU (triton_platform.catalog.mig_layouts) x ``gpuCount``,
+    as ``nvidia.com/gpu`` under ``single`` and as ``nvidia.com/mig-<profile>`` under ``mixed``.
+    """
+    pool = cfg.cluster.gpu_node_pool
+    if pool is None or not place.resources:
+        return None
+    g, resources = cfg.gpu, dict[str, int]()
+    if g.mig_strategy == "none":
+        resources[GPU_RESOURCE] = pool.gpu_count * (g.time_slicing_replicas or 1)
+    elif (per_gpu := _slices_per_gpu(cfg, place)) is not None and g.mig_profile:
+        slices = per_gpu * pool.gpu_count
+        if g.mig_strategy == "single":
+            resources[GPU_RESOURCE] = slices
+        else:
+            resources.update({gpu.mig_resource(g.mig_profile): slices, GPU_RESOURCE: 0})
+    return NodeTemplate(resources=resources, labels=dict(place.node_selector), gpu_product=pool.gpu_product)
+
+
+# --- load test ---------------------------------------------------------------------------------
 
 
 def perf_analyzer_args(model: ModelShapes, load: LoadTestConfig, url: str) -> list[str]:

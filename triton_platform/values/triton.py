@@ -13,10 +13,21 @@ from typing import TYPE_CHECKING, Any
 
 from triton_platform.catalog import gpu
 from triton_platform.catalog.versions import TRITON_IMAGE_REPOSITORY
+from triton_platform.publisher.shapes import model_shapes
 from triton_platform.values import autoscaling
 
 if TYPE_CHECKING:
-    from triton_platform.config.schema import PlatformConfig
+    from triton_platform.config import PlatformConfig
+
+# Shutdown (chart: drain.preStopSleepSeconds, triton.exitTimeoutSeconds, terminationGracePeriodSeconds).
+# The preStop sleep keeps Triton serving while the endpoint leaves the Service and the proxies'
+# copies of it: on SIGTERM Triton refuses new HTTP connections and stops its models at once
+# (server src/main.cc, src/http_server.cc; core InferenceServer::Stop; server#6230).
+PRESTOP_SLEEP_SECONDS = 10
+# Triton's own default, passed explicitly: how long open connections and in-flight requests get.
+EXIT_TIMEOUT_SECONDS = 30
+# Covers both, plus time for Triton's exit after the timeout (gRPC and metrics stop after it).
+TERMINATION_GRACE_SECONDS = PRESTOP_SLEEP_SECONDS + EXIT_TIMEOUT_SECONDS + 20
 
 
 def gpu_placement(cfg: PlatformConfig, *, gke: bool = False) -> gpu.GpuPlacement:
@@ -46,6 +57,20 @@ def engine_build_selectors(cfg: PlatformConfig) -> dict[str, dict[str, str]]:
     return gpu.engine_build_selectors(cfg.gpu_product, gke=cfg.cloud == "gcp")
 
 
+def _service_values(cfg: PlatformConfig, extra_annotations: Mapping[str, str] | None) -> dict[str, Any]:
+    """The chart's ``service`` block: node ports only for a NodePort service; configured annotations win."""
+    svc = cfg.triton.service
+    node_ports: dict[str, int | None] = {"http": None, "grpc": None, "metrics": None}
+    if svc.type == "NodePort" and svc.node_ports:
+        node_ports = {"http": svc.node_ports.http, "grpc": svc.node_ports.grpc, "metrics": svc.node_ports.metrics}
+    return {
+        "type": svc.type,
+        "annotations": {**(extra_annotations or {}), **svc.annotations},
+        "nodePorts": node_ports,
+        "loadBalancerSourceRanges": [],
+    }
+
+
 def triton_values(
     cfg: PlatformConfig,
     *,
@@ -63,9 +88,6 @@ def triton_values(
     t = cfg.triton
     svc = t.service
     place = gpu_placement(cfg, gke=gke)
-    node_ports: dict[str, int | None] = {"http": None, "grpc": None, "metrics": None}
-    if svc.type == "NodePort" and svc.node_ports:
-        node_ports = {"http": svc.node_ports.http, "grpc": svc.node_ports.grpc, "metrics": svc.node_ports.metrics}
     resources = {
         "requests": {"cpu": t.resources.cpu, "memory": t.resources.memory},
         # Memory limit = request: Triton holds models in host memory; no overcommit surprises.
@@ -83,15 +105,12 @@ def triton_values(
             "modelControlMode": t.model_control_mode,
             "repositoryPollSeconds": t.repository_poll_seconds,
             "logVerbose": 0,
-            "extraArgs": [],
+            "exitTimeoutSeconds": EXIT_TIMEOUT_SECONDS,
+            # Checked by triton_platform/config/rules/triton_args.py (and by the chart itself).
+            "extraArgs": list(t.extra_args),
         },
         "ports": {"http": svc.http_port, "grpc": svc.grpc_port, "metrics": svc.metrics_port},
-        "service": {
-            "type": svc.type,
-            "annotations": {**(service_annotations or {}), **svc.annotations},
-            "nodePorts": node_ports,
-            "loadBalancerSourceRanges": [],
-        },
+        "service": _service_values(cfg, service_annotations),
         "metrics": {
             "enabled": True,
             "serviceMonitor": {
@@ -107,6 +126,8 @@ def triton_values(
             "tolerations": [dict(x) for x in place.tolerations],
         },
         "resources": resources,
+        "terminationGracePeriodSeconds": TERMINATION_GRACE_SECONDS,
+        "drain": {"preStopSleepSeconds": PRESTOP_SLEEP_SECONDS},
         "serviceAccount": {
             "create": True,
             "name": "triton",
@@ -123,7 +144,7 @@ def triton_values(
 def load_test_values(cfg: PlatformConfig, *, base_dir: Path, release_name: str = "triton") -> dict[str, Any]:
     """The chart's ``loadTest`` block: the SDK image of Triton's release and the perf_analyzer plan."""
     t, load = cfg.triton, cfg.triton.load_test
-    models = [autoscaling.model_shapes(m, base_dir, key=f"models[{i}]") for i, m in enumerate(cfg.models)]
+    models = [model_shapes(m, base_dir, key=f"models[{i}]") for i, m in enumerate(cfg.models)]
     url = autoscaling.in_cluster_url(release_name, t.namespace, load, t.service.http_port, t.service.grpc_port)
     return {
         "enabled": load.enabled and bool(models),

@@ -126,8 +126,12 @@ ranges, else anywhere (the Service was exposed on purpose). Rendered as a YAML l
 {{- end }}
 {{- end }}
 
-{{/* The tritonserver command line. */}}
+{{/*
+The tritonserver command line. Latency summaries (--metrics-config=summary_latencies=true; Triton
+docs/user_guide/metrics.md, "Summaries": off by default) feed the dashboard's quantile panel.
+*/}}
 {{- define "triton-inference-server.args" -}}
+{{- include "triton-inference-server.checkExtraArgs" . }}
 - {{ printf "--model-repository=%s" .Values.modelRepository.uri | quote }}
 - {{ printf "--model-control-mode=%s" .Values.triton.modelControlMode | quote }}
 {{- if eq .Values.triton.modelControlMode "poll" }}
@@ -140,16 +144,37 @@ ranges, else anywhere (the Service was exposed on purpose). Rendered as a YAML l
 {{- end }}
 - "--strict-readiness=true"
 - "--disable-auto-complete-config"
+- {{ printf "--exit-timeout-secs=%d" (.Values.triton.exitTimeoutSeconds | int) | quote }}
 - {{ printf "--http-port=%d" (.Values.ports.http | int) | quote }}
 - {{ printf "--grpc-port=%d" (.Values.ports.grpc | int) | quote }}
 {{- if .Values.metrics.enabled }}
 - {{ printf "--metrics-port=%d" (.Values.ports.metrics | int) | quote }}
+- "--metrics-config=summary_latencies=true"
 {{- else }}
 - "--allow-metrics=false"
 {{- end }}
 - {{ printf "--log-verbose=%d" (.Values.triton.logVerbose | int) | quote }}
 {{- range .Values.triton.extraArgs }}
 - {{ . | quote }}
+{{- end }}
+{{- end }}
+
+{{/*
+Refuse triton.extraArgs that set a flag the args above set (or an alias Triton treats the same),
+or the --metrics-config keys the dashboard, alerts and HPA depend on: Triton would take the last
+value and silently change what the probes, Service and metrics rely on. The same list is
+triton_platform/config/rules/triton_args.py CHART_FLAGS; tests/chart/test_triton_args.py keeps them equal.
+*/}}
+{{- define "triton-inference-server.checkExtraArgs" -}}
+{{- $owned := list "model-repository" "model-store" "model-control-mode" "repository-poll-secs" "load-model" "strict-readiness" "disable-auto-complete-config" "strict-model-config" "allow-http" "allow-grpc" "allow-metrics" "http-address" "grpc-address" "metrics-address" "http-port" "grpc-port" "metrics-port" "log-verbose" }}
+{{- range .Values.triton.extraArgs }}
+{{- $name := regexReplaceAll "^--([^=]*).*$" . "${1}" }}
+{{- if has $name $owned }}
+{{- fail (printf "triton.extraArgs: %q sets --%s, which the chart sets itself; use the chart's value for it (e.g. extraArgs: [\"--model-load-thread-count=2\"])" . $name) }}
+{{- end }}
+{{- if regexMatch "^--metrics-config=(summary_latencies|counter_latencies)=" . }}
+{{- fail (printf "triton.extraArgs: %q changes a --metrics-config key the chart sets; other keys are fine (e.g. \"--metrics-config=summary_quantiles=0.5:0.05,0.99:0.001\")" .) }}
+{{- end }}
 {{- end }}
 {{- end }}
 

@@ -1,52 +1,22 @@
 """Who can reach a cluster's Kubernetes API, and how: the rules behind ``cluster.apiAccessCidrs``,
 ``cluster.privateEndpoint`` and ``cluster.aks``.
 
-Plain checks, no Pulumi and no cloud SDK. ``ipv4_cidr`` validates one entry of
-``apiAccessCidrs`` (the config schema calls it per item, so the error names the entry);
-``access_issues`` holds the cross-key rules that depend on the cloud, each from the cloud's
-own documentation (cited where they are checked).
+Plain checks, no Pulumi and no cloud SDK. ``access_issues`` holds the cross-key rules that
+depend on the cloud, each from the cloud's own documentation (cited where they are checked);
+``is_open_to_internet`` / ``open_endpoint_warning`` are what the cluster components warn with.
+One entry of ``apiAccessCidrs`` is checked by the schema itself (``schema.ipv4_cidr``), so the
+error names the entry.
 """
 
 from __future__ import annotations
 
-import ipaddress
-import re
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:  # config imports this module; import it back only for types
-    from triton_platform.config.schema import Issue, PlatformConfig
+from triton_platform.config.errors import Issue, key
+from triton_platform.config.schema import PlatformConfig
 
 # What the endpoint is open to when apiAccessCidrs is left out (EKS's own default, and what
 # GKE and AKS do without authorized networks / authorized IP ranges).
 OPEN_TO_INTERNET = "0.0.0.0/0"
 CIDR_EXAMPLE = "['203.0.113.0/24']"
-
-
-def ipv4_cidr(value: str) -> str:
-    """One IPv4 CIDR block in canonical form, or ValueError saying what is wrong and what would do.
-
-    IPv4 only: EKS accepts no IPv6 block for an IPv4 cluster (API reference,
-    VpcConfigRequest.publicAccessCidrs), and the stacks build IPv4 clusters on every cloud.
-    """
-    text = value.strip()
-    try:
-        net = ipaddress.ip_network(text, strict=False)
-    except ValueError:
-        raise ValueError(f"{value!r} is not a CIDR block (e.g. '203.0.113.0/24')") from None
-    if not isinstance(net, ipaddress.IPv4Network):
-        raise ValueError(f"{value!r} is an IPv6 block; the clusters are IPv4, use an IPv4 block like '203.0.113.0/24'")
-    if "/" not in text:
-        raise ValueError(f"{value!r} has no prefix length; write a CIDR block, e.g. '{text}/32' for one address")
-    if str(net) != text:
-        raise ValueError(f"{value!r} has host bits set; the network is {str(net)!r}")
-    return text
-
-
-def entra_object_id(value: str) -> str:
-    """An Entra ID object id (a GUID, as ``az ad group show --query id`` prints it), or ValueError."""
-    if not re.fullmatch(r"[0-9a-fA-F]{8}(-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}", value):
-        raise ValueError(f"{value!r} is not an Entra ID object id (a GUID like '00000000-0000-0000-0000-000000000000')")
-    return value.lower()
 
 
 def is_open_to_internet(cidrs: list[str] | None) -> bool:
@@ -65,11 +35,6 @@ def open_endpoint_warning(cluster: str) -> str:
 
 def access_issues(cfg: PlatformConfig) -> list[Issue]:
     """Cross-key rules of ``cluster.apiAccessCidrs``, ``cluster.privateEndpoint`` and ``cluster.aks``."""
-    from triton_platform.config.schema import NAMESPACE, Issue
-
-    def key(path: str) -> str:
-        return f"{NAMESPACE}:{path}"
-
     issues: list[Issue] = []
     c = cfg.cluster
     if cfg.cloud == "local":

@@ -1,13 +1,16 @@
-"""The engine-build job description and the interface every TensorRT engine builder implements.
+"""What an engine build is, where it runs, and the interface every TensorRT engine builder implements.
 
-A job names one engine by its content-addressed key; a builder makes sure the engine exists
-at ``job.engine_object`` in the bucket and does nothing when it is already there.
+An ``EngineJob`` names one engine by its content-addressed key; a builder makes sure the engine
+exists at ``job.engine_object`` in the bucket and does nothing when it is already there.
+``BuilderRef`` says which builder and, for a Kubernetes Job, where and how its pod runs: the stack
+makes one and it travels whole to the Job manifest (through the ModelVersion and ReleasePromotion
+props, parsed back on the way); ``triton_platform.publisher.builders.open_builder`` turns it into a builder.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -109,6 +112,46 @@ class EngineJob(BaseModel):
             calibration_path=calibration_path,
             profile=dict(profile or {}),
         )
+
+
+class BuilderRef(BaseModel):
+    """Where TensorRT engines are built; no credentials (the Job uses its ServiceAccount or a named Secret).
+
+    ``local``: the TensorRT Python API on the machine running ``pulumi up``. ``kubernetes``: a Job
+    in ``namespace`` as ``service_account`` on the GPU pool ``node_selector`` / ``tolerations`` pick,
+    requesting ``resources`` (the GPU or MIG slice Triton requests) with ``pod_labels`` (what a
+    keyless identity needs, e.g. AKS Workload Identity).
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    kind: Literal["local", "kubernetes"] = "local"
+    kubeconfig_path: str | None = Field(default=None, examples=[".state/kind-dev.kubeconfig"])
+    namespace: str = Field(default="triton", examples=["triton"])
+    service_account: str = Field(default="triton-engine-builder", examples=["triton-engine-builder"])
+    node_selector: dict[str, str] = Field(default_factory=dict)
+    tolerations: list[dict[str, Any]] = Field(default_factory=list)
+    timeout_seconds: int = Field(default=3600, ge=60, le=86_400, examples=[3600])
+    poll_seconds: float = Field(default=10.0, gt=0, le=600)
+    image_pull_secrets: list[str] = Field(default_factory=list)
+    # Name of a Secret (never its values) the Job reads bucket keys from: MinIO / static keys.
+    credentials_secret: str | None = None
+    # The bucket endpoint a pod uses, when neither the store's cluster_endpoint_url nor endpoint_url is it.
+    in_cluster_endpoint_url: str | None = None
+    # GPU placement of the build pod (MIG 'mixed' requests nvidia.com/mig-<profile>); empty: one nvidia.com/gpu.
+    resources: dict[str, Any] = Field(default_factory=dict)
+    pod_labels: dict[str, str] = Field(default_factory=dict)
+    # Per compute capability a GPU pool provides, the node labels of such GPUs (added to
+    # node_selector per engine); empty: GPU feature discovery's gpu.compute.major/minor.
+    compute_capability_selectors: dict[str, dict[str, str]] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _complete(self) -> BuilderRef:
+        if self.kind == "kubernetes" and not self.kubeconfig_path:
+            raise ValueError(
+                "builder kind 'kubernetes' needs kubeconfig_path (valid example: '.state/kind-dev.kubeconfig')"
+            )
+        return self
 
 
 @runtime_checkable

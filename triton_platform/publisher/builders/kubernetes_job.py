@@ -19,13 +19,14 @@ import re
 import shlex
 import time
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
 from triton_platform.catalog import versions
 from triton_platform.catalog.gpu import compute_capability_selector
-from triton_platform.publisher.builders.base import EngineJob
+from triton_platform.publisher.builders.base import BuilderRef, EngineJob
 from triton_platform.publisher.errors import BuildError, StoreError
 from triton_platform.publisher.fingerprint import file_sha256
 from triton_platform.publisher.stores.base import SHA256_METADATA
@@ -231,148 +232,157 @@ def _container_security() -> dict[str, Any]:
     }
 
 
-def job_manifest(
-    job: EngineJob,
-    store_ref: StoreRef,
-    *,
-    namespace: str,
-    service_account: str,
-    node_selector: Mapping[str, str],
-    tolerations: Sequence[Mapping[str, Any]],
-    image_pull_secrets: Sequence[str] = (),
-    in_cluster_endpoint_url: str | None = None,
-    credentials_secret: str | None = None,
-    gpu_resources: Mapping[str, Any] | None = None,
-    extra_pod_labels: Mapping[str, str] | None = None,
-    compute_capability_selectors: Mapping[str, Mapping[str, str]] | None = None,
-) -> dict[str, Any]:
-    """The batch/v1 Job that builds ``job``'s engine on the GPU pool and uploads it (pure).
+@dataclass(frozen=True)
+class _Credentials:
+    """How the pod's CLI containers get bucket credentials: a whole Secret, Secret keys, or nothing (keyless)."""
 
-    The pod runs on ``node_selector`` narrowed to GPUs of ``job.compute_capability``
-    (:func:`architecture_selector`).
+    env_from: list[dict[str, Any]] = field(default_factory=list)
+    env: list[dict[str, Any]] = field(default_factory=list)
+    volumes: list[dict[str, Any]] = field(default_factory=list)
+    mounts: list[dict[str, Any]] = field(default_factory=list)
 
-    The endpoint a pod uses is ``in_cluster_endpoint_url``, else ``store_ref.cluster_endpoint_url``,
-    else ``store_ref.endpoint_url`` (MinIO is ``http://127.0.0.1:<port>`` from the host but a
-    Service name from a pod). Credentials, by precedence: ``credentials_secret`` names a Secret
-    in ``namespace`` whose keys are the CLI's own variables (``AWS_ACCESS_KEY_ID`` and
-    ``AWS_SECRET_ACCESS_KEY``, ``AZURE_STORAGE_CONNECTION_STRING``...), loaded with ``envFrom``;
-    else a ``kubernetes-secret`` store credential (MinIO's root Secret) is referenced key by key;
-    else the ServiceAccount's cloud identity is used (keyless). Never a secret value.
-    """
-    name = job_name(job.model, job.key)
-    selector = architecture_selector(job, node_selector, compute_capability_selectors)
+    @property
+    def static(self) -> bool:
+        """True when keys come from a Secret (then no cloud identity login is attempted)."""
+        return bool(self.env_from or self.env)
+
+
+def _credentials(job: EngineJob, store_ref: StoreRef, builder: BuilderRef) -> _Credentials:
+    """The pod's credentials, by precedence: ``builder.credentials_secret``, a ``kubernetes-secret`` store
+    credential, else the ServiceAccount's cloud identity (keyless). References only, never a value."""
     creds = store_ref.credentials
-    env_from: list[dict[str, Any]] = []
-    secret_env: list[dict[str, Any]] = []
-    secret_volumes: list[dict[str, Any]] = []
-    secret_mounts: list[dict[str, Any]] = []
-    if credentials_secret:
-        env_from.append({"secretRef": {"name": credentials_secret}})
-    elif creds.source == "kubernetes-secret":
-        if creds.namespace != namespace:
-            raise BuildError(
-                f"Secret {creds.namespace}/{creds.name} is in another namespace than the build Job ({namespace}); "
-                "a pod can only reference Secrets in its own namespace",
-                model=job.model,
-                key="builder namespace",
-                example=f"build in namespace {creds.namespace!r}, or pass credentials_secret",
-            )
-
-        def ref(env_name: str, field: str) -> dict[str, Any]:
-            return {"name": env_name, "valueFrom": {"secretKeyRef": {"name": creds.name, "key": field}}}
-
-        if store_ref.kind == "s3":
-            secret_env = [
-                ref("AWS_ACCESS_KEY_ID", creds.access_key_field),
-                ref("AWS_SECRET_ACCESS_KEY", creds.secret_key_field),
-            ]
-        elif store_ref.kind == "azure":
-            secret_env = [ref("AZURE_STORAGE_KEY", creds.secret_key_field)]
-        else:
-            # A service-account JSON key, mounted as a file gcloud is pointed at.
-            secret_volumes = [
-                {
-                    "name": "gcp-key",
-                    "secret": {
-                        "secretName": creds.name,
-                        "items": [{"key": creds.secret_key_field, "path": "key.json"}],
-                        "defaultMode": 0o440,
-                    },
-                }
-            ]
-            secret_mounts = [{"name": "gcp-key", "mountPath": GCP_KEY_DIR, "readOnly": True}]
-            secret_env = [{"name": "CLOUDSDK_AUTH_CREDENTIAL_FILE_OVERRIDE", "value": f"{GCP_KEY_DIR}/key.json"}]
-    static = bool(env_from or secret_env)
-    endpoint = in_cluster_endpoint_url or store_ref.cluster_endpoint_url or store_ref.endpoint_url
-    cli = _Cli(store_ref, endpoint_url=endpoint, static_credentials=static)
-    if job.spec.precision == "int8" and not job.calibration_object:
+    if builder.credentials_secret:
+        return _Credentials(env_from=[{"secretRef": {"name": builder.credentials_secret}}])
+    if creds.source != "kubernetes-secret":
+        return _Credentials()
+    if creds.namespace != builder.namespace:
         raise BuildError(
-            "precision 'int8' needs the calibration cache in the bucket (job.calibration_object)",
+            f"Secret {creds.namespace}/{creds.name} is in another namespace than the build Job ({builder.namespace}); "
+            "a pod can only reference Secrets in its own namespace",
             model=job.model,
-            key="models[].calibrationCache",
+            key="builder namespace",
+            example=f"build in namespace {creds.namespace!r}, or pass credentials_secret",
         )
 
-    cli_env = [*cli.env(), *secret_env]
-    fetch_lines = [cli.login(), cli.download(job.onnx_object, ONNX_PATH)]
+    def ref(env_name: str, key: str) -> dict[str, Any]:
+        return {"name": env_name, "valueFrom": {"secretKeyRef": {"name": creds.name, "key": key}}}
+
+    if store_ref.kind == "s3":
+        return _Credentials(
+            env=[ref("AWS_ACCESS_KEY_ID", creds.access_key_field), ref("AWS_SECRET_ACCESS_KEY", creds.secret_key_field)]
+        )
+    if store_ref.kind == "azure":
+        return _Credentials(env=[ref("AZURE_STORAGE_KEY", creds.secret_key_field)])
+    # GCS: a service-account JSON key, mounted as a file gcloud is pointed at.
+    return _Credentials(
+        env=[{"name": "CLOUDSDK_AUTH_CREDENTIAL_FILE_OVERRIDE", "value": f"{GCP_KEY_DIR}/key.json"}],
+        volumes=[
+            {
+                "name": "gcp-key",
+                "secret": {
+                    "secretName": creds.name,
+                    "items": [{"key": creds.secret_key_field, "path": "key.json"}],
+                    "defaultMode": 0o440,
+                },
+            }
+        ],
+        mounts=[{"name": "gcp-key", "mountPath": GCP_KEY_DIR, "readOnly": True}],
+    )
+
+
+def _work_mounts() -> list[dict[str, Any]]:
+    return [{"name": "work", "mountPath": WORK_DIR}, {"name": "tmp", "mountPath": POD_TMP}]
+
+
+def _cli_container(name: str, cli: _Cli, creds: _Credentials, lines: Sequence[str]) -> dict[str, Any]:
+    """A small container running ``lines`` with the cloud's CLI: fetching the inputs, uploading the engine."""
+    container: dict[str, Any] = {
+        "name": name,
+        "image": cli.image,
+        "imagePullPolicy": "IfNotPresent",
+        "command": _script(*lines),
+        "env": [*cli.env(), *creds.env],
+        "volumeMounts": [*_work_mounts(), *creds.mounts],
+        "resources": {"requests": {"cpu": "100m", "memory": "256Mi"}, "limits": {"cpu": "1", "memory": "1Gi"}},
+        "securityContext": _container_security(),
+    }
+    if creds.env_from:
+        container["envFrom"] = creds.env_from
+    return container
+
+
+def _fetch_lines(cli: _Cli, job: EngineJob) -> list[str]:
+    lines = [cli.login(), cli.download(job.onnx_object, ONNX_PATH)]
     if job.calibration_object:
-        fetch_lines.append(cli.download(job.calibration_object, CALIBRATION_PATH))
-    upload_lines = [
+        lines.append(cli.download(job.calibration_object, CALIBRATION_PATH))
+    return lines
+
+
+def _upload_lines(cli: _Cli, job: EngineJob) -> list[str]:
+    return [
         cli.login(),
         f"test -s {ENGINE_PATH}",
         f"SHA=$(sha256sum {ENGINE_PATH} | cut -d' ' -f1)",
         cli.upload(ENGINE_PATH, job.engine_object, "SHA"),
         'echo "uploaded engine sha256=$SHA"',
     ]
-    mounts = [{"name": "work", "mountPath": WORK_DIR}, {"name": "tmp", "mountPath": POD_TMP}]
-    small = {"requests": {"cpu": "100m", "memory": "256Mi"}, "limits": {"cpu": "1", "memory": "1Gi"}}
 
-    def cli_container(cname: str, lines: list[str]) -> dict[str, Any]:
-        c: dict[str, Any] = {
-            "name": cname,
-            "image": cli.image,
-            "imagePullPolicy": "IfNotPresent",
-            "command": _script(*lines),
-            "env": cli_env,
-            "volumeMounts": [*mounts, *secret_mounts],
-            "resources": small,
-            "securityContext": _container_security(),
-        }
-        if env_from:
-            c["envFrom"] = env_from
-        return c
 
-    # The same GPU (or MIG slice) Triton requests: an engine is tied to what it was built on.
-    gpu = {k: str(int(v)) for k, v in (gpu_resources or {"nvidia.com/gpu": 1}).items()}
-    build = {
+def _build_container(job: EngineJob, builder: BuilderRef) -> dict[str, Any]:
+    """``trtexec`` in the NGC TensorRT image of the job's release, on the same GPU (or MIG slice) Triton
+    requests: an engine is tied to what it was built on."""
+    gpu = {k: str(int(v)) for k, v in (builder.resources or {"nvidia.com/gpu": 1}).items()}
+    return {
         "name": "build",
         "image": versions.tensorrt_image(job.ngc_release),
         "imagePullPolicy": "IfNotPresent",
         "command": trtexec_args(job),
         "env": [{"name": "HOME", "value": POD_TMP}],
-        "volumeMounts": mounts,
+        "volumeMounts": _work_mounts(),
         "resources": {
             "requests": {"cpu": "2", "memory": "8Gi", **gpu},
             "limits": {"cpu": "8", "memory": "32Gi", **gpu},
         },
         "securityContext": _container_security(),
     }
-    labels = {
+
+
+def _job_labels(job: EngineJob) -> dict[str, str]:
+    return {
         "app.kubernetes.io/name": "trt-engine-build",
         "app.kubernetes.io/part-of": "triton-platform",
         "app.kubernetes.io/managed-by": "triton-platform-publisher",
         "triton-platform/model": _slug(job.model),
         "triton-platform/engine-key": job.key[:40],
     }
-    pod_labels = {**dict(extra_pod_labels or {}), **labels}
-    if store_ref.kind == "azure" and not static:
-        pod_labels["azure.workload.identity/use"] = "true"  # AKS webhook injects the token
-    pod_spec: dict[str, Any] = {
-        "serviceAccountName": service_account,
+
+
+def _pod_labels(job: EngineJob, store_ref: StoreRef, builder: BuilderRef, creds: _Credentials) -> dict[str, str]:
+    labels = {**builder.pod_labels, **_job_labels(job)}
+    if store_ref.kind == "azure" and not creds.static:
+        labels["azure.workload.identity/use"] = "true"  # AKS webhook injects the token
+    return labels
+
+
+def _pod_spec(job: EngineJob, store_ref: StoreRef, builder: BuilderRef) -> dict[str, Any]:
+    """The build pod: fetch (init), build (init), upload, as the builder ServiceAccount on the job's GPUs."""
+    selector = architecture_selector(job, builder.node_selector, builder.compute_capability_selectors or None)
+    creds = _credentials(job, store_ref, builder)
+    endpoint = builder.in_cluster_endpoint_url or store_ref.cluster_endpoint_url or store_ref.endpoint_url
+    cli = _Cli(store_ref, endpoint_url=endpoint, static_credentials=creds.static)
+    if job.spec.precision == "int8" and not job.calibration_object:
+        raise BuildError(
+            "precision 'int8' needs the calibration cache in the bucket (job.calibration_object)",
+            model=job.model,
+            key="models[].calibrationCache",
+        )
+    spec: dict[str, Any] = {
+        "serviceAccountName": builder.service_account,
         # The Job needs no Kubernetes API; cloud identity webhooks project their own tokens.
         "automountServiceAccountToken": False,
         "restartPolicy": "Never",
         "nodeSelector": selector,
-        "tolerations": [dict(t) for t in tolerations],
+        "tolerations": [dict(t) for t in builder.tolerations],
         "securityContext": {
             "runAsNonRoot": True,
             "runAsUser": RUN_AS_USER,
@@ -380,19 +390,36 @@ def job_manifest(
             "fsGroup": RUN_AS_USER,
             "seccompProfile": {"type": "RuntimeDefault"},
         },
-        "initContainers": [cli_container("fetch", fetch_lines), build],
-        "containers": [cli_container("upload", upload_lines)],
-        "volumes": [{"name": "work", "emptyDir": {}}, {"name": "tmp", "emptyDir": {}}, *secret_volumes],
+        "initContainers": [_cli_container("fetch", cli, creds, _fetch_lines(cli, job)), _build_container(job, builder)],
+        "containers": [_cli_container("upload", cli, creds, _upload_lines(cli, job))],
+        "volumes": [{"name": "work", "emptyDir": {}}, {"name": "tmp", "emptyDir": {}}, *creds.volumes],
     }
-    if image_pull_secrets:
-        pod_spec["imagePullSecrets"] = [{"name": s} for s in image_pull_secrets]
+    if builder.image_pull_secrets:
+        spec["imagePullSecrets"] = [{"name": s} for s in builder.image_pull_secrets]
+    return {"metadata": {"labels": _pod_labels(job, store_ref, builder, creds)}, "spec": spec}
+
+
+def job_manifest(job: EngineJob, store_ref: StoreRef, builder: BuilderRef) -> dict[str, Any]:
+    """The batch/v1 Job that builds ``job``'s engine on the GPU pool ``builder`` names and uploads it (pure).
+
+    The pod runs on ``builder.node_selector`` narrowed to GPUs of ``job.compute_capability``
+    (:func:`architecture_selector`).
+
+    The endpoint a pod uses is ``builder.in_cluster_endpoint_url``, else ``store_ref.cluster_endpoint_url``,
+    else ``store_ref.endpoint_url`` (MinIO is ``http://127.0.0.1:<port>`` from the host but a
+    Service name from a pod). Credentials, by precedence: ``builder.credentials_secret`` names a Secret
+    in ``builder.namespace`` whose keys are the CLI's own variables (``AWS_ACCESS_KEY_ID`` and
+    ``AWS_SECRET_ACCESS_KEY``, ``AZURE_STORAGE_CONNECTION_STRING``...), loaded with ``envFrom``;
+    else a ``kubernetes-secret`` store credential (MinIO's root Secret) is referenced key by key;
+    else the ServiceAccount's cloud identity is used (keyless). Never a secret value.
+    """
     return {
         "apiVersion": "batch/v1",
         "kind": "Job",
         "metadata": {
-            "name": name,
-            "namespace": namespace,
-            "labels": labels,
+            "name": job_name(job.model, job.key),
+            "namespace": builder.namespace,
+            "labels": _job_labels(job),
             "annotations": {
                 "triton-platform/engine-object": job.engine_object,
                 "triton-platform/onnx-object": job.onnx_object,
@@ -404,7 +431,7 @@ def job_manifest(
             "backoffLimit": 0,
             "activeDeadlineSeconds": job.timeout_seconds,
             "ttlSecondsAfterFinished": TTL_SECONDS_AFTER_FINISHED,
-            "template": {"metadata": {"labels": pod_labels}, "spec": pod_spec},
+            "template": _pod_spec(job, store_ref, builder),
         },
     }
 
@@ -418,49 +445,33 @@ def _tail(text: str, lines: int = LOG_TAIL_LINES) -> str:
 
 
 class KubernetesJobBuilder:
-    """EngineBuilder that runs :func:`job_manifest` as a Job and waits for it.
+    """EngineBuilder that runs :func:`job_manifest` as a Job, as ``ref`` describes it, and waits for it.
 
     ``batch_api`` / ``core_api`` (kubernetes ``BatchV1Api`` / ``CoreV1Api``) are created from
-    ``kubeconfig_path`` inside :meth:`build` unless given (tests pass fakes); nothing here
+    ``ref.kubeconfig_path`` inside :meth:`build` unless given (tests pass fakes); nothing here
     talks to a cluster at construction time, so the builder pickles cleanly.
     """
 
     def __init__(
         self,
-        kubeconfig_path: str,
-        namespace: str,
-        service_account: str,
-        node_selector: Mapping[str, str],
-        tolerations: Sequence[Mapping[str, Any]],
-        poll_seconds: float = 10.0,
+        ref: BuilderRef,
         *,
-        image_pull_secrets: Sequence[str] = (),
-        in_cluster_endpoint_url: str | None = None,
-        credentials_secret: str | None = None,
-        resources: Mapping[str, Any] | None = None,
-        pod_labels: Mapping[str, str] | None = None,
-        compute_capability_selectors: Mapping[str, Mapping[str, str]] | None = None,
         batch_api: Any = None,
         core_api: Any = None,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        self.kubeconfig_path = kubeconfig_path
-        self.namespace = namespace
-        self.service_account = service_account
-        self.node_selector = dict(node_selector)
-        self.tolerations = [dict(t) for t in tolerations]
-        self.poll_seconds = poll_seconds
-        self.image_pull_secrets = list(image_pull_secrets)
-        self.in_cluster_endpoint_url = in_cluster_endpoint_url
-        self.credentials_secret = credentials_secret
-        self.resources = dict(resources or {})
-        self.pod_labels = dict(pod_labels or {})
-        self.compute_capability_selectors = {cc: dict(sel) for cc, sel in (compute_capability_selectors or {}).items()}
+        if ref.kind != "kubernetes" or not ref.kubeconfig_path:
+            raise ValueError("KubernetesJobBuilder needs a BuilderRef of kind 'kubernetes' with a kubeconfig_path")
+        self.ref = ref
         self._batch = batch_api
         self._core = core_api
         self._clock = clock
         self._sleep = sleep
+
+    @property
+    def namespace(self) -> str:
+        return self.ref.namespace
 
     # --- EngineBuilder ---------------------------------------------------------------------
 
@@ -469,24 +480,11 @@ class KubernetesJobBuilder:
             progress.note(f"{job.model}: engine sm{job.compute_capability} {job.key[:10]} already built, skipping")
             return
         # Refuse an architecture no pool provides before uploading anything for it.
-        architecture_selector(job, self.node_selector, self.compute_capability_selectors or None)
+        architecture_selector(job, self.ref.node_selector, self.ref.compute_capability_selectors or None)
         self._ensure_input(store, job, job.onnx_object, job.onnx_path, "ONNX model", progress)
         if job.calibration_object:
             self._ensure_input(store, job, job.calibration_object, job.calibration_path, "calibration cache", progress)
-        manifest = job_manifest(
-            job,
-            store.ref,
-            namespace=self.namespace,
-            service_account=self.service_account,
-            node_selector=self.node_selector,
-            tolerations=self.tolerations,
-            image_pull_secrets=self.image_pull_secrets,
-            in_cluster_endpoint_url=self.in_cluster_endpoint_url,
-            credentials_secret=self.credentials_secret,
-            gpu_resources=self.resources or None,
-            extra_pod_labels=self.pod_labels,
-            compute_capability_selectors=self.compute_capability_selectors or None,
-        )
+        manifest = job_manifest(job, store.ref, self.ref)
         name = manifest["metadata"]["name"]
         batch, core = self._apis()
         task = progress.task(f"build {job.model} engine sm{job.compute_capability} (Job {self.namespace}/{name})")
@@ -511,7 +509,7 @@ class KubernetesJobBuilder:
         if self._batch is None or self._core is None:
             from kubernetes import client, config
 
-            api_client = config.new_client_from_config(config_file=self.kubeconfig_path)
+            api_client = config.new_client_from_config(config_file=self.ref.kubeconfig_path)
             self._batch = self._batch or client.BatchV1Api(api_client)
             self._core = self._core or client.CoreV1Api(api_client)
         return self._batch, self._core
@@ -555,7 +553,7 @@ class KubernetesJobBuilder:
                     raise BuildError(
                         f"cannot replace finished Job {self.namespace}/{name}: {_api_reason(exc)}", model=job.model
                     ) from None
-            self._sleep(max(self.poll_seconds, 1.0))
+            self._sleep(max(self.ref.poll_seconds, 1.0))
 
     def _wait(self, batch: Any, core: Any, name: str, job: EngineJob, progress: Progress) -> None:
         started = self._clock()
@@ -589,7 +587,7 @@ class KubernetesJobBuilder:
             if phase and phase != last_phase:
                 progress.note(f"{job.model}: Job {name}: {phase} ({self._clock() - started:.0f} s)")
                 last_phase = phase
-            self._sleep(self.poll_seconds)
+            self._sleep(self.ref.poll_seconds)
 
     def _pods(self, core: Any, name: str) -> list[Any]:
         try:

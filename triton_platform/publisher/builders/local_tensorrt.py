@@ -243,10 +243,28 @@ def build_engine(
     timing_cache: Path | None = None,
 ) -> bytes:
     """Build the serialized engine for ``job`` from ``onnx_path``; BuildError with TensorRT's log on failure."""
-    spec = job.spec
     logs = _Logs()
     logger = _make_logger(trt, logs)
     builder = trt.Builder(logger)
+    # The parser owns the weights the network refers to: it must live until the engine is built.
+    network, _parser = _parse(trt, builder, logger, logs, job, onnx_path)
+    config = builder.create_builder_config()
+    _configure(trt, builder, config, job, calibration_path)
+    _load_timing_cache(config, timing_cache)
+    serialized = builder.build_serialized_network(network, config)
+    if serialized is None:
+        raise BuildError(
+            "TensorRT could not build the engine (see the log below)",
+            model=job.model,
+            log_tail=logs.tail(),
+        )
+    if timing_cache is not None:
+        _save_timing_cache(config, timing_cache)
+    return bytes(memoryview(serialized))
+
+
+def _parse(trt: Any, builder: Any, logger: Any, logs: _Logs, job: EngineJob, onnx_path: Path) -> tuple[Any, Any]:
+    """The network parsed from the ONNX file, and its parser; BuildError with the parser's errors."""
     # TensorRT 10 networks are always explicit-batch (the flag is deprecated and ignored).
     flags = 0
     if int(str(trt.__version__).split(".")[0]) < 10:
@@ -262,8 +280,12 @@ def build_engine(
             key="models[].source",
             log_tail=logs.tail(),
         )
+    return network, parser
 
-    config = builder.create_builder_config()
+
+def _configure(trt: Any, builder: Any, config: Any, job: EngineJob, calibration_path: Path | None) -> None:
+    """Workspace, precision, the optimization profile and hardware compatibility, as the engine key says."""
+    spec = job.spec
     config.set_memory_pool_limit(trt.MemoryPoolType.WORKSPACE, spec.workspace_mb * (1 << 20))
     if spec.precision == "fp16":
         config.set_flag(trt.BuilderFlag.FP16)
@@ -280,7 +302,6 @@ def build_engine(
         config.set_flag(trt.BuilderFlag.TF32)
     else:
         config.clear_flag(trt.BuilderFlag.TF32)  # strict FP32: TF32 is on by default
-
     shapes = job.shapes
     if shapes:
         profile = builder.create_optimization_profile()
@@ -290,6 +311,8 @@ def build_engine(
     if spec.hardware_compatibility == "ampere+":
         config.hardware_compatibility_level = trt.HardwareCompatibilityLevel.AMPERE_PLUS
 
+
+def _load_timing_cache(config: Any, timing_cache: Path | None) -> None:
     cache_bytes = b""
     if timing_cache is not None and timing_cache.is_file():
         cache_bytes = timing_cache.read_bytes()
@@ -298,17 +321,6 @@ def build_engine(
     if not config.set_timing_cache(cache, ignore_mismatch=False):
         cache = config.create_timing_cache(b"")
         config.set_timing_cache(cache, ignore_mismatch=False)
-
-    serialized = builder.build_serialized_network(network, config)
-    if serialized is None:
-        raise BuildError(
-            "TensorRT could not build the engine (see the log below)",
-            model=job.model,
-            log_tail=logs.tail(),
-        )
-    if timing_cache is not None:
-        _save_timing_cache(config, timing_cache)
-    return bytes(memoryview(serialized))
 
 
 def _save_timing_cache(config: Any, path: Path) -> None:

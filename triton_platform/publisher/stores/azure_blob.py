@@ -24,6 +24,7 @@ from triton_platform.publisher.stores.base import (
     b64,
     digest,
 )
+from triton_platform.publisher.stores.credentials import azure_service_client
 
 MiB = 1024 * 1024
 
@@ -78,8 +79,6 @@ class AzureBlobStore(ObjectStore):
     def _container(self) -> Any:
         with self._client_lock:
             if self._service_obj is None:
-                from triton_platform.publisher.stores.credentials import azure_service_client
-
                 self._service_obj = azure_service_client(self.ref, **self._client_kwargs)
             return self._service_obj.get_container_client(self.bucket)
 

@@ -3,7 +3,9 @@
 ``StoreRef`` is the descriptor the stacks hand to the publisher (never credentials, only where
 to find them). ``ObjectStore`` is the small set of operations the atomic publish protocol
 needs; every upload is verified against what the server reports (size and a content checksum
-the server computed) before anything may point at it.
+the server computed) before anything may point at it. The backends (``s3``, ``gcs``,
+``azure_blob``) import this module, never the other way round: ``triton_platform.publisher.stores.open_store``
+picks one.
 """
 
 from __future__ import annotations
@@ -17,16 +19,17 @@ import re
 import tempfile
 import urllib.parse
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from triton_platform.publisher.errors import StoreError
+from triton_platform.publisher.fingerprint import file_sha256
 from triton_platform.publisher.progress import Progress, ensure_progress
 
 StoreKind = Literal["s3", "gcs", "azure"]
@@ -488,8 +491,6 @@ def _stat_id(path: Path) -> tuple[int, int, int]:
 
 def sha256_file(path: Path) -> str:
     """sha256 hex of a file (memoised through the publisher's persistent hash cache)."""
-    from triton_platform.publisher.fingerprint import file_sha256
-
     return file_sha256(path)
 
 
@@ -546,20 +547,3 @@ def part_digests(source: Path | bytes, algorithm: str, part_size: int, *, worker
 def composite_digest(parts: list[bytes], algorithm: str) -> bytes:
     """S3's checksum of a multipart object: the digest of the concatenated part digests."""
     return hashlib.new(algorithm, b"".join(parts)).digest()
-
-
-def open_store(ref: StoreRef | Mapping[str, Any]) -> ObjectStore:
-    """The ObjectStore for ``ref`` (a StoreRef, or its dict form from dynamic-provider props)."""
-    if not isinstance(ref, StoreRef):
-        ref = StoreRef.model_validate(ref)
-    if ref.kind == "s3":
-        from triton_platform.publisher.stores.s3 import S3Store
-
-        return S3Store(ref)
-    if ref.kind == "gcs":
-        from triton_platform.publisher.stores.gcs import GcsStore
-
-        return GcsStore(ref)
-    from triton_platform.publisher.stores.azure_blob import AzureBlobStore
-
-    return AzureBlobStore(ref)

@@ -18,9 +18,12 @@ import base64
 import binascii
 import json
 import os
+import shutil
+import subprocess
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+import yaml
 from pydantic import SecretStr
 
 from triton_platform.publisher.errors import StoreError
@@ -44,11 +47,6 @@ def load_kubeconfig(
     cluster's kubeconfig, https://kind.sigs.k8s.io/docs/user/quick-start/#interacting-with-your-cluster),
     never written to disk. Raises StoreError naming both when neither works.
     """
-    import shutil
-    import subprocess
-
-    import yaml
-
     path = str(cred.kubeconfig_path)
     where = repr(path)
     if os.path.isfile(path):

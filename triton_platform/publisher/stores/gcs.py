@@ -23,6 +23,7 @@ from triton_platform.publisher.stores.base import (
     b64,
     digest,
 )
+from triton_platform.publisher.stores.credentials import gcs_client
 
 MiB = 1024 * 1024
 
@@ -82,8 +83,6 @@ class GcsStore(ObjectStore):
     def _client(self) -> Any:
         with self._client_lock:
             if self._client_obj is None:
-                from triton_platform.publisher.stores.credentials import gcs_client
-
                 self._client_obj = gcs_client(self.ref)
             return self._client_obj
 

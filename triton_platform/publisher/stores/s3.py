@@ -27,6 +27,7 @@ from triton_platform.publisher.stores.base import (
     composite_digest,
     part_digests,
 )
+from triton_platform.publisher.stores.credentials import s3_session
 
 MiB = 1024 * 1024
 _PARTS_SUFFIX = re.compile(r"-(\d+)$")
@@ -81,8 +82,6 @@ class S3Store(ObjectStore):
         with self._client_lock:
             if self._client_obj is None:
                 from botocore.config import Config
-
-                from triton_platform.publisher.stores.credentials import s3_session
 
                 s3_options: dict[str, Any] = {
                     # Every body we send carries a signed x-amz-checksum-sha256 header that the

@@ -1,0 +1,1 @@
+"""Test data: the pinned gpu-operator chart's ClusterPolicy CRD schema (source and transformation inside the JSON)."""
