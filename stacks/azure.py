@@ -33,6 +33,7 @@ from stacks.common import (
     ClusterBinding,
     StorageBinding,
     deep_merge,
+    gateway_exposure,
     kubeconfig_path,
 )
 from stacks.release import builds_engines
@@ -42,6 +43,8 @@ from triton_platform.clouds import azure as az
 from triton_platform.config import PlatformConfig
 from triton_platform.publisher.stores import CredentialsRef, StoreRef
 from triton_platform.sidecars import azure_model_sync
+from triton_platform.values.autoscaling import gpu_node_template
+from triton_platform.values.triton import gpu_placement
 
 DEFAULT_CONTAINER = "triton-models"
 SYSTEM_POOL_SELECTOR = {"kubernetes.azure.com/mode": "system"}
@@ -80,6 +83,7 @@ def provision(cfg: PlatformConfig, base_dir: Path) -> CloudPlatform:
         storage=storage,
         outputs=platform_outputs(cfg, cluster, store, identity, container, storage),
         service_annotations=service_annotations(cfg),
+        gateway_annotations=service_annotations(gateway_exposure(cfg)),
     )
 
 
@@ -112,6 +116,11 @@ def aks_cluster(
             private_cluster=c.private_endpoint,
             local_accounts=c.aks.local_accounts,
             admin_group_object_ids=list(c.aks.admin_group_object_ids),
+            # privateEndpoint: the nodes (and the API server's endpoint) go in a subnet the deployer reaches.
+            vnet_subnet_id=c.aks.vnet_subnet_id,
+            # cluster.access: Cluster User Role + AKS RBAC Cluster Admin / Reader per principal.
+            admins=list(c.access.admins),
+            viewers=list(c.access.viewers),
             tags=tags,
         ),
     )
@@ -138,6 +147,7 @@ def gpu_pool(cfg: PlatformConfig) -> AksGpuPool | None:
         spot=pool.spot,
         gpu_instance_profile=az.gpu_instance_profile(g.mig_strategy, g.mig_profile),
         gpu_product=pool.gpu_product,
+        node_template=gpu_node_template(cfg, gpu_placement(cfg)),
     )
 
 

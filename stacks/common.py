@@ -23,6 +23,8 @@ from components.monitoring.metrics_adapter import MetricsAdapter, MetricsAdapter
 from components.monitoring.monitoring import RELEASE_NAME as PROMETHEUS_RELEASE
 from components.monitoring.monitoring import Monitoring, MonitoringArgs
 from components.publisher.model_publisher import ModelPublisher, ModelPublisherArgs
+from components.serving.gateway import ServingGateway, ServingGatewayArgs
+from components.serving.rollouts import ArgoRollouts, ArgoRolloutsArgs
 from components.serving.triton_namespace import BuilderServiceAccount, TritonNamespace, TritonNamespaceArgs
 from components.serving.triton_server import TritonServer, TritonServerArgs
 from stacks.release import builds_engines, deploy_release
@@ -35,6 +37,8 @@ from triton_platform.values.triton import engine_build_selectors, gpu_placement,
 STATE_DIR_ENV = "TRITON_PLATFORM_STATE_DIR"
 TRITON_SERVICE_ACCOUNT = "triton"
 BUILDER_SERVICE_ACCOUNT = "triton-engine-builder"
+# The Triton Service's name: TritonServerArgs.release_name, the chart's fullnameOverride.
+TRITON_RELEASE = TritonServerArgs.model_fields["release_name"].default
 
 
 def kubeconfig_path(base_dir: Path, kind: str, cluster_name: str) -> str:
@@ -53,7 +57,7 @@ class StorageBinding:
     """How Triton and the publisher reach the model repository.
 
     ``repository_uri`` is what Triton gets as ``--model-repository``:
-    ``s3://bucket/prefix``, ``s3://http://minio.minio:9000/bucket/prefix``,
+    ``s3://bucket/prefix``, ``s3://http://seaweedfs-all-in-one.seaweedfs:8333/bucket/prefix``,
     ``gs://bucket/prefix`` or ``as://account/container/prefix``.
     ``publisher_store`` is where the publisher and the release promotion write (an Output of it
     when the bucket's name is generated): never credentials, only where to find them.
@@ -63,7 +67,7 @@ class StorageBinding:
     publisher_store: StoreRef | pulumi.Output[StoreRef]
     # Non-secret env for Triton (AWS_DEFAULT_REGION, ...).
     env: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
-    # Credentials Triton reads as env (MinIO, or static keys explicitly opted in): values
+    # Credentials Triton reads as env (SeaweedFS on kind, or static keys explicitly opted in): values
     # must be secret Outputs. deploy_workloads puts them in a Kubernetes Secret in Triton's
     # namespace; nothing else ever holds them.
     credentials_env: Mapping[str, pulumi.Output[str]] | None = None
@@ -127,6 +131,8 @@ class WorkloadOutputs:
     prometheus_url: pulumi.Output[str] | None = None
     # `release` and `releaseHistory` (stacks/release.py).
     release_outputs: dict[str, Any] = field(default_factory=dict)
+    # The Gateway in front of Triton (triton.gateway.enabled).
+    gateway: pulumi.Output[str] | None = None
 
 
 @dataclass
@@ -143,6 +149,8 @@ class CloudPlatform:
     outputs: dict[str, Any] = field(default_factory=dict)
     service_annotations: Mapping[str, str] = field(default_factory=dict)
     endpoint_overrides: dict[str, Any] = field(default_factory=dict)
+    # The same cloud's annotations for the Gateway's LoadBalancer (service_annotations(gateway_exposure(cfg))).
+    gateway_annotations: Mapping[str, str] = field(default_factory=dict)
 
 
 def compose(cfg: PlatformConfig, platform: CloudPlatform, base_dir: Path) -> dict[str, Any]:
@@ -154,6 +162,7 @@ def compose(cfg: PlatformConfig, platform: CloudPlatform, base_dir: Path) -> dic
         storage=platform.storage,
         base_dir=base_dir,
         service_annotations=platform.service_annotations,
+        gateway_annotations=platform.gateway_annotations,
     )
     return {
         "cloud": cfg.cloud,
@@ -172,6 +181,7 @@ def deploy_workloads(
     storage: StorageBinding,
     base_dir: Path,
     service_annotations: Mapping[str, str] | None = None,
+    gateway_annotations: Mapping[str, str] | None = None,
 ) -> WorkloadOutputs:
     """Triton's namespace, monitoring, the model publisher and the Triton release, in that order."""
     # TensorRT models to publish, or (release.buildMissingEngines) engines a promotion may build.
@@ -194,7 +204,15 @@ def deploy_workloads(
         f"{name}-models", cfg, storage.publisher_store, publisher=publisher, depends_on=publish_deps, builder=builder
     )
     triton_deps += release.resources
+    if cfg.triton.rollout.strategy == "canary":
+        # The chart's Rollout and AnalysisTemplate need Argo Rollouts' CRDs (and its controller) first.
+        triton_deps.append(_argo_rollouts(name, cluster))
     triton = _triton_server(name, cfg, cluster, storage, home, base_dir, service_annotations, triton_deps)
+    gateway = (
+        _serving_gateway(name, cfg, cluster, triton, gateway_annotations, monitoring)
+        if cfg.triton.gateway.enabled
+        else None
+    )
     return WorkloadOutputs(
         cluster=cluster,
         triton_namespace=home.namespace,
@@ -207,6 +225,7 @@ def deploy_workloads(
         grafana_admin_password=monitoring.grafana_admin_password if monitoring else None,
         prometheus_url=monitoring.prometheus_url if monitoring else None,
         release_outputs=release.outputs,
+        gateway=gateway.gateway_name if gateway else None,
     )
 
 
@@ -248,6 +267,8 @@ def _monitoring(
             grafana_enabled=cfg.monitoring.grafana.enabled,
             queue_time_ms=cfg.monitoring.alerts.queue_time_ms,
             failure_ratio=cfg.monitoring.alerts.failure_ratio,
+            gateway_enabled=cfg.triton.gateway.enabled,
+            gateway_error_ratio=cfg.monitoring.alerts.gateway_error_ratio,
             triton_namespace=cfg.triton.namespace,
             dashboard_path=str(base_dir / "dashboards" / "triton.json"),
             cloud=cfg.cloud,
@@ -263,7 +284,7 @@ def _monitoring(
                 k8s_provider=cluster.provider,
                 namespace=monitoring.namespace,
                 triton_namespace=cfg.triton.namespace,
-                prometheus_url=f"http://{PROMETHEUS_RELEASE}-prometheus.{cfg.monitoring.namespace}.svc",
+                prometheus_url=prometheus_service(cfg),
             ),
             opts=pulumi.ResourceOptions(depends_on=monitoring.ready),
         )
@@ -317,6 +338,8 @@ def _triton_server(
         service_annotations=service_annotations,
         gke=cluster.gke,
         base_dir=base_dir,
+        # A canary's analysis queries the stack's Prometheus (none without monitoring).
+        prometheus_url=f"{prometheus_service(cfg)}:9090" if cfg.monitoring.enabled else None,
     )
     return TritonServer(
         f"{name}-triton",
@@ -324,6 +347,59 @@ def _triton_server(
             k8s_provider=cluster.provider, namespace=home.namespace, values=deep_merge(values, storage.chart_values)
         ),
         opts=pulumi.ResourceOptions(depends_on=list(depends_on)),
+    )
+
+
+def prometheus_service(cfg: PlatformConfig) -> str:
+    """kube-prometheus-stack's Prometheus Service, without the port (prometheus-adapter adds its own)."""
+    return f"http://{PROMETHEUS_RELEASE}-prometheus.{cfg.monitoring.namespace}.svc"
+
+
+def _argo_rollouts(name: str, cluster: ClusterBinding) -> ArgoRollouts:
+    """Argo Rollouts with its Gateway API plugin (triton.rollout.strategy canary)."""
+    return ArgoRollouts(
+        f"{name}-rollouts",
+        ArgoRolloutsArgs(k8s_provider=cluster.provider),
+        opts=pulumi.ResourceOptions(depends_on=list(cluster.ready)),
+    )
+
+
+def gateway_exposure(cfg: PlatformConfig) -> PlatformConfig:
+    """``cfg`` as if Triton's Service were the Gateway's: a LoadBalancer, internal as ``triton.gateway.internal``.
+
+    Each cloud's ``service_annotations`` reads it, so the Gateway gets the same load-balancer
+    annotations a LoadBalancer Service of Triton would (``gateway_annotations`` of CloudPlatform).
+    """
+    triton = cfg.triton
+    service = triton.service.model_copy(update={"type": "LoadBalancer", "internal": triton.gateway.internal})
+    return cfg.model_copy(update={"triton": triton.model_copy(update={"service": service})})
+
+
+def _serving_gateway(
+    name: str,
+    cfg: PlatformConfig,
+    cluster: ClusterBinding,
+    triton: TritonServer,
+    annotations: Mapping[str, str] | None,
+    monitoring: Monitoring | None,
+) -> ServingGateway:
+    """Envoy Gateway and the Gateway routing to Triton's Service; its proxies scraped when monitoring is on."""
+    svc = cfg.triton.service
+    return ServingGateway(
+        f"{name}-gateway",
+        ServingGatewayArgs(
+            k8s_provider=cluster.provider,
+            gateway=cfg.triton.gateway,
+            namespace=cfg.triton.namespace,
+            service_name=TRITON_RELEASE,
+            http_port=svc.http_port,
+            grpc_port=svc.grpc_port,
+            service_annotations=dict(annotations or {}),
+            monitored=monitoring is not None,
+            canary=cfg.triton.rollout.strategy == "canary",
+        ),
+        # The PodMonitor needs the Prometheus operator's CRDs; the routes need Triton's Service.
+        opts=pulumi.ResourceOptions(depends_on=[triton, *(monitoring.ready if monitoring else [])]),
     )
 
 
@@ -358,6 +434,8 @@ def workload_outputs(workloads: WorkloadOutputs) -> dict[str, Any]:
         outputs["grafanaAdminPassword"] = pulumi.Output.secret(workloads.grafana_admin_password)
     if workloads.prometheus_url is not None:
         outputs["prometheusUrl"] = workloads.prometheus_url
+    if workloads.gateway is not None:
+        outputs["tritonGateway"] = workloads.gateway
     outputs.update(workloads.release_outputs)
     return outputs
 

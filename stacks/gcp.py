@@ -27,6 +27,7 @@ from stacks.common import (
     CloudPlatform,
     ClusterBinding,
     StorageBinding,
+    gateway_exposure,
     kubeconfig_path,
 )
 from triton_platform.catalog import gpu
@@ -103,6 +104,7 @@ def provision(cfg: PlatformConfig, base_dir: Path) -> CloudPlatform:
             "workloadPool": cluster.workload_pool,
         },
         service_annotations=service_annotations(cfg),
+        gateway_annotations=service_annotations(gateway_exposure(cfg)),
     )
 
 
@@ -144,6 +146,9 @@ def gke_cluster(cfg: PlatformConfig, provider: gcp.Provider, kubeconfig_file: st
             kubeconfig_path=kubeconfig_file,
             master_authorized_networks=list(c.api_access_cidrs or []),
             private_endpoint=c.private_endpoint,
+            # cluster.access: project IAM roles for the CI service accounts and people.
+            admins=list(c.access.admins),
+            viewers=list(c.access.viewers),
         ),
     )
 

@@ -31,6 +31,8 @@ MIRRORS = {
     "policy": REPO / "policy",
     "scripts": REPO / "scripts",
     "chart": REPO / "charts" / "triton-inference-server",
+    # docs/integrations.md, the register of third-party contract points (tests/docs/).
+    "docs": REPO / "docs",
 }
 # Folders that mirror no source package: the import contract and the shared helpers.
 OWN_FOLDERS = {"architecture", "support"}

@@ -17,6 +17,9 @@ Provisions, all through the AWS provider passed in:
   scale the group up from zero (``components.aws.eks_node_template``);
 - the EKS add-ons vpc-cni (NetworkPolicy enforcement on) and aws-ebs-csi-driver (each with
   its own IRSA role), kube-proxy and coredns;
+- access entries for ``admins`` / ``viewers`` (AmazonEKSClusterAdminPolicy / AmazonEKSViewPolicy,
+  scope cluster), the creator excepted (it holds the bootstrap entry); zones chosen by zone ID
+  (``eks_network.plan_zones``), the GPU group only where its instance type is offered;
 - a kubeconfig (secret; authenticates with ``aws eks get-token``, no credential inside) and
   the ``kubernetes.Provider`` every Kubernetes resource of the stack uses.
 
@@ -27,6 +30,7 @@ groups, access), each in its own function. Plain functions (kubeconfig, node lab
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -37,12 +41,13 @@ import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from components.aws.eks_network import eks_vpc, subnet_plan
+from components.aws.eks_network import ZonePlan, eks_vpc, subnet_plan, zone_plan
 from components.aws.eks_node_template import autoscaler_tags, tag_autoscaling_group, template_node_labels
 from components.aws.irsa_access import web_identity_trust_policy
 from components.base import ComponentArgs
 from components.kubeconfig_file import kubeconfig_file
 from triton_platform.catalog import gpu
+from triton_platform.clouds import access
 from triton_platform.config import ipv4_cidr, is_open_to_internet, open_endpoint_warning
 from triton_platform.values.autoscaling import NodeTemplate
 
@@ -122,6 +127,9 @@ class EksClusterArgs(ComponentArgs):
     gpu_node_group: EksNodeGroupSpec | None = None
     # Where the kubeconfig is written for tools that run beside `pulumi up` (the engine builder).
     kubeconfig_path: str | None = None
+    # IAM role/user ARNs granted the Kubernetes API through access entries (cluster.access).
+    admins: list[str] = Field(default_factory=list)
+    viewers: list[str] = Field(default_factory=list)
     tags: dict[str, str] = Field(default_factory=dict)
 
     @model_validator(mode="after")
@@ -129,6 +137,9 @@ class EksClusterArgs(ComponentArgs):
         subnet_plan(self.vpc_cidr, self.availability_zone_count)  # raises with the reason
         for cidr in [*self.public_access_cidrs, *self.private_access_cidrs]:
             ipv4_cidr(cidr)  # EKS takes IPv4 blocks only for an IPv4 cluster
+        for arn in [*self.admins, *self.viewers]:
+            if not access.EKS_PRINCIPAL.match(arn):
+                raise ValueError(f"{arn!r} is not an IAM role or user ARN (e.g. {access.EKS_EXAMPLE!r})")
         return self
 
 
@@ -447,7 +458,13 @@ class _NodeGroups:
         return _NodeGroups(c, cluster, role, subnet_ids, [*attachments, *after])
 
     def group(
-        self, part: str, spec: EksNodeGroupSpec, pool: dict[str, str], ami: str, taints: list[dict[str, str]]
+        self,
+        part: str,
+        spec: EksNodeGroupSpec,
+        pool: dict[str, str],
+        ami: str,
+        taints: list[dict[str, str]],
+        subnet_ids: pulumi.Input[list[str]] | None = None,
     ) -> aws.eks.NodeGroup:
         """``<name>-<part>``: a managed node group labelled with its ``pool`` selector (+ its autoscaler tags)."""
         labels = {**pool, **spec.labels, **template_node_labels(spec.node_template)}
@@ -456,7 +473,7 @@ class _NodeGroups:
             cluster_name=self.cluster.name,
             node_group_name=f"{self.c.cluster_name}-{part}",
             node_role_arn=self.role.arn,
-            subnet_ids=self.subnet_ids,
+            subnet_ids=subnet_ids if subnet_ids is not None else self.subnet_ids,
             ami_type=ami,
             instance_types=[spec.instance_type],
             capacity_type="SPOT" if spec.spot else "ON_DEMAND",
@@ -478,6 +495,50 @@ class _NodeGroups:
             tags = autoscaler_tags(labels, taints, spec.node_template)
             tag_autoscaling_group(f"{self.c.name}-{part}", group, tags, self.c.opts)
         return group
+
+
+# --------------------------------------------------------------------------- access
+
+
+def _gpu_subnets(subnet_ids: list[pulumi.Output[str]], zones: pulumi.Output[ZonePlan]) -> pulumi.Output[list[str]]:
+    """The private subnets in the zones that offer the GPU instance type (all of them, usually)."""
+    return pulumi.Output.all(zones, *subnet_ids).apply(lambda a: [a[1 + i] for i in a[0].gpu_indexes])
+
+
+def _access_entries(
+    c: _Children, cluster: aws.eks.Cluster, args: EksClusterArgs, caller_arn: str
+) -> list[pulumi.Resource]:
+    """An access entry and an access policy association (scope ``cluster``) per ``admins``/``viewers`` ARN.
+
+    aws.eks.AccessEntry (CreateAccessEntry: principalArn, type STANDARD) and
+    aws.eks.AccessPolicyAssociation (AssociateAccessPolicy: policyArn, accessScope.type
+    ``cluster``). The identity running `pulumi up` is skipped: as the cluster's creator it holds
+    the bootstrap entry with the admin policy already, and a second entry fails. Names follow
+    the ARN, not its place in the list, so reordering the config replaces nothing.
+    """
+    granted: list[pulumi.Resource] = []
+    for level, arns in (("admins", args.admins), ("viewers", args.viewers)):
+        for arn in arns:
+            if access.same_iam_principal(arn, caller_arn):
+                continue
+            part = f"{c.name}-access-{hashlib.sha256(arn.encode()).hexdigest()[:8]}"
+            entry = aws.eks.AccessEntry(
+                part, cluster_name=cluster.name, principal_arn=arn, type="STANDARD", tags=c.tags, opts=c.opts
+            )
+            policy = pulumi.Output.concat(
+                "arn:", c.partition, ":eks::aws:cluster-access-policy/", access.EKS_ACCESS_POLICIES[level]
+            )
+            granted.append(
+                aws.eks.AccessPolicyAssociation(
+                    f"{part}-policy",
+                    cluster_name=cluster.name,
+                    principal_arn=entry.principal_arn,
+                    policy_arn=policy,
+                    access_scope=aws.eks.AccessPolicyAssociationAccessScopeArgs(type="cluster"),
+                    opts=c.opts,
+                )
+            )
+    return granted
 
 
 def _kubeconfig(cluster: aws.eks.Cluster, region: str) -> pulumi.Output[str]:
@@ -514,6 +575,8 @@ class EksCluster(pulumi.ComponentResource):
         invoke = pulumi.InvokeOutputOptions(parent=self, provider=args.provider)
         c = _Children.of(self, name, args, invoke)
         # --- network (children of this component, named as before: see eks_network) ---
+        gpu_type = args.gpu_node_group.instance_type if args.gpu_node_group is not None else None
+        zones = zone_plan(args.availability_zone_count, invoke, gpu_instance_type=gpu_type, region=args.region)
         net = eks_vpc(
             name,
             cluster_name=args.cluster_name,
@@ -522,7 +585,7 @@ class EksCluster(pulumi.ComponentResource):
             single_nat_gateway=args.single_nat_gateway,
             tags=c.tags,
             opts=c.opts,
-            invoke=invoke,
+            zones=zones,
         )
         self.vpc_id = net.vpc.id
         self.private_subnet_ids = [s.id for s in net.private_subnets]
@@ -545,18 +608,31 @@ class EksCluster(pulumi.ComponentResource):
         )
         self.gpu_node_group = None
         if args.gpu_node_group is not None:
-            self.gpu_node_group = groups.group("gpu", args.gpu_node_group, gpu.GPU_POOL_SELECTOR, GPU_AMI, [GPU_TAINT])
+            self.gpu_node_group = groups.group(
+                "gpu",
+                args.gpu_node_group,
+                gpu.GPU_POOL_SELECTOR,
+                GPU_AMI,
+                [GPU_TAINT],
+                # Only the zones whose ID offers the instance type (eks_network.plan_zones).
+                subnet_ids=_gpu_subnets(self.private_subnet_ids, zones),
+            )
         self.ready = [self.system_node_group, *addons.on_nodes(self.system_node_group), *api_rules]
         if self.gpu_node_group is not None:
             self.ready.append(self.gpu_node_group)
 
         # --- access ---
+        # Who runs `pulumi up` (a plain invoke: which entries exist must be known to register them).
+        caller = aws.get_caller_identity(opts=pulumi.InvokeOptions(parent=self, provider=args.provider))
+        grants = _access_entries(c, self.cluster, args, caller.arn)
+        self.ready += grants
         self.kubeconfig = _kubeconfig(self.cluster, args.region)
         self.provider = k8s.Provider(
             f"{name}-k8s",
             kubeconfig=self.kubeconfig,
             enable_server_side_apply=True,
-            opts=pulumi.ResourceOptions(parent=self),
+            # The identities of cluster.access reach the API once their entries exist.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=grants),
         )
         if args.kubeconfig_path:
             # The same kubeconfig on disk (mode 600) for tools running beside `pulumi up`.

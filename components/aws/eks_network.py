@@ -56,17 +56,98 @@ def subnet_plan(vpc_cidr: str, az_count: int) -> tuple[list[str], list[str]]:
     return [str(q) for q in quarters[:az_count]], [str(p) for p in public[:az_count]]
 
 
-def _zone_picker(index: int, wanted: int) -> Callable[[list[str]], str]:
-    """The ``index``-th availability zone of the region, failing clearly when it has too few."""
+# Zone IDs where EKS refuses control-plane subnets (EKS user guide, "View Amazon EKS networking
+# requirements for VPC and subnets": "us-east-1 use1-az3, us-west-1 usw1-az2, ca-central-1
+# cac1-az3"). Zone names map to different IDs in each account, so the check is on the ID.
+EKS_UNSUPPORTED_ZONE_IDS = frozenset({"use1-az3", "usw1-az2", "cac1-az3"})
 
-    def pick(names: list[str]) -> str:
-        if len(names) < wanted:
-            raise ValueError(
-                f"the region offers {len(names)} availability zones ({', '.join(names)}); the cluster needs {wanted}"
-            )
-        return names[index]
 
-    return pick
+@dataclass(frozen=True)
+class ZonePlan:
+    """The zones the cluster's subnets go to, in subnet order, and those the GPU group may use."""
+
+    names: list[str]
+    ids: list[str]
+    gpu_indexes: list[int]  # indexes into names/ids where the GPU instance type is offered
+
+
+def plan_zones(
+    names: list[str],
+    zone_ids: list[str],
+    count: int,
+    *,
+    gpu_zone_ids: list[str] | None = None,
+    gpu_instance_type: str = "",
+    region: str = "",
+) -> ZonePlan:
+    """The first ``count`` zones EKS accepts (the region's order, as before), and where the GPU type is.
+
+    ``names``/``zone_ids`` are getAvailabilityZones' parallel lists; ``gpu_zone_ids`` the zone ids
+    DescribeInstanceTypeOfferings reports for the GPU instance type (None: no GPU group). When
+    none of the first zones offers the GPU type but another accepted zone does, that zone takes
+    the last place, so the GPU group has a subnet; a type offered in no accepted zone is an error.
+    """
+    allowed = [(n, z) for n, z in zip(names, zone_ids, strict=True) if z not in EKS_UNSUPPORTED_ZONE_IDS]
+    if len(allowed) < count:
+        listed = ", ".join(f"{n} ({z})" for n, z in zip(names, zone_ids, strict=True))
+        raise ValueError(
+            f"the region offers {len(allowed)} availability zones EKS accepts for cluster subnets "
+            f"(of {listed}); the cluster needs {count}"
+        )
+    chosen = allowed[:count]
+    gpu_indexes: list[int] = []
+    if gpu_zone_ids is not None:
+        offered = set(gpu_zone_ids)
+        gpu_indexes = [i for i, (_, z) in enumerate(chosen) if z in offered]
+        if not gpu_indexes:
+            spare = [nz for nz in allowed[count:] if nz[1] in offered]
+            if not spare:
+                raise ValueError(
+                    f"triton-platform:cluster.gpuNodePool.machineType {gpu_instance_type!r} is offered in no "
+                    f"availability zone of {region or 'the region'} that EKS accepts "
+                    f"({', '.join(z for _, z in allowed)}); pick another instance type or region"
+                )
+            chosen[-1] = spare[0]
+            gpu_indexes = [count - 1]
+    return ZonePlan([n for n, _ in chosen], [z for _, z in chosen], gpu_indexes)
+
+
+def zone_plan(
+    count: int,
+    invoke: pulumi.InvokeOutputOptions,
+    *,
+    gpu_instance_type: str | None,
+    region: str,
+) -> pulumi.Output[ZonePlan]:
+    """``plan_zones`` over the region's zones (getAvailabilityZones) and the GPU type's offerings.
+
+    getAvailabilityZones returns ``names`` and ``zoneIds`` in the same order (EC2
+    DescribeAvailabilityZones: ZoneName / ZoneId); getInstanceTypeOfferings with location type
+    ``availability-zone-id`` returns the offering zone ids in ``locations`` (EC2
+    DescribeInstanceTypeOfferings: InstanceTypeOffering.Location).
+    """
+    zones = aws.get_availability_zones_output(
+        state="available",
+        filters=[aws.GetAvailabilityZonesFilterArgs(name="opt-in-status", values=["opt-in-not-required"])],
+        opts=invoke,
+    )
+    offered: pulumi.Output[list[str] | None] = pulumi.Output.from_input(None)
+    if gpu_instance_type:
+        offered = aws.ec2.get_instance_type_offerings_output(
+            location_type="availability-zone-id",
+            filters=[aws.ec2.GetInstanceTypeOfferingsFilterArgs(name="instance-type", values=[gpu_instance_type])],
+            opts=invoke,
+        ).locations.apply(list)
+    return pulumi.Output.all(zones.names, zones.zone_ids, offered).apply(
+        lambda a: plan_zones(
+            list(a[0]), list(a[1]), count, gpu_zone_ids=a[2], gpu_instance_type=gpu_instance_type or "", region=region
+        )
+    )
+
+
+def _zone_name(index: int) -> Callable[[ZonePlan], str]:
+    """The name of the ``index``-th chosen zone (one subnet pair per zone)."""
+    return lambda plan: plan.names[index]
 
 
 def _default_route_table(s: _Scope, vpc: aws.ec2.Vpc, part: str, **target: Any) -> aws.ec2.RouteTable:
@@ -130,16 +211,11 @@ def eks_vpc(
     single_nat_gateway: bool,
     tags: dict[str, str],
     opts: pulumi.ResourceOptions,
-    invoke: pulumi.InvokeOutputOptions,
+    zones: pulumi.Output[ZonePlan],
 ) -> EksVpc:
     """The VPC, its gateways, subnets and routes; ``opts`` parents them to the cluster component."""
     s = _Scope(name, cluster_name, tags, opts)
     private_cidrs, public_cidrs = subnet_plan(vpc_cidr, az_count)
-    zones = aws.get_availability_zones_output(
-        state="available",
-        filters=[aws.GetAvailabilityZonesFilterArgs(name="opt-in-status", values=["opt-in-not-required"])],
-        opts=invoke,
-    ).names
     vpc = aws.ec2.Vpc(
         f"{name}-vpc",
         cidr_block=vpc_cidr,
@@ -153,7 +229,7 @@ def eks_vpc(
     net = EksVpc(vpc, [], [])
     nat_gateways: list[aws.ec2.NatGateway] = []
     for i in range(az_count):
-        az = zones.apply(_zone_picker(i, az_count))
+        az = zones.apply(_zone_name(i))
         public = _subnet(
             s,
             vpc,

@@ -11,7 +11,9 @@ the node-template tags the autoscaler reads to add its first node (``autoscaler_
 Access: by default Entra ID authenticates and Azure RBAC authorizes every Kubernetes API call
 (``aadProfile`` managed + ``enableAzureRBAC``), local accounts are off (``disableLocalAccounts``:
 no static admin credential exists at all), and whoever runs ``pulumi up`` gets the built-in
-role "Azure Kubernetes Service RBAC Cluster Admin" on this cluster only. The kubeconfig is the
+role "Azure Kubernetes Service RBAC Cluster Admin" on this cluster only (``principalType`` from
+its login), and ``admins`` / ``viewers`` get the Cluster User Role plus RBAC Cluster Admin / Reader
+(``triton_platform.clouds.access``). A private cluster goes in ``vnet_subnet_id``. The kubeconfig is the
 cluster user one (``listManagedClusterUserCredentials``, format ``exec``) converted the way
 ``kubelogin convert-kubeconfig -l azurecli`` does: it holds no credential and gets a token from
 the Azure CLI login at each use. ``local_accounts=True`` (the escape hatch) keeps the old mode:
@@ -40,6 +42,7 @@ from pydantic import Field, model_validator
 from components.base import ComponentArgs
 from components.kubeconfig_file import kubeconfig_file
 from triton_platform.catalog import gpu
+from triton_platform.clouds import access
 from triton_platform.clouds import azure as az
 from triton_platform.config import entra_object_id, ipv4_cidr, is_open_to_internet, open_endpoint_warning
 from triton_platform.values.autoscaling import NodeTemplate
@@ -136,6 +139,12 @@ class AksClusterArgs(ComponentArgs):
     local_accounts: bool = False
     # Entra ID groups whose members are cluster-admin (aadProfile.adminGroupObjectIDs).
     admin_group_object_ids: list[str] = Field(default_factory=list)
+    # An existing node subnet (resource id) in a VNet the deployer reaches: what a private
+    # cluster needs, since `pulumi up` must reach its API server right after creating it.
+    vnet_subnet_id: str | None = None
+    # cluster.access: [user:|group:|servicePrincipal:]<object id> (triton_platform.clouds.access).
+    admins: list[str] = Field(default_factory=list)
+    viewers: list[str] = Field(default_factory=list)
     # Where the publisher's Kubernetes engine builder reads the kubeconfig (a 0600 file).
     kubeconfig_path: str | None = None
     tags: dict[str, str] = Field(default_factory=dict)
@@ -153,6 +162,14 @@ class AksClusterArgs(ComponentArgs):
             entra_object_id(group)
         if self.local_accounts and self.admin_group_object_ids:
             raise ValueError("admin_group_object_ids needs Entra ID, which local_accounts=True leaves off")
+        if self.private_cluster and self.vnet_subnet_id is None:
+            raise ValueError(
+                "private_cluster needs vnet_subnet_id: a subnet in a VNet the machine running `pulumi up` reaches"
+            )
+        if self.vnet_subnet_id is not None and self.vnet_cidr is not None:
+            raise ValueError("vnet_subnet_id (an existing subnet) and vnet_cidr (a VNet of our own) exclude each other")
+        for entry in [*self.admins, *self.viewers]:
+            access.aks_principal(entry)  # raises with the expected form
         return self
 
 
@@ -332,6 +349,8 @@ class AksCluster(pulumi.ComponentResource):
         self.resource_group_name = self._resource_group(name, args, child)
         subnet = self._node_subnet(name, args, child)
         subnet_id = subnet.id if subnet is not None else None
+        if args.vnet_subnet_id is not None:
+            subnet_id = pulumi.Output.from_input(args.vnet_subnet_id)
 
         # --- control plane ---
         self.cluster = self._control_plane(name, args, subnet_id, child)
@@ -340,7 +359,7 @@ class AksCluster(pulumi.ComponentResource):
             lambda p: p.issuer_url if p and p.issuer_url else ""
         )
         ready: list[pulumi.Resource] = [self.cluster]
-        if subnet is not None:
+        if subnet_id is not None:
             # With a VNet of our own, the cluster identity manages the internal load balancer's
             # front ends in the node subnet: Network Contributor on that subnet only.
             ready.append(
@@ -350,7 +369,7 @@ class AksCluster(pulumi.ComponentResource):
                     role=az.NETWORK_CONTRIBUTOR,
                     principal_id=self.cluster.identity.apply(lambda i: i.principal_id if i else ""),
                     principal_type="ServicePrincipal",
-                    scope=subnet.id,
+                    scope=subnet_id,
                     opts=child,
                 )
             )
@@ -364,9 +383,9 @@ class AksCluster(pulumi.ComponentResource):
         # --- access ---
         provider_deps: list[pulumi.Resource] = [self.cluster]
         if not args.local_accounts:
-            admin = self._deployer_admin(name, args, child)
-            ready.append(admin)
-            provider_deps.append(admin)
+            grants = [self._deployer_admin(name, args, child), *self._access_roles(name, args, child)]
+            ready += grants
+            provider_deps += grants
         self.kubeconfig = self._user_kubeconfig(args)
         self.kubeconfig_path = args.kubeconfig_path
         if args.kubeconfig_path:
@@ -514,9 +533,39 @@ class AksCluster(pulumi.ComponentResource):
             client,
             role=AKS_RBAC_CLUSTER_ADMIN,
             principal_id=client.object_id,
+            # Set from the login: unset, the API takes User and a service principal gets
+            # UnmatchedPrincipalType (Azure/azure-rest-api-specs#21664).
+            principal_type=client.client_id.apply(access.deployer_principal_type),
             scope=self.cluster.id,
             opts=child,
         )
+
+    def _access_roles(
+        self, name: str, args: AksClusterArgs, child: pulumi.ResourceOptions
+    ) -> list[azure.authorization.RoleAssignment]:
+        """cluster.access on this cluster: Cluster User Role (listClusterUserCredential) + an AKS RBAC role.
+
+        Names follow the principal and the role, not their place in the list.
+        """
+        client = _client_config(args.provider)
+        assignments = []
+        for level, entries in (("admins", args.admins), ("viewers", args.viewers)):
+            for entry in entries:
+                principal = access.aks_principal(entry)
+                for role in access.AKS_ACCESS_ROLES[level]:
+                    digest = hashlib.sha256(f"{principal.object_id}|{role}".encode()).hexdigest()[:8]
+                    assignments.append(
+                        _assign_role(
+                            f"{name}-access-{digest}",
+                            client,
+                            role=role,
+                            principal_id=principal.object_id,
+                            principal_type=principal.principal_type,
+                            scope=self.cluster.id,
+                            opts=child,
+                        )
+                    )
+        return assignments
 
     def _user_kubeconfig(self, args: AksClusterArgs) -> pulumi.Output[str]:
         """The cluster user kubeconfig, secret: kubelogin + Azure CLI with Entra ID, a certificate without."""

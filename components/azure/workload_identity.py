@@ -19,11 +19,12 @@ from __future__ import annotations
 
 import pulumi
 import pulumi_azure_native as azure
+import pulumi_command as command
 from pydantic import Field
 
 from components.base import ComponentArgs
+from triton_platform.clouds import access, azure_rbac
 from triton_platform.clouds import azure as az
-from triton_platform.clouds import azure_rbac
 
 DNS_LABEL = r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"
 
@@ -71,6 +72,7 @@ class AzureWorkloadIdentity(pulumi.ComponentResource):
         self._child = pulumi.ResourceOptions(parent=self, provider=args.provider)
         client = azure.authorization.get_client_config_output(opts=pulumi.InvokeOutputOptions(provider=args.provider))
         self._subscription = client.subscription_id
+        self._client = client
         self.role_assignments = []
         self.ready = []
 
@@ -99,6 +101,7 @@ class AzureWorkloadIdentity(pulumi.ComponentResource):
             # Engine builds read the uploaded ONNX and write engines: data actions only (a
             # custom role), confined by the condition to the cache prefix.
             role = self._builder_role(f"{name}-builder-role")
+            propagated = self._role_propagated(f"{name}-builder-role", role)
             self._grant(
                 f"{name}-builder-cache",
                 builder.principal_id,
@@ -106,6 +109,7 @@ class AzureWorkloadIdentity(pulumi.ComponentResource):
                 az.blob_prefix_condition(args.container_name, args.cache_prefix, write=True),
                 "ServicePrincipal",
                 "The TensorRT engine builder reads and writes the engine cache",
+                after=[propagated],
             )
 
         if args.grant_deployer:
@@ -115,7 +119,8 @@ class AzureWorkloadIdentity(pulumi.ComponentResource):
                 client.object_id,
                 self._builtin(az.STORAGE_BLOB_DATA_CONTRIBUTOR),
                 None,
-                None,
+                # A person (az login) or a federated service principal (CI): from the login.
+                client.client_id.apply(access.deployer_principal_type),
                 "The identity running pulumi up publishes models",
             )
 
@@ -181,16 +186,40 @@ class AzureWorkloadIdentity(pulumi.ComponentResource):
         self.ready.append(role)
         return role
 
+    def _role_propagated(self, name: str, role: azure.authorization.RoleDefinition) -> command.local.Command:
+        """Wait until Azure Resource Manager serves a freshly created custom role, before assigning it.
+
+        A role definition replicates for a while after it is written; an assignment made meanwhile
+        fails with RoleDefinitionDoesNotExist ("it can take several minutes for changes to
+        propagate", Azure RBAC troubleshooting). azure-native has no retry option and pulumi_time
+        is not a dependency, so a local command polls the definition (``az role definition list
+        --name <guid> --scope <scope>``, the Azure CLI that signed in) up to 10 minutes, then lets
+        the assignment go. It runs again only when the role is replaced (``triggers``).
+        """
+        script = (
+            'for i in $(seq 60); do [ "$(az role definition list --name "$ROLE" --scope "$SCOPE" --query "length(@)" '
+            '-o tsv 2>/dev/null)" = "1" ] && exit 0; sleep 10; done; '
+            'echo "custom role $ROLE not visible after 10 minutes" >&2; exit 1'
+        )
+        return command.local.Command(
+            f"{name}-propagated",
+            create=script,
+            environment={"ROLE": role.name, "SCOPE": self._args.container_id},
+            triggers=[role.id],
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[role]),
+        )
+
     def _grant(
         self,
         name: str,
         principal_id: pulumi.Input[str],
         role_definition_id: pulumi.Input[str],
         condition: str | None,
-        principal_type: str | None,
+        principal_type: pulumi.Input[str] | None,
         description: str,
+        after: list[pulumi.Resource] | None = None,
     ) -> None:
-        extra: dict[str, str] = {}
+        extra: dict[str, pulumi.Input[str]] = {}
         if condition is not None:
             extra = {"condition": condition, "condition_version": "2.0"}
         if principal_type is not None:
@@ -203,7 +232,7 @@ class AzureWorkloadIdentity(pulumi.ComponentResource):
             role_definition_id=role_definition_id,
             scope=self._args.container_id,
             description=description,
-            opts=self._child,
+            opts=pulumi.ResourceOptions.merge(self._child, pulumi.ResourceOptions(depends_on=after or [])),
             **extra,
         )
         self.role_assignments.append(assignment)

@@ -19,6 +19,7 @@ are tested without Pulumi; GCP naming rules (``region_of``, ``is_zone``) live in
 
 from __future__ import annotations
 
+import hashlib
 import ipaddress
 import re
 from dataclasses import dataclass
@@ -33,6 +34,7 @@ from pydantic import Field, model_validator
 from components.base import ComponentArgs
 from components.kubeconfig_file import kubeconfig_file
 from triton_platform.catalog import gpu
+from triton_platform.clouds import access
 from triton_platform.clouds.gcp import is_zone, region_of
 from triton_platform.config import ipv4_cidr, is_open_to_internet, open_endpoint_warning
 
@@ -222,6 +224,9 @@ class GkeClusterArgs(ComponentArgs):
     labels: dict[str, str] = Field(default_factory=dict)
     # Where to write the kubeconfig for tools that run beside `pulumi up` (the engine builder).
     kubeconfig_path: str | None = None
+    # cluster.access: IAM members (user:, group:, serviceAccount:, principal://, principalSet://).
+    admins: list[str] = Field(default_factory=list)
+    viewers: list[str] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _network(self) -> GkeClusterArgs:
@@ -479,6 +484,26 @@ class _NodePools:
         )
 
 
+def _access_roles(name: str, args: GkeClusterArgs, child: pulumi.ResourceOptions) -> list[gcp.projects.IAMMember]:
+    """cluster.access as project IAM roles (roles/container.admin / roles/container.viewer).
+
+    GKE authorizes the Kubernetes API with IAM first: these roles carry the container.*
+    permissions its authorizer maps to Kubernetes verbs, and container.clusters.get, which the
+    kubeconfig's plugin needs. Names follow the member and the role, not their place in the list.
+    """
+    members = []
+    for level, entries in (("admins", args.admins), ("viewers", args.viewers)):
+        role = access.GKE_ACCESS_ROLES[level]
+        for member in entries:
+            digest = hashlib.sha256(f"{member}|{role}".encode()).hexdigest()[:8]
+            members.append(
+                gcp.projects.IAMMember(
+                    f"{name}-access-{digest}", project=args.project, role=role, member=member, opts=child
+                )
+            )
+    return members
+
+
 def _kubeconfig(cluster: gcp.container.Cluster) -> pulumi.Output[str]:
     """The cluster's kubeconfig (``gke-gcloud-auth-plugin``), secret."""
     ca = cluster.master_auth.apply(lambda m: m.cluster_ca_certificate if m else "")
@@ -546,12 +571,13 @@ class GkeCluster(pulumi.ComponentResource):
 
         # --- access ---
         self.kubeconfig = _kubeconfig(self.cluster)
-        # Kubernetes resources wait for the system pool: a Helm release with no node to run on
-        # would only time out.
+        grants = _access_roles(name, args, child)
+        # Kubernetes resources wait for the system pool (a Helm release with no node to run on
+        # would only time out) and for the cluster.access roles.
         self.provider = k8s.Provider(
             f"{name}-k8s",
             k8s.ProviderArgs(kubeconfig=self.kubeconfig),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.system_pool]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.system_pool, *grants]),
         )
         self.ready = [self.system_pool]
         if self.gpu_pool is not None:

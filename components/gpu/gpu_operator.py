@@ -8,7 +8,7 @@ plugin reads, and the Helm release pinned in ``triton_platform.catalog.versions.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -22,18 +22,24 @@ from triton_platform.catalog.versions import GPU_OPERATOR, ChartPin
 TIME_SLICING_CONFIG_MAP = "time-slicing-config"
 # The key of the time-slicing ConfigMap that devicePlugin.config.default selects for every node.
 TIME_SLICING_CONFIG_KEY = "any"
-# The operator's own ConfigMap of mig-parted layouts (all-1g.5gb, all-2g.10gb, ...).
+# The operator's own ConfigMap of mig-parted layouts (all-1g.5gb, all-2g.10gb, ...). Named on
+# purpose: without a name, mig-manager generates its layouts from the node's hardware and falls back
+# to this ConfigMap (gpu-operator v26.7.0 controllers/object_controls.go, mig-parted-config volume:
+# CONFIG_FILE when a name is set, else DEFAULT_CONFIG_FILE); naming it keeps the static layouts
+# triton_platform.catalog.mig_layouts counts slices from (assets/state-mig-manager/0400_configmap.yaml),
+# and the operator still creates it under its default name.
 MIG_PARTED_CONFIG_MAP = "default-mig-parted-config"
 # mig-manager's layout for a node without a nvidia.com/mig.config label. The ClusterPolicy CRD
-# admits only "all-disabled" or "" here (gpu-operator v24.9.2
+# admits only "all-disabled" or "" here (gpu-operator v26.7.0
 # deployments/gpu-operator/crds/nvidia.com_clusterpolicies.yaml, spec.migManager.config.default):
 # the layout itself comes from the node label the stack puts on its GPU pool.
 MIG_MANAGER_DEFAULT = "all-disabled"
 # The containerd runtime AKS GPU node images define (Azure/AgentBaker's containerd config
 # template: runtimes.nvidia-container-runtime on N-series VMs, no runtime called "nvidia"). The
 # operator runs its pods with runtimeClassName "nvidia" unless operator.runtimeClass says
-# otherwise (controllers/object_controls.go setRuntimeClass, v24.9.2); NVIDIA's AKS recipe sets
-# it (NVIDIA/cloud-native-docs gpu-operator/microsoft-aks.rst).
+# otherwise (controllers/object_controls.go setRuntimeClassName, v26.7.0: also with CDI, the
+# chart's default since v25.10.0, on containerd); NVIDIA's AKS recipe sets it, with driver and
+# toolkit off (NVIDIA/cloud-native-docs gpu-operator/microsoft-aks.rst, tag gpu-operator-v26.7-1).
 AKS_RUNTIME_CLASS = "nvidia-container-runtime"
 DNS_LABEL = r"^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$"
 
@@ -48,7 +54,7 @@ class GpuOperatorArgs(ComponentArgs):
     # AKS: False (the agent pool's gpuInstanceProfile partitions them).
     mig_manager_enabled: bool = False
     # mig-manager reboots the node when a MIG mode change needs a GPU reset the VM cannot do
-    # (WITH_REBOOT; the chart's default is "false"): EKS.
+    # (WITH_REBOOT; unset in the chart, "false" in mig-manager): EKS.
     mig_manager_reboot: bool = False
     # The RuntimeClass (= containerd runtime handler) of the operator's pods; None: the chart's "nvidia".
     runtime_class: str | None = Field(default=None, pattern=DNS_LABEL)
@@ -57,7 +63,6 @@ class GpuOperatorArgs(ComponentArgs):
     driver_enabled: bool = True
     # False where the node image ships the container toolkit (EKS AL2023 NVIDIA AMI).
     toolkit_enabled: bool = True
-    default_runtime: Literal["containerd", "crio", "docker"] = "containerd"
     # Where the operator's controller (and NFD master) run: the system pool.
     operator_node_selector: dict[str, str] = Field(default_factory=dict)
     # What the per-node daemonsets tolerate: the GPU pool's taint.
@@ -97,7 +102,6 @@ def operator_values(
     mig_manager_reboot: bool = False,
     runtime_class: str | None = None,
     time_slicing_config_map: str | None = None,
-    default_runtime: str = "containerd",
     operator_node_selector: dict[str, str] | None = None,
     tolerations: list[dict[str, str]] | None = None,
     service_monitor_labels: dict[str, str] | None = None,
@@ -108,9 +112,11 @@ def operator_values(
     if mig_manager_enabled:
         mig_manager["config"] = {"name": MIG_PARTED_CONFIG_MAP, "default": MIG_MANAGER_DEFAULT}
     if mig_manager_reboot:
-        # Replaces the chart's own list ([{WITH_REBOOT: "false"}]); env values are strings.
+        # Replaces the chart's own (empty) list; env values are strings.
         mig_manager["env"] = [{"name": "WITH_REBOOT", "value": "true"}]
-    operator: dict[str, Any] = {"defaultRuntime": default_runtime, "nodeSelector": dict(operator_node_selector or {})}
+    # No operator.defaultRuntime: the operator detects the node's runtime itself and the chart no
+    # longer copies it (v26.7.0 templates/clusterpolicy.yaml; the CRD marks it deprecated).
+    operator: dict[str, Any] = {"nodeSelector": dict(operator_node_selector or {})}
     if runtime_class:
         operator["runtimeClass"] = runtime_class
     device_plugin: dict[str, Any] = {"enabled": True}
@@ -191,7 +197,6 @@ class GpuOperator(pulumi.ComponentResource):
             driver_enabled=args.driver_enabled,
             toolkit_enabled=args.toolkit_enabled,
             time_slicing_config_map=TIME_SLICING_CONFIG_MAP if self.time_slicing is not None else None,
-            default_runtime=args.default_runtime,
             operator_node_selector=args.operator_node_selector,
             tolerations=args.tolerations,
             service_monitor_labels=args.service_monitor_labels,

@@ -88,6 +88,9 @@ def chart_values(args: SeaweedFsArgs) -> dict[str, object]:
             "data": {"type": "persistentVolumeClaim", "size": args.storage_size},
             # One node: the chart's default anti-affinity has nothing to spread over.
             "affinity": "",
+            # Off: the Iceberg and Lance catalogs `weed server -s3` opens by default (weed 4.44's
+            # flags; "0 to disable"). The dev stack needs the S3 API only.
+            "extraArgs": ["-s3.port.iceberg=0", "-s3.port.lance=0"],
             "resources": {
                 "requests": {"cpu": args.cpu_request, "memory": args.memory_request},
                 "limits": {"memory": args.memory_limit},
@@ -131,8 +134,9 @@ class SeaweedFs(pulumi.ComponentResource):
             string_data={
                 ACCESS_KEY_FIELD: self.access_key,
                 SECRET_KEY_FIELD: self.secret_key,
-                CONFIG_FIELD: pulumi.Output.secret(
-                    pulumi.Output.all(self.access_key, self.secret_key).apply(lambda k: s3_identities(k[0], k[1]))
+                # Output.all of secrets is secret: so is the file that holds both keys.
+                CONFIG_FIELD: pulumi.Output.all(self.access_key, self.secret_key).apply(
+                    lambda k: s3_identities(k[0], k[1])
                 ),
             },
             type="Opaque",

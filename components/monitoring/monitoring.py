@@ -57,6 +57,9 @@ class MonitoringArgs(ComponentArgs):
     # Alert thresholds (stack config: monitoring.alerts.queueTimeMs / failureRatio).
     queue_time_ms: int = 100
     failure_ratio: float = 0.05
+    # With triton.gateway: alert on the Gateway's 4xx/5xx per route (monitoring.alerts.gatewayErrorRatio).
+    gateway_enabled: bool = False
+    gateway_error_ratio: float = 0.05
     # Prometheus storage: a PVC from storage_class (None: the cluster's default class).
     storage_class: str | None = None
     storage_size: str = "20Gi"
@@ -266,7 +269,11 @@ class Monitoring(pulumi.ComponentResource):
                 opts=child,
             )
 
-        thresholds = AlertThresholds(queue_time_ms=args.queue_time_ms, failure_ratio=args.failure_ratio)
+        thresholds = AlertThresholds(
+            queue_time_ms=args.queue_time_ms,
+            failure_ratio=args.failure_ratio,
+            gateway_error_ratio=args.gateway_error_ratio,
+        )
         self.rules = k8s.apiextensions.CustomResource(
             f"{name}-rules",
             api_version="monitoring.coreos.com/v1",
@@ -274,7 +281,7 @@ class Monitoring(pulumi.ComponentResource):
             metadata=k8s.meta.v1.ObjectMetaArgs(
                 name=RULE_NAME, namespace=self.namespace, labels={**PART_OF, "release": RELEASE_NAME}
             ),
-            spec=prometheus_rule_spec(args.triton_namespace, thresholds),
+            spec=prometheus_rule_spec(args.triton_namespace, thresholds, gateway=args.gateway_enabled),
             # The PrometheusRule CRD is installed by the release.
             opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[self.release])),
         )

@@ -22,7 +22,9 @@ from pydantic import model_validator
 
 from components.providers.model_version import ModelVersion, ModelVersionArgs, PublishTarget
 from triton_platform.catalog.versions import NGC_RELEASES
+from triton_platform.publisher.errors import PublisherError
 from triton_platform.publisher.pipeline import source_fingerprint
+from triton_platform.publisher.python_imports import python_import_warnings
 from triton_platform.publisher.spec import ModelSpec
 
 
@@ -55,6 +57,16 @@ class ModelPublisherArgs(PublishTarget):
         return self
 
 
+def _remote_fingerprint(spec: ModelSpec, base_dir: str, store: Any) -> str:
+    """A URI source's fingerprint. It runs in an apply, after __main__.py's entrypoint returned: a
+    missing or unreadable source (the user's mistake) is raised as pulumi.RunError here, which
+    Pulumi prints without a traceback."""
+    try:
+        return source_fingerprint(spec, base_dir, store)
+    except PublisherError as err:
+        raise pulumi.RunError(str(err)) from None
+
+
 class ModelPublisher(pulumi.ComponentResource):
     """Publishes ``args.models``; ``versions`` maps each model to the version Triton serves."""
 
@@ -77,10 +89,13 @@ class ModelPublisher(pulumi.ComponentResource):
             if "://" in spec.source:
                 # Remote sources are listed through the store's credentials, once the store is known.
                 fingerprint = pulumi.Output.from_input(args.store).apply(
-                    functools.partial(source_fingerprint, spec, args.base_dir)
+                    functools.partial(_remote_fingerprint, spec, args.base_dir)
                 )
             else:
                 fingerprint = source_fingerprint(spec, args.base_dir)
+                # A Python model importing what the Triton image lacks would not load: say so at preview.
+                for warning in python_import_warnings(spec, args.base_dir):
+                    pulumi.log.warn(warning, resource=self)
             resource = ModelVersion(
                 f"{name}-{spec.name}",
                 ModelVersionArgs(spec=spec, source_fingerprint=fingerprint, **target),

@@ -1,7 +1,7 @@
 """TritonNamespace: Triton's namespace and what lives in it before Triton does.
 
 The namespace (Pod Security ``restricted``: Triton runs non-root with every capability
-dropped), the model-repository credentials Secret when a store needs one (MinIO, or static
+dropped), the model-repository credentials Secret when a store needs one (SeaweedFS on kind, or static
 cloud keys explicitly opted into), and the engine builder's ServiceAccount when TensorRT
 engines are built by Jobs in the cluster. The model publisher and the Triton release both
 depend on ``ready``, so a first deploy never races them.

@@ -26,8 +26,9 @@ from tests.architecture.program import ENTRY_POINT, PROGRAM_PACKAGES, REPO, pars
 
 # Folders that are not program code: nothing the program runs may import them.
 NOT_PROGRAM = ("tests", "bench", "samples")
-# What __main__.py may import of ours: the compositions, the config loader, the pinned release.
-MAIN_MAY_IMPORT = ("stacks", "triton_platform.config", "triton_platform.release")
+# What __main__.py may import of ours: the compositions, the config loader, the pinned release, and
+# the publisher's errors (reported as pulumi.RunError, like the config's and the release's).
+MAIN_MAY_IMPORT = ("stacks", "triton_platform.config", "triton_platform.release", "triton_platform.publisher.errors")
 
 
 def import_graph(*packages: str) -> grimp.ImportGraph:

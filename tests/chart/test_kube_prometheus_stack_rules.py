@@ -32,7 +32,7 @@ from components.monitoring.monitoring import MonitoringArgs, stack_values
 from tests.support.prometheus import check_rules, run_rule_tests
 from tests.support.stacks import REPO
 from tests.support.tools import helm_path
-from triton_platform.catalog.versions import KUBE_PROMETHEUS_STACK
+from triton_platform.catalog.versions import DEFAULT_KUBERNETES_VERSION, KUBE_PROMETHEUS_STACK
 from triton_platform.values.alerts import build_rule_groups
 from triton_platform.values.cluster_targets import RULE_SWITCHES, SCRAPED, Cloud
 
@@ -112,8 +112,8 @@ def rendered(chart: Path, tmp_path_factory: pytest.TempPathFactory) -> Render:
 
 
 def _values(cloud: Cloud) -> dict[str, Any]:
-    # stack_values reads plain fields only: no Pulumi provider needed.
-    args = MonitoringArgs.model_construct(
+    # stack_values reads plain fields only: no Pulumi provider needed (nor validation to run).
+    args = MonitoringArgs.model_construct(  # type: ignore[call-arg]
         triton_namespace="triton", dashboard_path=str(REPO / "dashboards" / "triton.json"), cloud=cloud
     )
     return stack_values(args)
@@ -124,7 +124,7 @@ def _render(chart: Path, values: dict[str, Any], tmp_path: Path) -> list[dict[st
     values_file.write_text(yaml.safe_dump(values))
     cmd = [str(helm_path()), "template", "kube-prometheus-stack", str(chart), "-n", "monitoring"]
     proc = subprocess.run(
-        [*cmd, "-f", str(values_file), "--kube-version", "1.31.0"],
+        [*cmd, "-f", str(values_file), "--kube-version", f"{DEFAULT_KUBERNETES_VERSION}.0"],
         capture_output=True,
         text=True,
         timeout=300,
@@ -224,16 +224,16 @@ def test_the_switches_are_the_charts_own(chart: Path) -> None:
         ("gcp", {"KubeControllerManagerDown", "KubeSchedulerDown", "KubeProxyDown", "TargetDown"}),
         (
             "local",
+            # At chart 88.5.3 the *Down rules are absent(up{job=...}) (66.3.1: `== 1`): a target that is
+            # scraped but down (kind's control plane and kube-proxy bind 127.0.0.1; EKS' kube-proxy too)
+            # fires TargetDown only.
             {
-                "KubeControllerManagerDown",
-                "KubeSchedulerDown",
-                "KubeProxyDown",
                 "TargetDown",
                 "etcdMembersDown",
                 "etcdInsufficientMembers",
             },
         ),
-        ("aws", {"KubeControllerManagerDown", "KubeSchedulerDown", "KubeProxyDown", "TargetDown"}),
+        ("aws", {"KubeControllerManagerDown", "KubeSchedulerDown", "TargetDown"}),
         ("azure", {"KubeControllerManagerDown", "KubeSchedulerDown", "KubeProxyDown"}),
     ],
 )

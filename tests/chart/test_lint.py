@@ -164,6 +164,11 @@ def test_one_resource_per_template(helm: Path) -> None:
         *WITH_SERVICEMONITOR_API,
         "--set",
         "autoscaling.enabled=true",
+        # rollout.strategy canary: the Rollout, its AnalysisTemplate and the stable/canary Services.
+        "--set",
+        "rollout.strategy=canary",
+        "--set-json",
+        'rollout.analysis.spec={"metrics": []}',
     )
     per_template: dict[str, int] = {}
     for chunk in re.split(r"^---$", text, flags=re.MULTILINE):
@@ -181,6 +186,10 @@ def test_one_resource_per_template(helm: Path) -> None:
         "networkpolicy.yaml",
         "hpa.yaml",
         "serviceaccount.yaml",
+        "rollout.yaml",
+        "analysistemplate.yaml",
+        "service-stable.yaml",
+        "service-canary.yaml",
         "tests/loadtest-configmap.yaml",
         "tests/loadtest-job.yaml",
         "tests/loadtest-networkpolicy.yaml",

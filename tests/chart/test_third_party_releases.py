@@ -5,7 +5,7 @@ cluster-autoscaler (kubernetes/autoscaler, tag ``cluster-autoscaler-chart-<versi
 their chart repositories at ``pulumi up``; those repositories are third-party and not vendored,
 and CI cannot reach them. Point ``PROMETHEUS_ADAPTER_CHART`` / ``CLUSTER_AUTOSCALER_CHART`` at a
 checkout of the chart at the version pinned in ``triton_platform/catalog/versions.py`` and these tests
-render it with the real helm, validate every object with kubernetes-validate (1.30, 1.31), scan it
+render it with the real helm, validate every object with kubernetes-validate (1.34, 1.35), scan it
 with checkov (core pod checks must pass; what only the chart decides is listed below) and
 check that the adapter rules and the autoscaler's identity land where the chart puts them.
 Without a checkout they skip, saying so. The values' keys are also checked without the charts
@@ -26,11 +26,11 @@ import yaml
 from components.aws.cluster_autoscaler import autoscaler_values
 from tests.support import checkov
 from tests.support.tools import helm_path
-from triton_platform.catalog.versions import CLUSTER_AUTOSCALER, PROMETHEUS_ADAPTER
+from triton_platform.catalog.versions import CLUSTER_AUTOSCALER, DEFAULT_KUBERNETES_VERSION, PROMETHEUS_ADAPTER
 from triton_platform.values.autoscaling import adapter_values
 
 pytestmark = pytest.mark.chart
-KUBERNETES_VERSIONS = ("1.30", "1.31")
+KUBERNETES_VERSIONS = ("1.34", DEFAULT_KUBERNETES_VERSION)
 ROLE_ARN = "arn:aws:iam::123456789012:role/triton-prod-cluster-autoscaler"
 
 
@@ -56,10 +56,10 @@ def _render(chart: Path, values: dict[str, Any], namespace: str, tmp_path: Path)
             namespace,
             "-f",
             str(values_file),
-            # What a real 1.31 API server reports: the charts choose API versions by capability
+            # What a real 1.35 API server reports: the charts choose API versions by capability
             # (prometheus-adapter renders apiregistration.k8s.io/v1beta1 without it, gone since 1.22).
             "--kube-version",
-            "1.31.0",
+            f"{DEFAULT_KUBERNETES_VERSION}.0",
             "--api-versions",
             "apiregistration.k8s.io/v1",
         ],
@@ -168,7 +168,7 @@ def test_prometheus_adapter_renders_valid_objects_with_our_rules(tmp_path: Path)
 )
 def test_cluster_autoscaler_renders_valid_objects_with_its_own_identity(tmp_path: Path) -> None:
     assert AUTOSCALER is not None
-    values = autoscaler_values("triton-prod", "us-east-1", ROLE_ARN, "1.30")
+    values = autoscaler_values("triton-prod", "us-east-1", ROLE_ARN, "1.34")
     docs = _render(AUTOSCALER, values, "kube-system", tmp_path)
     _validate(docs)
     _checkov(docs, tmp_path)
@@ -187,4 +187,4 @@ def test_cluster_autoscaler_renders_valid_objects_with_its_own_identity(tmp_path
     env = {e["name"]: e.get("value") for e in spec["containers"][0].get("env", [])}
     assert env.get("AWS_REGION") == "us-east-1"
     # The image of the cluster's own minor (CA minor == Kubernetes minor, its README "Releases").
-    assert spec["containers"][0]["image"] == "registry.k8s.io/autoscaling/cluster-autoscaler:v1.30.7"
+    assert spec["containers"][0]["image"] == "registry.k8s.io/autoscaling/cluster-autoscaler:v1.34.5"

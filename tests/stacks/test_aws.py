@@ -169,7 +169,7 @@ def test_prod_stack_graph(mocks: RecordingMocks, samples_built: Path) -> None:
     # Cluster: API authentication, private + public endpoint, logs, encrypted Secrets.
     eks = b.one("aws:eks/cluster:Cluster")
     assert eks.inputs["name"] == "triton-prod"
-    assert eks.inputs["version"] == "1.31"
+    assert eks.inputs["version"] == "1.35"
     assert eks.inputs["accessConfig"]["authenticationMode"] == "API"
     vpc_cfg = eks.inputs["vpcConfig"]
     assert vpc_cfg["endpointPrivateAccess"] is True
@@ -302,7 +302,7 @@ def test_prod_stack_graph(mocks: RecordingMocks, samples_built: Path) -> None:
     assert op["mig"] == {"strategy": "single"}
     assert op["migManager"]["enabled"] is True
     # The layout comes from the node group's label; the CRD admits only all-disabled/"" here
-    # (gpu-operator v24.9.2 crds/nvidia.com_clusterpolicies.yaml; tests/components/gpu/test_cluster_policy.py).
+    # (gpu-operator v26.7.0 crds/nvidia.com_clusterpolicies.yaml; tests/components/gpu/test_cluster_policy.py).
     assert op["migManager"]["config"]["default"] == "all-disabled"
     assert op["migManager"]["env"] == [{"name": "WITH_REBOOT", "value": "true"}]
 
@@ -428,6 +428,20 @@ def test_mig_strategy_renders_design_table(
     sa = [d for d in docs if d["kind"] == "ServiceAccount"]
     assert sa
     assert sa[0]["metadata"]["annotations"]["eks.amazonaws.com/role-arn"].endswith("test-model-access-reader")
+
+    # Scale from zero: the stack hands its GPU group's Auto Scaling group the node-template tags
+    # cluster-autoscaler reads (cloudprovider/aws/aws_manager.go buildNodeFromTemplate): a template
+    # node offering the resource the pod requests and carrying every label it selects on.
+    prefix = "k8s.io/cluster-autoscaler/node-template/"
+    tags = {t.inputs["tag"]["key"]: t.inputs["tag"]["value"] for t in mocks.of_type("aws:autoscaling/tag:Tag")}
+    assert tags, "the GPU node group's ASG carries no node-template tags"
+    (resource,) = requests
+    assert int(tags[f"{prefix}resources/{resource}"]) >= requests[resource]
+    assert {f"{prefix}label/{k}": v for k, v in selector.items()}.items() <= tags.items()
+    assert tags[f"{prefix}taint/nvidia.com/gpu"] == "present:NoSchedule"
+    # The autoscaler's image follows the cluster's minor (its version policy).
+    ca = b.named("test-cluster-autoscaler-release").inputs["values"]
+    assert ca["image"]["tag"].startswith("v1.35.")
 
 
 def test_time_slicing_variant(mocks: RecordingMocks, samples_built: Path) -> None:

@@ -197,7 +197,7 @@ def test_cluster_has_workload_identity_overlay_networking_and_a_system_pool(stat
     assert i["oidcIssuerProfile"] == {"enabled": True}
     assert i["securityProfile"] == {"workloadIdentity": {"enabled": True}}
     assert i["identity"] == {"type": "SystemAssigned"}
-    assert i["kubernetesVersion"] == "1.31"
+    assert i["kubernetesVersion"] == "1.35"
     assert i["location"] == "westeurope"
     net = i["networkProfile"]
     assert (net["networkPlugin"], net["networkPluginMode"], net["networkPolicy"]) == ("azure", "overlay", "cilium")
@@ -549,6 +549,15 @@ def test_mig_variants_render_exactly_the_mig_table(
     # Every label Triton selects on is one the stack put on its GPU agent pool.
     assert selector.items() <= pool["nodeLabels"].items()
     assert_gpu_placement(pod_spec(render_triton(built.triton_values(), tmp_path)), resources, selector)
+    # Scale from zero: the pool's tags are cluster-autoscaler's node template in Azure's spelling
+    # ('/' -> '_', '_' -> '~2'; kubernetes/autoscaler cloudprovider/azure/azure_template.go): it
+    # offers the resource the pod requests (resources_<name>) and every label it selects on.
+    tags = pool["tags"]
+    prefix = "k8s.io_cluster-autoscaler_node-template_"
+    (resource,) = resources
+    assert int(tags[prefix + "resources_" + resource.replace("_", "~2").replace("/", "_")]) >= resources[resource]
+    for key, value in selector.items():
+        assert tags[prefix + "label_" + key.replace("_", "~2").replace("/", "_")] == value
 
 
 @pytest.mark.chart

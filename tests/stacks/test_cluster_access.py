@@ -316,7 +316,13 @@ def test_aks_default_api_server_is_public_and_warns(
 
 
 def test_aks_private_endpoint_is_a_private_cluster(mocks: RecordingMocks, samples_built: Path) -> None:
-    aks = _aks(_build(mocks, AZURE, set_key("cluster.privateEndpoint", True)))
+    # A private AKS cluster needs a subnet the deployer reaches (cluster.aks.vnetSubnetId, issue 15).
+    subnet = (
+        f"/subscriptions/{SUBSCRIPTION}/resourceGroups/net/providers/Microsoft.Network/virtualNetworks/hub/subnets/aks"
+    )
+    aks = _aks(
+        _build(mocks, AZURE, set_key("cluster.privateEndpoint", True), set_key("cluster.aks.vnetSubnetId", subnet))
+    )
     assert aks["apiServerAccessProfile"] == {"enablePrivateCluster": True}
 
 

@@ -35,6 +35,7 @@ from components.gcp.gke_cluster import (
 )
 from components.gcp.gke_workload_identity import GkeWorkloadIdentityArgs, prefix_condition, workload_identity_member
 from tests.support.cloud import WORKLOAD_OUTPUTS, Built, build_stack, secret_data_is_secret
+from tests.support.gcs_iam import COMPOSITE_PREFIX, ObjectRequest, condition_allows, object_name
 from tests.support.helm import assert_gpu_placement, pod_spec, render_triton
 from tests.support.pulumi_mocks import MOCK_HMAC_SECRET, MOCK_RANDOM_HEX, RecordingMocks
 from tests.support.stacks import Edit, config_error, drop_key, parse_stack, set_key
@@ -148,6 +149,18 @@ def test_prefix_condition_scopes_objects_and_listing() -> None:
     assert "objects/team/models/" in prefix_condition("b", "team/models")
     with pytest.raises(ValueError, match="must match"):
         prefix_condition("b", 'models") || true || ("')
+    # Evaluated (tests/support/gcs_iam.py, the IAM Conditions CEL subset): the builder's condition on
+    # its cache prefix admits its own objects and listing, not a sibling prefix nor gcloud's parallel
+    # composite parts at the bucket root (why the build Job turns those uploads off).
+    builder = prefix_condition("b", "_cache")
+    assert condition_allows(
+        builder, ObjectRequest("storage.objects.create", object_name("b", "_cache/engines/m/k/sm80.plan"))
+    )
+    assert condition_allows(
+        builder, ObjectRequest("storage.objects.list", "projects/_/buckets/b", list_prefix="_cache/")
+    )
+    for outside in ("_cache-old/x", f"{COMPOSITE_PREFIX}123_abc_0", "models/m/1/model.plan"):
+        assert not condition_allows(builder, ObjectRequest("storage.objects.create", object_name("b", outside)))
 
 
 def test_workload_identity_member() -> None:
@@ -257,7 +270,7 @@ def test_staging_stack_graph(mocks: RecordingMocks, samples_built: Path) -> None
     assert cluster["workloadIdentityConfig"] == {"workloadPool": POOL}
     assert cluster["removeDefaultNodePool"] is True
     assert cluster["releaseChannel"] == {"channel": "REGULAR"}
-    assert cluster["minMasterVersion"] == "1.31"
+    assert cluster["minMasterVersion"] == "1.35"
     assert cluster["networkingMode"] == "VPC_NATIVE"
     assert cluster["ipAllocationPolicy"] == {
         "clusterSecondaryRangeName": "pods",

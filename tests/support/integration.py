@@ -28,6 +28,7 @@ SERVER_FIXTURES: dict[str, str] = {
     "api_server": "tests/components/test_kubeconfig_file.py: a loopback Kubernetes API stand-in",
     "azurite_tls": "tests/triton_platform/sidecars/test_azure_model_sync.py: Azurite over HTTPS + a token endpoint",
     "analyzer": "tests/policy/test_pack.py: the policy pack's Analyzer gRPC server",
+    "arm": "tests/stacks/test_versions.py: a loopback Azure Resource Manager (AKS kubernetesVersions)",
 }
 
 MARKER = "integration"

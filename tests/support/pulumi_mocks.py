@@ -29,6 +29,11 @@ MOCK_HMAC_SECRET = "mock-gcs-hmac-secret-value"  # gcp.storage.HmacKey.secret
 MOCK_STORAGE_KEY = "bW9jay1zdG9yYWdlLWFjY291bnQta2V5"  # azure-native listStorageAccountKeys
 MOCK_AKS_PRINCIPAL_ID = "11111111-0000-0000-0000-0000000aks00"  # the AKS cluster's system identity
 MOCK_KUBECONFIG = "apiVersion: v1\nkind: Config\nclusters: []\n"
+# aws.getAvailabilityZones of an account where us-east-1c is use1-az4 (the refused use1-az3 is "e").
+MOCK_US_EAST_1_ZONES: dict[str, list[str]] = {
+    "names": ["us-east-1a", "us-east-1b", "us-east-1c", "us-east-1d", "us-east-1e", "us-east-1f"],
+    "zoneIds": ["use1-az1", "use1-az2", "use1-az4", "use1-az6", "use1-az3", "use1-az5"],
+}
 MOCK_EKS_CLUSTER_SG = "sg-0mockeksclustersg"  # aws.eks.Cluster vpcConfig.clusterSecurityGroupId
 # What listManagedClusterUserCredentials(format="exec") returns for an Entra ID cluster: a
 # kubelogin exec user in devicecode mode, with AKS' server and client application ids
@@ -95,6 +100,10 @@ class RecordingMocks(pulumi.runtime.Mocks):
     wire_inputs: dict[str, dict[str, Any]] = field(default_factory=dict)
     # Fully qualified stack name -> the stack outputs a pulumi.StackReference to it reads.
     stack_outputs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # Function results a test sets, by token (e.g. getAvailabilityZones of another account),
+    # and the zone ids getInstanceTypeOfferings reports per instance type (default: every zone).
+    call_results: dict[str, dict[str, Any]] = field(default_factory=dict)
+    instance_type_zones: dict[str, list[str]] = field(default_factory=dict)
 
     def install(self, stack: str = "test") -> None:
         """Set these mocks as the runtime and record what each registration asks of the engine.
@@ -194,6 +203,10 @@ class RecordingMocks(pulumi.runtime.Mocks):
         return self._call(args), []
 
     def _call(self, args: pulumi.runtime.MockCallArgs) -> dict[str, Any]:
+        if args.token in self.call_results:
+            return self.call_results[args.token]
+        if args.token == "aws:ec2/getInstanceTypeOfferings:getInstanceTypeOfferings":
+            return self._instance_type_offerings(args.args)
         if args.token == "aws:index/getCallerIdentity:getCallerIdentity":
             return {"accountId": "123456789012", "arn": "arn:aws:iam::123456789012:user/mock", "userId": "mock"}
         if args.token == "aws:index/getPartition:getPartition":
@@ -201,10 +214,8 @@ class RecordingMocks(pulumi.runtime.Mocks):
         if args.token == "aws:index/getRegion:getRegion":
             return {"name": "us-east-1", "region": "us-east-1"}
         if args.token == "aws:index/getAvailabilityZones:getAvailabilityZones":
-            return {
-                "names": ["us-east-1a", "us-east-1b", "us-east-1c"],
-                "zoneIds": ["use1-az1", "use1-az2", "use1-az3"],
-            }
+            # DescribeAvailabilityZones: us-east-1 has six zones; names map to ids per account.
+            return dict(MOCK_US_EAST_1_ZONES)
         if args.token == "azure-native:authorization:getClientConfig":
             return {
                 "clientId": "c",
@@ -223,6 +234,21 @@ class RecordingMocks(pulumi.runtime.Mocks):
         if args.token == "gcp:organizations/getProject:getProject":
             return {"number": "123456789", "projectId": args.args.get("projectId", "mock-project")}
         return {}
+
+    def _instance_type_offerings(self, call_args: dict[str, Any]) -> dict[str, Any]:
+        """DescribeInstanceTypeOfferings by availability-zone-id: parallel instanceTypes/locations lists."""
+        wanted = [v for f in call_args.get("filters") or [] if f.get("name") == "instance-type" for v in f["values"]]
+        types, locations = [], []
+        for instance_type in wanted:
+            for zone_id in self.instance_type_zones.get(instance_type, MOCK_US_EAST_1_ZONES["zoneIds"]):
+                types.append(instance_type)
+                locations.append(zone_id)
+        return {
+            "id": "us-east-1",
+            "instanceTypes": types,
+            "locations": locations,
+            "locationTypes": [call_args.get("locationType", "region")] * len(locations),
+        }
 
     # Helpers for assertions -------------------------------------------------
     def of_type(self, t: str) -> list[Registered]:

@@ -86,3 +86,11 @@ def set_pulumi_config(raw: dict[str, Any]) -> None:
     pulumi.runtime.set_all_config(
         {f"{NAMESPACE}:{k}": v if isinstance(v, str) else json.dumps(v) for k, v in raw.items()}
     )
+
+
+# A stack served through an internal Gateway (its Triton Service stays ClusterIP behind it): what a
+# canary needs (config/rules/rollout.py), with monitoring on as in the example stacks.
+BEHIND_GATEWAY: tuple[Edit, ...] = (
+    set_key("triton.gateway", {"enabled": True, "internal": True}),
+    set_key("triton.service.type", "ClusterIP"),
+)

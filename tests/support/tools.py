@@ -9,6 +9,8 @@ Everything lands in the git-ignored cache ``.cache/`` at the repository root:
   libraries that conflict with the project's own.
 - promtool and prometheus come from Debian's ``prometheus`` package, unpacked (``apt-get
   download`` + ``dpkg-deb -x``, no root) to ``.cache/prometheus/bin/``.
+- the real TensorRT 10.8 Python bindings over stub libraries compiled with the C compiler
+  (``tests/support/tensorrt_stubs.py``) in ``.cache/tensorrt-stubs/``.
 
 Installs take a file lock and publish by atomic rename, so parallel test workers (or a CI
 step running beside pytest) never see a half-written binary. Run
@@ -344,7 +346,7 @@ def prometheus_path() -> Path:
 
 
 def install() -> int:
-    """Ensure helm, kubectl, the checkov venv, azurite, perf_analyzer and Prometheus exist; print their versions."""
+    """Ensure helm, kubectl, checkov, azurite, perf_analyzer, Prometheus, the TensorRT stubs exist; print versions."""
     helm = helm_path()
     kubectl = kubectl_path()
     azurite = azurite_path()
@@ -364,6 +366,9 @@ def install() -> int:
     print(f"perf_analyzer {perf}: {first}")
     for tool in (promtool_path(), prometheus_path()):
         print(f"{tool.name:<8} {tool}: {_version([str(tool), '--version'])}")
+    from tests.support import tensorrt_stubs  # imports this module's helpers: import it here
+
+    print(f"tensorrt {tensorrt_stubs.install()}: {tensorrt_stubs.BINDINGS_WHEEL} over stub libraries")
     return 0
 
 
@@ -372,7 +377,8 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser(
         "install",
-        help="install helm, kubectl, checkov, azurite, perf_analyzer, promtool and prometheus into .cache/; "
+        help="install helm, kubectl, checkov, azurite, perf_analyzer, promtool, prometheus and the TensorRT "
+        "bindings over stubs into .cache/; "
         "print their versions",
     )
     args = parser.parse_args(argv)

@@ -27,8 +27,8 @@ SYSTEM_POOL_SELECTOR = {POOL_LABEL: "system"}
 # assets/state-mig-manager/0400_configmap.yaml; NVIDIA/mig-parted deployments/container).
 MIG_CONFIG_LABEL = "nvidia.com/mig.config"
 # mig-manager's progress on that layout: pending -> (rebooting ->) success | failed
-# (NVIDIA/mig-parted v0.10.0 deployments/container/reconfigure-mig.sh, the mig-manager
-# gpu-operator v24.9.2 deploys). Until "success" a node under strategy 'single' still
+# (NVIDIA/mig-parted v0.15.0 pkg/mig/reconfigure/reconfigure.go, the mig-manager
+# gpu-operator v26.7.0 deploys). Until "success" a node under strategy 'single' still
 # advertises whole GPUs as nvidia.com/gpu (NVIDIA/gpu-operator#2670).
 MIG_CONFIG_STATE_LABEL = "nvidia.com/mig.config.state"
 MIG_CONFIG_STATE_SUCCESS = "success"

@@ -5,7 +5,7 @@ or the agent pool's ``gpuInstanceProfile`` (AKS) has cut them; cluster-autoscale
 that number to scale an empty pool up (``triton_platform.values.autoscaling.gpu_node_template``).
 
 The counts are those of the GPU operator's default mig-parted config (NVIDIA/gpu-operator
-v24.9.2, ``assets/state-mig-manager/0400_configmap.yaml``: ``all-<profile>`` -> ``mig-devices``,
+v26.7.0, ``assets/state-mig-manager/0400_configmap.yaml``: ``all-<profile>`` -> ``mig-devices``,
 per device filter where a profile exists on several GPUs with different counts, e.g. ``1g.10gb``:
 7 on 80GB parts, 4 on A100-40GB). AKS cuts the same counts for its instance profiles (AKS docs,
 "Create a multi-instance GPU node pool": MIG1g on A100 80GB = 7 x 1g.10gb ... MIG7g = 1 x 7g.80gb).

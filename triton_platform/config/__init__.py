@@ -6,7 +6,12 @@ The public API, re-exported here for the layers above (values, release, componen
 - ``errors``: ``ConfigError`` (every problem at once) made of ``Issue`` (key, why, example);
 - ``loading``: ``parse_config`` (a plain dict) and ``load_config`` (the current Pulumi stack);
 - ``rules``: the cross-key rules; ``rules.access`` also tells the cluster components when their
-  API endpoint is open to the internet.
+  API endpoint is open to the internet;
+- ``stack_file``: a ``Pulumi.<stack>.yaml`` read as the Pulumi CLI hands it over, checked by
+  ``python -m triton_platform.config Pulumi.<stack>.yaml [...]`` (``__main__``) without Pulumi.
+
+Inside: ``structure`` (the schema pass, keeping the valid parts so the rules still run on them)
+and ``explain`` (the schema's errors in the user's words).
 
 Modules inside this package import their siblings directly, never this ``__init__``.
 """

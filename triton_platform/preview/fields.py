@@ -87,7 +87,8 @@ GPU_FIELDS: dict[str, tuple[tuple[str, str], ...]] = {
 # Helm releases (pulumi_kubernetes/helm/v3/Release.py: chart, version, values). The values paths
 # are our charts' keys: charts/triton-inference-server/values.yaml (replicaCount, image, service,
 # autoscaling, gpu.resources) and the gpu-operator chart's mig.strategy / migManager.config.default
-# (what components/gpu/gpu_operator.py sets).
+# (what components/gpu/gpu_operator.py sets). The MIG layout itself is the GPU pool's
+# nvidia.com/mig.config label (node group fields above); the operator's default is always all-disabled.
 RELEASE_FIELDS: tuple[tuple[str, str], ...] = (
     ("chart", "chart"),
     ("version", "chart version"),
@@ -99,7 +100,7 @@ RELEASE_FIELDS: tuple[tuple[str, str], ...] = (
     ("values.service.type", "service type"),
     ("values.gpu.resources", "GPU request"),
     ("values.mig.strategy", "MIG strategy"),
-    ("values.migManager.config.default", "MIG layout"),
+    ("values.migManager.config.default", "mig-manager default layout"),
 )
 
 # ModelVersion props (components/providers/model_version.py ModelVersionArgs.props and OUTPUT_KEYS).

@@ -383,6 +383,50 @@ def gpu_serving_block(p: StackPreview) -> Block:
     return Block(title="**GPU and serving**", lines=lines, what="GPU and serving changes", share=0.15)
 
 
+def _canary_steps(steps: Any) -> str:
+    """A Rollout's ``setWeight``/``pause`` steps as "10 % for 5m → 50 % for 10m → 100 %"."""
+    parts: list[str] = []
+    for step in steps if isinstance(steps, list) else []:
+        weight, pause = lookup(step, "setWeight"), lookup(step, "pause.duration")
+        if weight is not None:
+            parts.append(f"{fmt(weight)} %")
+        elif pause is not None and parts:
+            parts[-1] += f" for {fmt(pause)}"
+    return " → ".join([*parts, "`100` %"])
+
+
+def _canary_thresholds(metrics: list[Any]) -> str:
+    """Each analysis metric's bound: the number its ``failureCondition`` compares ``result[0]`` with."""
+    out = []
+    for m in metrics:
+        failure = lookup(m, "failureCondition")
+        bound = failure.rsplit(">", 1)[-1].strip() if isinstance(failure, str) and ">" in failure else None
+        out.append(f"{fmt(lookup(m, 'name'))} ≤ {fmt(bound)}")
+    return ", ".join(out)
+
+
+def rollout_block(p: StackPreview) -> Block:
+    """The canary plan of each updated Helm release whose values say ``rollout.strategy: canary``:
+    Argo Rollouts serves the change to canary pods through these steps, judged on these bounds."""
+    lines = []
+    for c in p.changes:
+        if c.type != F.HELM_RELEASE or c.op not in ("update", "replace") or "values" not in c.changed_keys():
+            continue
+        plan = lookup(c.new_inputs(), "values.rollout")
+        if not isinstance(plan, Mapping) or plan.get("strategy") != "canary" or _has_secret(plan):
+            continue
+        metrics = lookup(plan, "analysis.spec.metrics")
+        lines.append(f"- {code(c.name)}: canary {_canary_steps(plan.get('steps'))}")
+        if not isinstance(metrics, list) or not metrics:
+            lines.append("  - no analysis (monitoring is off): the steps alone promote it")
+            continue
+        lines.append(
+            f"  - analysis every {fmt(lookup(metrics[0], 'interval'))}, aborted once one metric fails more than "
+            f"{fmt(lookup(metrics[0], 'failureLimit'))} time(s): {_canary_thresholds(metrics)}"
+        )
+    return Block(title="**Canary rollout plan**", lines=lines, what="plan lines", share=0.1)
+
+
 def policy_block(p: StackPreview) -> Block:
     lines = []
     for e in p.policy_events:
@@ -457,7 +501,7 @@ def stack_section(p: StackPreview, budget: int, details: str) -> str:
         counted += " (steps planned before the preview stopped)"
     warn = Block(title="**Warnings: destroys data or capacity**", lines=warnings(p), what="warnings")
     essential = [warn, diagnostics_block(p), problems_block(p)]
-    rest = [policy_block(p), models_block(p), gpu_serving_block(p), others_block(p)]
+    rest = [policy_block(p), models_block(p), gpu_serving_block(p), rollout_block(p), others_block(p)]
     room = max(budget - len(title) - len(counted) - 4, 0)
     fitted = _fit(essential, rest, room, details)
     body = [line for b in (*essential[1:], *rest) for line in fitted.get(id(b), [])]

@@ -8,8 +8,13 @@ Deploys go in promotion order: a stack that promotes another's release (``releas
 after it, non-production stacks before production ones (``prod`` or ``prod-*``), then by name.
 Production stacks deploy through a GitHub environment that requires approval.
 
+``--clouds`` keeps the stacks of the clouds whose preview identity the repository has configured
+(preview.yml passes them): a fork, or a repository set up for one cloud, previews nothing it
+cannot log in to, instead of failing on the example stacks.
+
 CLI (used by the workflows; prints JSON on stdout):
   python -m triton_platform.preview.stacks matrix            # {"include": [{stack, cloud, ...}]}
+  python -m triton_platform.preview.stacks matrix --clouds aws,gcp   # only the stacks of these clouds
   python -m triton_platform.preview.stacks policy-config STACK  # --policy-pack-config for STACK
 """
 
@@ -137,9 +142,26 @@ def policy_config(path: Path) -> dict[str, Any]:
     }
 
 
-def matrix(stacks: Sequence[Stack], *, previewable_only: bool) -> dict[str, list[dict[str, Any]]]:
-    rows = [asdict(s) for s in stacks if s.previewable or not previewable_only]
+def matrix(
+    stacks: Sequence[Stack], *, previewable_only: bool, clouds: Sequence[str] | None = None
+) -> dict[str, list[dict[str, Any]]]:
+    """The workflow matrix; ``clouds`` (None: every cloud) keeps only the stacks on those clouds."""
+    rows = [
+        asdict(s) for s in stacks if (s.previewable or not previewable_only) and (clouds is None or s.cloud in clouds)
+    ]
     return {"include": rows}
+
+
+def parse_clouds(text: str) -> list[str]:
+    """``aws,gcp`` -> ["aws", "gcp"]; an empty text is no cloud at all (nothing configured)."""
+    clouds = [c.strip() for c in text.split(",") if c.strip()]
+    unknown = [c for c in clouds if c not in CI_CLOUDS]
+    if unknown:
+        raise argparse.ArgumentTypeError(
+            f"unknown cloud {', '.join(map(repr, unknown))}; clouds CI previews: {', '.join(CI_CLOUDS)} "
+            "(example: --clouds aws,gcp)"
+        )
+    return clouds
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -148,12 +170,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     m = sub.add_parser("matrix", help="the stacks CI previews and deploys, in promotion order (JSON)")
     m.add_argument("--all", action="store_true", help="include stacks CI cannot preview (local)")
+    m.add_argument(
+        "--clouds",
+        type=parse_clouds,
+        default=None,
+        metavar="CLOUD[,CLOUD...]",
+        help="only the stacks of these clouds (those whose preview identity is configured); '' for none",
+    )
     pc = sub.add_parser("policy-config", help="the policy pack config of one stack (JSON)")
     pc.add_argument("stack")
     args = parser.parse_args(argv)
     root = Path(args.root)
     if args.command == "matrix":
-        out: Any = matrix(discover(root), previewable_only=not args.all)
+        found = discover(root)
+        out: Any = matrix(found, previewable_only=not args.all, clouds=args.clouds)
+        kept = {row["stack"] for row in out["include"]}
+        for s in found:
+            if s.stack not in kept and (s.previewable or args.all):
+                print(f"not previewed: {s.stack} (cloud {s.cloud}: no preview identity configured)", file=sys.stderr)
     else:
         path = root / f"Pulumi.{args.stack}.yaml"
         if not path.is_file():

@@ -88,6 +88,25 @@ def _locked(path: Path) -> Iterator[None]:
             fcntl.flock(lock.fileno(), fcntl.LOCK_UN)
 
 
+# The persistent cache as last parsed, by (path, size, mtime_ns): a no-op preview of 100 models
+# parses it once, not once per model.
+_PARSED: dict[str, tuple[tuple[int, int], dict[str, dict[str, Any]]]] = {}
+
+
+def _lookup(path: Path, key: str) -> dict[str, Any] | None:
+    """One entry of the persistent cache (read-only: parsed once per version of the file)."""
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    stamp = (st.st_size, st.st_mtime_ns)
+    parsed = _PARSED.get(str(path))
+    if parsed is None or parsed[0] != stamp:
+        parsed = (stamp, _load_entries(path))
+        _PARSED[str(path)] = parsed
+    return parsed[1].get(key)
+
+
 def _load_entries(path: Path) -> dict[str, dict[str, Any]]:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
@@ -152,7 +171,7 @@ def file_sha256(path: Path | str, *, model: str | None = None) -> str:
         return _MEMO[memo_key]
     store = cache_path()
     if not racy:
-        entry = _load_entries(store).get(str(abs_path))
+        entry = _lookup(store, str(abs_path))
         if entry is not None and _matches(entry, st):
             STATS.disk_hits += 1
             _MEMO[memo_key] = entry["sha256"]
@@ -169,6 +188,48 @@ def file_sha256(path: Path | str, *, model: str | None = None) -> str:
         _MEMO[memo_key] = digest
         _remember(store, str(abs_path), st, digest)
     return digest
+
+
+def cached_sha256(path: Path | str) -> str | None:
+    """The sha256 of a file when the memo or the persistent cache knows it for the file as it is now; else None.
+
+    Reads nothing but the cache: what an upload uses to start with the digest the preview already
+    computed (the same (path, size, mtime_ns, inode) key), then checks it against the bytes it sends.
+    """
+    abs_path = Path(os.path.abspath(path))
+    try:
+        st = abs_path.stat()
+    except OSError:
+        return None
+    if _is_racy(st):
+        return None
+    memo_key = (str(abs_path), st.st_size, st.st_mtime_ns, st.st_ino)
+    if memo_key in _MEMO:
+        STATS.memo_hits += 1
+        return _MEMO[memo_key]
+    entry = _lookup(cache_path(), str(abs_path))
+    if entry is None or not _matches(entry, st):
+        return None
+    STATS.disk_hits += 1
+    _MEMO[memo_key] = str(entry["sha256"])
+    return str(entry["sha256"])
+
+
+def remember_sha256(path: Path | str, digest: str, before: tuple[int, int, int]) -> None:
+    """Keep a digest computed while the file was read for something else (an upload), like ``file_sha256`` would.
+
+    ``before`` is (size, mtime_ns, inode) from before the read; nothing is kept when the file
+    changed since, or was modified too recently to be trusted (see RACY_SECONDS).
+    """
+    abs_path = Path(os.path.abspath(path))
+    try:
+        st = abs_path.stat()
+    except OSError:
+        return
+    if (st.st_size, st.st_mtime_ns, st.st_ino) != before or _is_racy(st):
+        return
+    _MEMO[(str(abs_path), st.st_size, st.st_mtime_ns, st.st_ino)] = digest
+    _remember(cache_path(), str(abs_path), st, digest)
 
 
 def _remember(store: Path, key: str, st: os.stat_result, digest: str) -> None:

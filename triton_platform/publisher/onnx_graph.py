@@ -1,37 +1,60 @@
 """Reads an ONNX model's signature (inputs, outputs, opset) and checks a ModelSpec against it.
 
 The signature is what config.pbtxt declares and what TensorRT optimization profiles refer
-to, so it comes from the graph itself, never from the user. Plain Python: no Pulumi.
+to, so it comes from the graph itself, never from the user. It is read at the protobuf wire
+level (:mod:`triton_platform.publisher.onnx_wire`): the weights are skipped, so memory stays flat
+whatever the model's size, and neither ``onnx`` nor ``numpy`` is imported for it (the program
+reads shapes at evaluation; only the provider host, which publishes, runs ``onnx.checker``).
+Plain Python: no Pulumi.
 """
 
 from __future__ import annotations
 
-import os
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-import onnx
-
 from triton_platform.publisher.errors import ModelSourceError, ModelSpecError
+from triton_platform.publisher.onnx_wire import WireError, WireGraph, WireTensor, read_graph, skeleton
 from triton_platform.publisher.spec import ModelSpec, ShapeRange
 
-# ONNX TensorProto element types -> Triton's DataType enum names (model_config.proto).
+# ONNX TensorProto.DataType numbers (onnx/onnx.proto) -> Triton's DataType enum names (model_config.proto).
 _ONNX_TO_TRITON: dict[int, str] = {
-    onnx.TensorProto.BOOL: "TYPE_BOOL",
-    onnx.TensorProto.UINT8: "TYPE_UINT8",
-    onnx.TensorProto.UINT16: "TYPE_UINT16",
-    onnx.TensorProto.UINT32: "TYPE_UINT32",
-    onnx.TensorProto.UINT64: "TYPE_UINT64",
-    onnx.TensorProto.INT8: "TYPE_INT8",
-    onnx.TensorProto.INT16: "TYPE_INT16",
-    onnx.TensorProto.INT32: "TYPE_INT32",
-    onnx.TensorProto.INT64: "TYPE_INT64",
-    onnx.TensorProto.FLOAT16: "TYPE_FP16",
-    onnx.TensorProto.FLOAT: "TYPE_FP32",
-    onnx.TensorProto.DOUBLE: "TYPE_FP64",
-    onnx.TensorProto.BFLOAT16: "TYPE_BF16",
-    onnx.TensorProto.STRING: "TYPE_STRING",
+    9: "TYPE_BOOL",
+    2: "TYPE_UINT8",
+    4: "TYPE_UINT16",
+    12: "TYPE_UINT32",
+    13: "TYPE_UINT64",
+    3: "TYPE_INT8",
+    5: "TYPE_INT16",
+    6: "TYPE_INT32",
+    7: "TYPE_INT64",
+    10: "TYPE_FP16",
+    1: "TYPE_FP32",
+    11: "TYPE_FP64",
+    16: "TYPE_BF16",
+    8: "TYPE_STRING",
 }
+# The names of the others, for messages (TensorProto.DataType in onnx/onnx.proto).
+_ONNX_TYPE_NAMES: dict[int, str] = {
+    0: "UNDEFINED",
+    14: "COMPLEX64",
+    15: "COMPLEX128",
+    17: "FLOAT8E4M3FN",
+    18: "FLOAT8E4M3FNUZ",
+    19: "FLOAT8E5M2",
+    20: "FLOAT8E5M2FNUZ",
+    21: "UINT4",
+    22: "INT4",
+    23: "FLOAT4E2M1",
+    24: "FLOAT8E8M0",
+    25: "UINT2",
+    26: "INT2",
+    27: "FLOAT6E2M3",
+    28: "FLOAT6E3M2",
+}
+# The empty file a checked skeleton's initializers point to (onnx_wire.skeleton).
+_WEIGHTS_PLACEHOLDER = "weights.skipped"
 
 _SHAPES_EXAMPLE = "shapes: {input: {min: [1, 3, 224, 224], opt: [8, 3, 224, 224], max: [32, 3, 224, 224]}}"
 
@@ -61,47 +84,71 @@ class GraphSignature:
         return next((t for t in self.inputs if t.name == name), None)
 
 
-def _tensor_spec(value: onnx.ValueInfoProto, *, model: str, role: str) -> TensorSpec:
+def _tensor_spec(value: WireTensor, *, model: str, role: str) -> TensorSpec:
     where = f"ONNX graph {role} {value.name!r}"
-    if value.type.WhichOneof("value") != "tensor_type":
+    if value.kind != "tensor_type":
         raise ModelSourceError(
             f"{where} is not a tensor (sequences and maps are not supported by Triton's config)", model=model
         )
-    tensor_type = value.type.tensor_type
-    data_type = _ONNX_TO_TRITON.get(tensor_type.elem_type)
+    data_type = _ONNX_TO_TRITON.get(value.elem_type)
     if data_type is None:
-        type_name = onnx.TensorProto.DataType.Name(tensor_type.elem_type)
+        type_name = _ONNX_TYPE_NAMES.get(value.elem_type, str(value.elem_type))
         raise ModelSourceError(f"{where} has element type {type_name}, which Triton does not support", model=model)
-    if not tensor_type.HasField("shape"):
+    if not value.has_shape:
         raise ModelSourceError(
             f"{where} has no shape; export the model with input/output shapes "
             "(symbolic names such as 'batch' for dynamic dimensions)",
             model=model,
         )
-    dims = tuple(d.dim_value if d.HasField("dim_value") and d.dim_value > 0 else -1 for d in tensor_type.shape.dim)
-    return TensorSpec(name=value.name, data_type=data_type, dims=dims)
+    return TensorSpec(name=value.name, data_type=data_type, dims=value.dims)
 
 
-def _signature_of(proto: onnx.ModelProto, *, model: str) -> GraphSignature:
-    graph = proto.graph
+def _signature_of(graph: WireGraph, *, model: str) -> GraphSignature:
     # Older exporters list weights as graph inputs too; they are not what clients send.
-    initializers = {init.name for init in graph.initializer}
-    inputs = tuple(_tensor_spec(v, model=model, role="input") for v in graph.input if v.name not in initializers)
-    outputs = tuple(_tensor_spec(v, model=model, role="output") for v in graph.output)
+    initializers = graph.initializer_names
+    inputs = tuple(_tensor_spec(v, model=model, role="input") for v in graph.inputs if v.name not in initializers)
+    outputs = tuple(_tensor_spec(v, model=model, role="output") for v in graph.outputs)
     if not inputs:
         raise ModelSourceError("the ONNX graph has no inputs", model=model)
     if not outputs:
         raise ModelSourceError("the ONNX graph has no outputs", model=model)
-    opset = next((o.version for o in proto.opset_import if o.domain in ("", "ai.onnx")), 0)
+    opset = next((version for domain, version in graph.opsets if domain in ("", "ai.onnx")), 0)
     return GraphSignature(inputs=inputs, outputs=outputs, opset=int(opset))
 
 
-# Parsing a large ONNX file is expensive; a no-op preview reads the same unchanged file again.
-_SIGNATURES: dict[tuple[str, int, int, int], GraphSignature] = {}
+def check_model(path: Path) -> None:
+    """Run ``onnx.checker`` on the model at ``path`` without loading its weights; raises what the checker raises.
+
+    The checker sees a skeleton (onnx_wire.skeleton): every node, input and output as the file
+    has them, large initializers as references to an empty external file, so its memory and time
+    do not grow with the weights. ``onnx`` is imported here only: the provider host needs it, the
+    program does not.
+    """
+    import onnx.checker
+
+    with tempfile.TemporaryDirectory(prefix="onnx-check-") as tmp:
+        (Path(tmp) / _WEIGHTS_PLACEHOLDER).touch()
+        skeleton_path = Path(tmp) / "model.onnx"
+        skeleton_path.write_bytes(skeleton(path, _WEIGHTS_PLACEHOLDER))
+        onnx.checker.check_model(str(skeleton_path))
 
 
-def read_signature(path: Path, *, model: str) -> GraphSignature:
-    """The signature of the ONNX model at ``path``; ModelSourceError if missing or invalid."""
+def _invalid(path: Path, exc: BaseException, model: str, key: str) -> ModelSourceError:
+    first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return ModelSourceError(f"{str(path)!r} is not a valid ONNX model ({first_line[:300]})", model=model, key=key)
+
+
+# Reading a graph costs little, but a no-op preview reads the same unchanged file again.
+_SIGNATURES: dict[tuple[str, int, int, int, bool], GraphSignature] = {}
+
+
+def read_signature(path: Path, *, model: str, check: bool = True) -> GraphSignature:
+    """The signature of the ONNX model at ``path``; ModelSourceError if missing or invalid.
+
+    The weights are never read. ``check`` also runs ``onnx.checker`` on the graph (what
+    publishing does); without it only the wire format and the signature are checked, and
+    ``onnx`` is not imported (what the program does to learn a model's shapes).
+    """
     path = Path(path)
     key_name = "models[].source"
     try:
@@ -119,22 +166,21 @@ def read_signature(path: Path, *, model: str) -> GraphSignature:
             key=key_name,
             example="source: models/resnet50.onnx",
         )
-    cache_key = (str(path.resolve()), st.st_size, st.st_mtime_ns, st.st_ino)
-    cached = _SIGNATURES.get(cache_key)
+    cache_key = (str(path.resolve()), st.st_size, st.st_mtime_ns, st.st_ino, check)
+    cached = _SIGNATURES.get(cache_key) or _SIGNATURES.get((*cache_key[:4], True))
     if cached is not None:
         return cached
     try:
-        # External weights are not needed for the signature; the checker validates structure.
-        proto = onnx.load(os.fspath(path), load_external_data=False)
-        onnx.checker.check_model(proto)
+        graph = read_graph(path)
+        if not graph.has_graph:
+            raise WireError("it has no graph")
+        if check:
+            check_model(path)
     except PermissionError:
         raise ModelSourceError(f"permission denied reading {str(path)!r}", model=model, key=key_name) from None
-    except Exception as exc:  # DecodeError, ValidationError, ...: the file is not a valid model
-        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise ModelSourceError(
-            f"{str(path)!r} is not a valid ONNX model ({first_line[:300]})", model=model, key=key_name
-        ) from None
-    signature = _signature_of(proto, model=model)
+    except Exception as exc:  # WireError, the checker's ValidationError, ...: the file is not a valid model
+        raise _invalid(path, exc, model, key_name) from None
+    signature = _signature_of(graph, model=model)
     _SIGNATURES[cache_key] = signature
     return signature
 

@@ -1,10 +1,15 @@
 """Publishes one model into the bucket Triton reads: what the ModelVersion dynamic provider runs.
 
-resolve the source (local path or s3:// gs:// az:// URI) -> read the ONNX signature -> check
-the spec against it -> [TensorRT: upload the ONNX to the content-addressed cache, build one
-engine per compute capability with a builder, fetch it] -> render config.pbtxt -> publish the
-version with the atomic protocol of :mod:`triton_platform.publisher.publish` (files first and
-verified, config last) -> retire older versions this resource published and no longer serves.
+resolve the source (local path, s3:// gs:// az:// URI, or https:// URL with its sha256) -> read
+the ONNX signature (weights skipped) -> check the spec against it -> [TensorRT: upload the ONNX to
+the content-addressed cache, build one engine per compute capability with a builder, fetch it]
+-> render config.pbtxt -> publish the version with the atomic protocol of
+:mod:`triton_platform.publisher.publish` (files first and verified, config last) -> retire older
+versions this resource published and no longer serves.
+
+Each file is read once: its sha256 is known before the upload (the fingerprint the preview
+computed, the hash cache, or the digest the download checked), the upload checks it against the
+bytes it sends, and bytes that differ are never published (the source changed after the preview).
 
 Plain Python (no Pulumi): the provider's methods stay thin and this is tested on its own.
 An interrupted publish leaves a *pending* marker under ``<cache_prefix>/pending/<model>/``; the
@@ -27,8 +32,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from triton_platform.catalog.versions import DEFAULT_NGC_RELEASE, NGC_RELEASES
-from triton_platform.publisher import fingerprint, pbtxt
-from triton_platform.publisher.builders import BuilderRef, EngineBuilder, EngineJob, open_builder
+from triton_platform.publisher import fingerprint, http_source, pbtxt
+from triton_platform.publisher.builders import BuilderRef, EngineBuilder, EngineJob, open_builder, static_input_shapes
 from triton_platform.publisher.errors import ModelSourceError, PublisherError, StoreError
 from triton_platform.publisher.onnx_graph import GraphSignature, check_shapes, effective_shapes, read_signature
 from triton_platform.publisher.progress import Progress, ensure_progress
@@ -41,8 +46,9 @@ from triton_platform.publisher.publish import (
     unpublish_version,
 )
 from triton_platform.publisher.sources import SOURCE_URI, local_source, uri_store
-from triton_platform.publisher.spec import ModelSpec
+from triton_platform.publisher.spec import ModelSpec, is_url
 from triton_platform.publisher.stores import ObjectStore, StoreRef, open_store
+from triton_platform.publisher.stores.transfer import DigestMismatch
 from triton_platform.publisher.wire import restore_ints
 
 InstanceKindName = Literal["KIND_GPU", "KIND_CPU"]
@@ -54,7 +60,8 @@ PENDING = "pending"
 class PublishRequest(BaseModel):
     """Everything one publish needs, parsed from the dynamic provider's props (floats become ints)."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    # Built on first use: only the provider host parses requests, the program never does (its import stays cheap).
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     spec: ModelSpec
     store: StoreRef
@@ -173,6 +180,9 @@ class Prepared:
     engine_objects: dict[str, str] = field(default_factory=dict)
     onnx_sha256: str | None = None
     build_options: dict[str, Any] | None = None
+    # The sha256 some files must have (their fingerprint, or a verified download's): the upload
+    # starts from it and checks it as it reads, so none of them is read twice.
+    digests: dict[str, str] = field(default_factory=dict)
 
 
 # --- sources ---------------------------------------------------------------------------------------
@@ -182,8 +192,13 @@ def source_fingerprint(spec: ModelSpec, base_dir: str | Path, store: StoreRef | 
     """sha256 naming the source's content: what the program puts in the resource's inputs.
 
     Local files and directories go through the persistent hash cache (an unchanged 1 GB file
-    is not hashed again); URI sources hash the server's listing (key, size, checksums).
+    is not hashed again); URI sources hash the server's listing (key, size, checksums); an
+    https:// source is named by the sha256 its config gives (it is checked when downloaded).
     """
+    if is_url(spec.source):
+        if spec.sha256 is None:
+            raise ModelSourceError("an https:// source needs sha256", model=spec.name, key="models[].sha256")
+        return spec.sha256
     uri = SOURCE_URI.match(spec.source)
     if uri is not None:
         if store is None:
@@ -212,6 +227,8 @@ def source_fingerprint(spec: ModelSpec, base_dir: str | Path, store: StoreRef | 
 def fetch_source(request: PublishRequest, workdir: Path, progress: Progress) -> Path:
     """The source as a local path: the file/directory itself, or a download of the URI into ``workdir``."""
     spec = request.spec
+    if is_url(spec.source):
+        return http_source.fetch(spec, progress)
     if SOURCE_URI.match(spec.source) is None:
         path = local_source(spec, request.base_dir)
         if not path.exists():
@@ -238,22 +255,40 @@ def fetch_source(request: PublishRequest, workdir: Path, progress: Progress) -> 
     return root
 
 
-def _verify_fingerprint(request: PublishRequest, source: Path) -> None:
-    # The program fingerprinted the source at preview; refuse to publish other bytes under it.
-    if SOURCE_URI.match(request.spec.source) is not None or not _SHA256.match(request.source_fingerprint):
-        return
+def _fingerprinted(request: PublishRequest) -> str | None:
+    """The sha256 the preview computed for a local source file or tree (None for URIs)."""
+    spec = request.spec
+    if SOURCE_URI.match(spec.source) is not None or is_url(spec.source):
+        return None
+    return request.source_fingerprint if _SHA256.match(request.source_fingerprint) else None
+
+
+def _changed_after_preview(spec: ModelSpec) -> ModelSourceError:
+    return ModelSourceError(
+        f"{spec.source!r} changed after the preview computed its fingerprint; run the update again",
+        model=spec.name,
+        key="models[].source",
+    )
+
+
+def _verify_fingerprint(request: PublishRequest, source: Path) -> str | None:
+    """Refuse a local source whose bytes are not the ones the preview fingerprinted; the verified sha256.
+
+    Through the hash cache: a file the preview hashed is not read here. (An ONNX model's file is
+    not checked here at all: its upload checks the bytes it sends against the fingerprint.)
+    """
+    expected = _fingerprinted(request)
+    if expected is None:
+        return None
     spec = request.spec
     actual = (
         fingerprint.tree_sha256(source, model=spec.name)
         if spec.format == "python"
         else fingerprint.file_sha256(source, model=spec.name)
     )
-    if actual != request.source_fingerprint:
-        raise ModelSourceError(
-            f"{spec.source!r} changed after the preview computed its fingerprint; run the update again",
-            model=spec.name,
-            key="models[].source",
-        )
+    if actual != expected:
+        raise _changed_after_preview(spec)
+    return actual
 
 
 # --- preparing a version directory -------------------------------------------------------------------
@@ -294,9 +329,11 @@ class _EngineInputs:
     calibration_sha256: str | None = None
 
 
-def _engine_inputs(request: PublishRequest, onnx_path: Path, workdir: Path, progress: Progress) -> _EngineInputs:
+def _engine_inputs(
+    request: PublishRequest, onnx_path: Path, workdir: Path, progress: Progress, onnx_sha: str | None = None
+) -> _EngineInputs:
     spec = request.spec
-    onnx_sha = fingerprint.file_sha256(onnx_path, model=spec.name)
+    onnx_sha = onnx_sha or fingerprint.file_sha256(onnx_path, model=spec.name)
     if not spec.calibration_cache:
         return _EngineInputs(onnx_path, onnx_sha)
     # The calibration cache is fetched like a source (a local path or a URI), as a plain file.
@@ -331,6 +368,7 @@ def _engine_job(request: PublishRequest, inputs: _EngineInputs, signature: Graph
         calibration_path=str(inputs.calibration_path) if inputs.calibration_path else None,
         # Inputs whose only dynamic dim is the batch get a 1..maxBatchSize profile.
         profile=effective_shapes(signature, request.spec),
+        static_inputs=static_input_shapes(signature),
     )
 
 
@@ -342,25 +380,30 @@ def _engine_files(
     builder: EngineBuilder,
     workdir: Path,
     progress: Progress,
+    onnx_sha: str | None = None,
 ) -> Prepared:
     """One engine per compute capability, built (or found in the cache) and fetched into ``workdir``."""
-    inputs = _engine_inputs(request, onnx_path, workdir, progress)
+    inputs = _engine_inputs(request, onnx_path, workdir, progress, onnx_sha)
     if request.builder.kind == "kubernetes":
         _stage_inputs(request, inputs, store, progress)
     ccs = request.compute_capabilities
     single = len(ccs) == 1
     files: dict[str, Path] = {}
+    digests: dict[str, str] = {}
     engine_objects: dict[str, str] = {}
     for cc in ccs:
         job = _engine_job(request, inputs, signature, cc)
         builder.build(job, store, progress)
         name = pbtxt.DEFAULT_MODEL_FILENAMES["tensorrt"] if single else fingerprint.engine_filename(cc)
         files[name] = workdir / "engines" / name
-        store.download_file(job.engine_object, files[name], progress)
+        engine = store.download_file(job.engine_object, files[name], progress)
+        if engine.sha256:
+            digests[name] = engine.sha256  # the download checked the bytes against it
         engine_objects[cc] = job.engine_object
     prepared = Prepared(
         files=files,
         signature=signature,
+        digests=digests,
         engine_objects=engine_objects,
         onnx_sha256=inputs.onnx_sha256,
         build_options=fingerprint.build_options(request.spec, calibration_sha256=inputs.calibration_sha256),
@@ -392,14 +435,20 @@ def prepare(
     """Resolve the source, check the spec against the graph and produce the version's files."""
     spec = request.spec
     source = fetch_source(request, workdir, progress)
-    _verify_fingerprint(request, source)
     if spec.format == "python":
+        _verify_fingerprint(request, source)
         return _python_files(request, source)
     signature = read_signature(source, model=spec.name)
     check_shapes(signature, spec)
     if spec.format == "onnx":
-        return Prepared(files={"model.onnx": source}, signature=signature)
-    return _engine_files(request, source, signature, store, builder or open_builder(request.builder), workdir, progress)
+        # Not hashed here: the upload checks the bytes it reads against the fingerprint (or the download's digest).
+        claim = spec.sha256 if is_url(spec.source) else _fingerprinted(request)
+        return Prepared(
+            files={"model.onnx": source}, signature=signature, digests={"model.onnx": claim} if claim else {}
+        )
+    onnx_sha = spec.sha256 if is_url(spec.source) else _verify_fingerprint(request, source)
+    builder = builder or open_builder(request.builder)
+    return _engine_files(request, source, signature, store, builder, workdir, progress, onnx_sha)
 
 
 # --- versions --------------------------------------------------------------------------------------
@@ -565,15 +614,21 @@ def publish(
         )
         served = served_after(request.spec, owned, version)
         _mark_pending(store, request, version)
-        result = publish_version(
-            store,
-            model=model,
-            version=version,
-            files=prepared.files,
-            render_config=_config_renderer(request, prepared),
-            served_versions=served,
-            progress=progress,
-        )
+        try:
+            result = publish_version(
+                store,
+                model=model,
+                version=version,
+                files=prepared.files,
+                render_config=_config_renderer(request, prepared),
+                served_versions=served,
+                progress=progress,
+                digests=prepared.digests,
+            )
+        except DigestMismatch:
+            if _fingerprinted(request) is None:
+                raise
+            raise _changed_after_preview(request.spec) from None
     store.delete([_pending_key(request.store, model, version)])
     # Only now that the config serves the new version: drop what the policy retired.
     _retire(store, model, owned, served)

@@ -21,10 +21,10 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from triton_platform.publisher.errors import StoreError
-from triton_platform.publisher.fingerprint import file_sha256
 from triton_platform.publisher.progress import Progress, ensure_progress
 from triton_platform.publisher.spec import NAME_PATTERN
 from triton_platform.publisher.stores import ObjectStore
+from triton_platform.publisher.stores.base import claimed_sha256
 
 CONFIG_FILENAME = "config.pbtxt"
 MANIFEST_SCHEMA = 1
@@ -175,8 +175,15 @@ def _checked_versions(model: str, version: int, served_versions: Sequence[int], 
     return served
 
 
-def _local_files(vprefix: str, model: str, files: Mapping[str, Path]) -> dict[str, _Local]:
-    """The files to publish by object key, with their size and sha256."""
+def _local_files(
+    vprefix: str, model: str, files: Mapping[str, Path], digests: Mapping[str, str] | None = None
+) -> dict[str, _Local]:
+    """The files to publish by object key, with their size and sha256.
+
+    The sha256 is the one ``digests`` names (the source's fingerprint), else the one the hash
+    cache keeps for the file as it is; only a file neither knows is hashed here. The upload
+    checks it against the bytes it sends, so a file is read once (see stores.transfer).
+    """
     local: dict[str, _Local] = {}
     for rel, path in files.items():
         clean = _relative_path(rel)
@@ -184,7 +191,8 @@ def _local_files(vprefix: str, model: str, files: Mapping[str, Path]) -> dict[st
         if not path.is_file():
             raise StoreError(f"{str(path)!r} is not a file", model=model, key=f"files[{rel!r}]")
         key = vprefix + clean
-        local[key] = _Local(clean, key, path, path.stat().st_size, file_sha256(path, model=model))
+        sha = (digests or {}).get(rel) or claimed_sha256(path, model=model)
+        local[key] = _Local(clean, key, path, path.stat().st_size, sha)
     return local
 
 
@@ -215,8 +223,9 @@ def _upload_verified(
 ) -> int:
     """Upload what is missing (files in parallel) and verify everything; the bytes uploaded.
 
-    Uploads verify themselves; reused objects are checked against the server's checksum here,
-    and every object is looked at once more right before the config may name it.
+    Uploads verify themselves (after the last of them finished); reused objects are checked
+    against the server's checksum before the uploads, so they are looked at once more, after
+    them, right before the config may name them.
     """
     for key in sorted(keep):
         store.verify(key, local[key].path, size=local[key].size, sha256=local[key].sha256)
@@ -224,6 +233,8 @@ def _upload_verified(
     if missing:
         store.upload_files([(item.key, item.path, item.sha256) for item in missing], progress=progress)
     for key, item in sorted(local.items()):
+        if key not in keep:
+            continue  # verified by upload_files once every upload had finished
         now = store.stat(key)
         if now is None or now.size != item.size:
             raise store.error("vanished or changed before config.pbtxt was written; run again", key=key, model=model)
@@ -260,12 +271,15 @@ def publish_version(
     render_config: Callable[[list[int]], str],
     served_versions: Sequence[int],
     progress: Progress | None = None,
+    digests: Mapping[str, str] | None = None,
 ) -> PublishResult:
     """Upload ``files`` as ``<prefix>/<model>/<version>/`` and make them visible, config last.
 
     ``files`` maps paths inside the version directory (``model.plan``; ``model.py`` and
     ``helpers/util.py`` for a Python model) to local files. ``render_config(versions)`` returns the
     config.pbtxt text naming exactly ``versions``; ``served_versions`` must include ``version``.
+    ``digests`` maps some of those paths to the sha256 their bytes must have (a fingerprint taken
+    earlier): the upload checks it as it reads, and a file that differs is never published.
     Re-running after an interruption deletes leftovers and skips files already uploaded.
     """
     started = time.perf_counter()
@@ -273,7 +287,7 @@ def publish_version(
     version = int(version)
     served = _checked_versions(model, version, served_versions, files)
     vprefix = version_prefix(store, model, version)
-    local = _local_files(vprefix, model, files)
+    local = _local_files(vprefix, model, files, digests)
     # 1) Leftovers of an interrupted attempt: anything here that is not exactly what we publish.
     keep = _reusable(store, vprefix, local, progress, what=f"{model} v{version}")
     # 2) + 3) Upload what is missing and verify everything.

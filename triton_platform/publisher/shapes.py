@@ -50,11 +50,11 @@ def model_shapes(spec: ModelSpec, base_dir: Path, *, key: str = "models[]") -> M
     path = _signature_file(spec, base_dir)
     if path is None:
         return ModelShapes(spec.name, {}, spec.max_batch_size)
-    # Imported here, not above: onnx (with protobuf) takes a noticeable time to import, and config
-    # validation needs it only for a model whose graph is on this machine.
     from triton_platform.publisher.onnx_graph import read_signature, triton_dims
 
-    sig = read_signature(path, model=spec.name)
+    # The weight-free reader without onnx.checker: the program never imports onnx (or numpy) for
+    # shapes; the provider host checks the whole graph when it publishes.
+    sig = read_signature(path, model=spec.name, check=False)
     shapes: dict[str, list[int]] = {}
     for tensor in sig.inputs:
         dims = triton_dims(tensor, spec.max_batch_size, model=spec.name)

@@ -42,22 +42,32 @@ class PromoteError(RuntimeError):
 def _pulumi() -> str:
     found = shutil.which("pulumi")
     if found is None:
-        raise PromoteError("the Pulumi CLI is not on PATH (https://www.pulumi.com/docs/install/)")
+        raise PromoteError(
+            "the Pulumi CLI (`pulumi`) is not on PATH: install it (https://www.pulumi.com/docs/install/, "
+            "or `bash scripts/dev-up.sh`, which puts it in .cache/tools: `source scripts/env.sh`)"
+        )
     return found
 
 
 def outputs_via_cli(stack: str, cwd: Path) -> dict[str, Any]:
     """``pulumi stack output --json --stack STACK``: every output of the stack (secrets masked)."""
-    proc = subprocess.run(
-        [_pulumi(), "stack", "output", "--json", "--stack", stack],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=300,
-    )
+    try:
+        proc = subprocess.run(
+            [_pulumi(), "stack", "output", "--json", "--stack", stack],
+            cwd=cwd,
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=300,
+        )
+    except subprocess.TimeoutExpired:
+        raise PromoteError(f"`pulumi stack output --json --stack {stack}` did not answer within 300 s") from None
     if proc.returncode != 0:
-        raise PromoteError(f"`pulumi stack output --json --stack {stack}` failed: {proc.stderr.strip() or proc.stdout}")
+        raise PromoteError(
+            f"`pulumi stack output --json --stack {stack}` failed: {proc.stderr.strip() or proc.stdout.strip()} "
+            f"(is the state backend the stack's? `source scripts/env.sh` for the dev stack's file backend; "
+            f"a stack never created needs `pulumi stack init {stack}`)"
+        )
     try:
         data = json.loads(proc.stdout or "{}")
     except ValueError:
@@ -68,7 +78,11 @@ def outputs_via_cli(stack: str, cwd: Path) -> dict[str, Any]:
 
 
 def outputs_via_automation(stack: str, cwd: Path) -> dict[str, Any]:
-    """The same through the Automation API (``pulumi.automation.select_stack(...).outputs()``)."""
+    """The same through the Automation API (``pulumi.automation.select_stack(...).outputs()``).
+
+    The Automation API drives the ``pulumi`` CLI, so it needs the CLI on PATH like ``--via cli``.
+    """
+    _pulumi()
     from pulumi import automation
 
     try:
@@ -106,9 +120,13 @@ def pin_release(text: str, from_stack: str, digest: str) -> tuple[str, list[str]
     stack serves the upstream's models, and the config refuses both.
     """
     from ruamel.yaml.comments import CommentedMap
+    from ruamel.yaml.error import YAMLError
 
     yaml = _yaml()
-    doc = yaml.load(text) if text.strip() else None
+    try:
+        doc = yaml.load(text) if text.strip() else None
+    except YAMLError as exc:
+        raise PromoteError(f"the stack file is not valid YAML: {exc}") from None
     if doc is None:
         doc = CommentedMap()
     if not isinstance(doc, dict):
@@ -170,11 +188,25 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _stack_files(cwd: Path) -> list[str]:
+    return sorted(p.name[len("Pulumi.") : -len(".yaml")] for p in cwd.glob("Pulumi.*.yaml"))
+
+
 def _target_file(cwd: Path, target: str) -> Path:
+    """The target's existing stack file: a typo never creates a new stack file."""
+    if not cwd.is_dir():
+        raise PromoteError(f"--cwd {str(cwd)!r} is not a directory (the Pulumi project, where Pulumi.yaml is)")
     name = target.rsplit("/", 1)[-1]
     if not _STACK_NAME.match(name):
         raise PromoteError(f"--to {target!r} is not a stack name (valid example: 'staging')")
-    return cwd / f"Pulumi.{name}.yaml"
+    path = cwd / f"Pulumi.{name}.yaml"
+    if not path.is_file():
+        stacks = _stack_files(cwd)
+        raise PromoteError(
+            f"--to {target!r}: there is no {path} (the stacks here: {', '.join(stacks) or 'none'}); "
+            f"create a new stack first (`make stack NAME={name} CLOUD=<aws|gcp|azure>`)"
+        )
+    return path
 
 
 def main(
@@ -188,6 +220,9 @@ def main(
     try:
         return _promote(args, outputs, out)
     except PromoteError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # a stack file that cannot be read or written, a cwd that went away
         print(f"error: {exc}", file=sys.stderr)
         return 2
 
@@ -204,10 +239,7 @@ def _promote(args: argparse.Namespace, outputs: Callable[[str, Path], dict[str, 
     source_outputs = read(args.source, cwd)
     release = read_release(args.source, source_outputs)
     digest = release.digest
-    try:
-        current = read_release(args.target, read(args.target, cwd))
-    except PromoteError:
-        current = None  # a new stack, or one that exports no release yet
+    current = _target_release(args.target, read(args.target, cwd))
     changes = describe_change(current, release)
     if args.digest and args.digest != digest:
         # A rollback: an older digest the source still keeps; the target's `pulumi up` reads its manifest.
@@ -219,7 +251,7 @@ def _promote(args: argparse.Namespace, outputs: Callable[[str, Path], dict[str, 
             )
         digest = args.digest
         changes = [f"release: {current.digest if current else '(none)'} -> {digest} (rollback, kept by {args.source})"]
-    before = path.read_text() if path.exists() else ""
+    before = path.read_text()
     after, notes = pin_release(before, args.source, digest)
     diff = difflib.unified_diff(before.splitlines(True), after.splitlines(True), str(path.name), str(path.name))
     text = "".join(diff)
@@ -241,6 +273,17 @@ def _promote(args: argparse.Namespace, outputs: Callable[[str, Path], dict[str, 
             file=out,
         )
     return 0
+
+
+def _target_release(target: str, outputs: Mapping[str, Any]) -> Release | None:
+    """What the target serves now; None when it exports no release yet (it published models, or is new).
+
+    Its outputs must be readable: an error there (no such stack, no access to the backend) stops the
+    command instead of showing "(none)" as if the target served nothing.
+    """
+    if outputs.get("release") is None:
+        return None
+    return read_release(target, outputs)
 
 
 def _run(argv: list[str], cwd: Path) -> None:

@@ -13,10 +13,16 @@ whose GPU the release has no engine for can build one from it (triton_platform.r
 the content-addressed blobs (so retiring a version later does not lose a release), then the
 manifest is written. ``promote_release`` copies a release from an upstream store into this one
 with the protocol of :mod:`triton_platform.publisher.publish`, for the whole release at once:
-(1) every blob is downloaded, checked against the manifest's sha256 and uploaded (the upload
-verifies itself against the server's checksum), (2) every model's version directory is written
-and verified, and only then (3) every config.pbtxt, so Triton never sees a half-copied version
-and an interruption leaves the previous release serving. (4) The versions of the previous
+(1) every blob is copied and checked against the manifest's sha256, (2) every model's version
+directory is written and verified, and only then (3) every config.pbtxt, so Triton never sees a
+half-copied version and an interruption leaves the previous release serving.
+
+Copies never pass through this machine's disk, and within one service not even through its
+network: a copy inside one bucket or between two buckets of one service (S3 endpoint, GCS, Azure
+storage account) is server-side (``ObjectStore.copy_from``: S3 CopyObject, which recomputes the
+SHA256 that is checked, or UploadPartCopy above 5 GiB; GCS rewrite; Azure Copy Blob); between
+clouds the source's ranges stream into the target's upload and are hashed on the way, and nothing
+is committed unless they hash to the manifest's sha256. (4) The versions of the previous
 release that the new one does not serve are retired, (5) the manifest and history are written
 and (6) blobs no kept release names are pruned. A release is kept while it is among the last
 ``keep`` of the history, so the previous one survives until the next promotion succeeded and
@@ -36,7 +42,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from triton_platform.publisher import pbtxt
+from triton_platform.publisher import http_source, pbtxt
 from triton_platform.publisher.errors import PublisherError, StoreError
 from triton_platform.publisher.fingerprint import calibration_object_key, onnx_object_key
 from triton_platform.publisher.progress import Progress, ensure_progress
@@ -50,9 +56,9 @@ from triton_platform.publisher.publish import (
     write_version_manifest,
 )
 from triton_platform.publisher.sources import uri_store
-from triton_platform.publisher.spec import ModelSpec
-from triton_platform.publisher.stores import ObjectStore, open_store
-from triton_platform.publisher.stores.base import sha256_file
+from triton_platform.publisher.spec import ModelSpec, is_url
+from triton_platform.publisher.stores import ObjectInfo, ObjectStore, open_store
+from triton_platform.publisher.stores.transfer import DigestMismatch
 from triton_platform.release.manifest import (
     KEEP_RELEASES,
     ModelEntry,
@@ -200,31 +206,29 @@ def holds(store: ObjectStore, key: str, sha256: str) -> bool:
 
 
 class Blobs:
-    """Local, verified copies of a release's artifacts, fetched once each into a temporary directory.
+    """A release's artifacts as they are copied between stores, and local copies where a build needs one.
 
-    Counts what it uploads (``objects_copied``, ``bytes_copied``: a promotion's outputs).
+    Counts what it copies (``objects_copied``, ``bytes_copied``: a promotion's outputs) and the
+    size of every artifact it saw (``sizes``). ``fetch``/``nearest``/``keep`` give verified local
+    files (rebuilding an engine reads its ONNX); everything else is copied store to store.
     """
 
     def __init__(self, workdir: Path, progress: Progress) -> None:
         self.workdir, self.progress = workdir, progress
         self.paths: dict[str, Path] = {}
+        self.sizes: dict[str, int] = {}
         self.bytes_copied = 0
         self.objects_copied = 0
 
     def fetch(self, store: ObjectStore, key: str, sha256: str) -> Path:
-        """Download ``key`` from ``store`` and check its bytes hash to ``sha256``."""
+        """Download ``key`` from ``store`` and check its bytes hash to ``sha256`` (hashed as they arrive)."""
         if sha256 in self.paths:
             return self.paths[sha256]
         path = self.workdir / sha256
-        store.download_file(key, path, self.progress)
-        actual = sha256_file(path)
-        if actual != sha256:
-            path.unlink(missing_ok=True)
-            raise store.error(
-                f"holds bytes with sha256 {actual}, the release names {sha256}; the artifact was altered or "
-                "corrupted, so the release cannot be promoted from this bucket",
-                key=key,
-            )
+        try:
+            store.download_file(key, path, self.progress, sha256=sha256)
+        except DigestMismatch as exc:
+            raise _altered(store, key, exc.actual, sha256) from None
         self.paths[sha256] = path
         return path
 
@@ -245,14 +249,42 @@ class Blobs:
             return self.fetch(target, blob_key(target, sha256), sha256)
         return self.fetch(source, blob_key(source, sha256), sha256)
 
-    def copied(self, source: ObjectStore, target: ObjectStore, sha256: str) -> Path:
-        """Blob ``sha256``, kept in ``target`` afterwards: from there (a rollback) or copied from ``source``."""
+    def copy(self, source: ObjectStore, source_key: str, target: ObjectStore, key: str, sha256: str) -> ObjectInfo:
+        """``source_key`` of ``source`` copied to ``key`` of ``target`` (server-side where it can be), verified."""
+        try:
+            info = target.copy_from(source, source_key, key, sha256=sha256, progress=self.progress)
+        except DigestMismatch as exc:
+            raise _altered(source, source_key, exc.actual, sha256) from None
+        self.objects_copied += 1
+        self.bytes_copied += info.size
+        self.sizes[sha256] = info.size
+        return info
+
+    def ensure(self, source: ObjectStore, target: ObjectStore, sha256: str) -> int:
+        """Blob ``sha256`` kept in ``target``: there already (a rollback), or copied from ``source``; its size."""
         key = blob_key(target, sha256)
-        if holds(target, key, sha256):
-            return self.fetch(target, key, sha256)
-        path = self.fetch(source, blob_key(source, sha256), sha256)
-        self.put(target, key, path, sha256)
-        return path
+        info = target.stat(key)
+        if info is not None and info.sha256 == sha256:
+            self.sizes[sha256] = info.size
+            return info.size
+        return self.copy(source, blob_key(source, sha256), target, key, sha256).size
+
+
+def _altered(store: ObjectStore, key: str, actual: str, sha256: str) -> StoreError:
+    return store.error(
+        f"holds bytes with sha256 {actual}, the release names {sha256}; the artifact was altered or "
+        "corrupted, so the release cannot be promoted from this bucket",
+        key=key,
+    )
+
+
+def _blob_text(store: ObjectStore, sha256: str) -> str:
+    """A small blob (a config.pbtxt) as text, checked against its sha256."""
+    data = store.read_bytes(blob_key(store, sha256))
+    actual = hashlib.sha256(data or b"").hexdigest()
+    if data is None or actual != sha256:
+        raise _altered(store, blob_key(store, sha256), actual, sha256)
+    return data.decode("utf-8")
 
 
 def _config_versions(text: str, model: str) -> list[int]:
@@ -276,7 +308,7 @@ def _keep_rebuild_inputs(store: ObjectStore, m: ModelEntry, sources: Mapping[str
             continue
         cached = cache_key(store.ref.cache_prefix, sha)
         if store.stat(cached) is not None:
-            blobs.put(store, blob_key(store, sha), blobs.fetch(store, cached, sha), sha)
+            blobs.copy(store, cached, store, blob_key(store, sha), sha)
             continue
         where = (sources.get(m.name) or {}).get(what)
         if not where:
@@ -286,26 +318,30 @@ def _keep_rebuild_inputs(store: ObjectStore, m: ModelEntry, sources: Mapping[str
                 key=blob_key(store, sha),
                 model=m.name,
             )
-        path = _source_copy(store, m.name, str(where), blobs.workdir / f"{what}-{sha}")
-        actual = sha256_file(path)
-        if actual != sha:
+        try:
+            _keep_source(store, m.name, str(where), sha, blobs)
+        except DigestMismatch as exc:
             raise store.error(
-                f"model {m.name!r}: its {what} {where!r} has sha256 {actual}, the release's engines were built from "
-                f"{sha}; the source changed since it was published: run `pulumi up` to publish it again",
+                f"model {m.name!r}: its {what} {where!r} has sha256 {exc.actual}, the release's engines were built "
+                f"from {sha}; the source changed since it was published: run `pulumi up` to publish it again",
                 key=blob_key(store, sha),
                 model=m.name,
-            )
-        blobs.put(store, blob_key(store, sha), path, sha)
+            ) from None
 
 
-def _source_copy(store: ObjectStore, model: str, where: str, path: Path) -> Path:
-    """A local path for a model's source: the file itself, or a download of its s3:// gs:// az:// URI."""
-    if "://" not in where:
-        return Path(where)
-    # The publisher's own rule for source buckets (same cloud as the target: its endpoint and credentials).
-    ref, key = uri_store(where, ModelSpec(name=model, source=where, format="onnx"), store.ref)
-    open_store(ref).download_file(key, path)
-    return path
+def _keep_source(store: ObjectStore, model: str, where: str, sha: str, blobs: Blobs) -> None:
+    """A model's source kept as blob ``sha``: a local file uploaded, an https:// file from the download
+    cache, an s3:// gs:// az:// object copied store to store; each checked against ``sha`` on the way."""
+    if is_url(where):
+        spec = ModelSpec(name=model, source=where, format="onnx", sha256=sha)
+        blobs.put(store, blob_key(store, sha), http_source.fetch(spec, blobs.progress), sha)
+    elif "://" in where:
+        # The publisher's own rule for source buckets (same cloud as the target: its endpoint and credentials).
+        ref, key = uri_store(where, ModelSpec(name=model, source=where, format="onnx"), store.ref)
+        store.copy_from(open_store(ref), key, blob_key(store, sha), sha256=sha, progress=blobs.progress)
+        blobs.objects_copied += 1
+    else:
+        blobs.put(store, blob_key(store, sha), Path(where), sha)
 
 
 def snapshot_release(
@@ -340,7 +376,7 @@ def snapshot_release(
             vprefix = version_prefix(store, m.name, m.version)
             for rel, sha in m.files.items():
                 if not holds(store, blob_key(store, sha), sha):
-                    blobs.put(store, blob_key(store, sha), blobs.fetch(store, vprefix + rel, sha), sha)
+                    blobs.copy(store, vprefix + rel, store, blob_key(store, sha), sha)  # on the server
             _keep_rebuild_inputs(store, m, sources or {}, blobs)
     return _finish(store, release, None, keep, blobs, started, now)
 
@@ -414,7 +450,8 @@ def _stage_artifacts(
     """Step (1): every artifact into ``target``'s blobs, verified; each model's config.pbtxt text, checked."""
     configs: dict[str, str] = {}
     for m in manifest.models:
-        text = blobs.copied(source, target, m.config_sha256).read_text(encoding="utf-8")
+        blobs.ensure(source, target, m.config_sha256)
+        text = _blob_text(target, m.config_sha256)
         served = _config_versions(text, m.name)
         if served != [m.version]:
             raise ReleaseError(
@@ -423,7 +460,7 @@ def _stage_artifacts(
             )
         configs[m.name] = text
         for sha in sorted(set(m.files.values()) | m.rebuild_inputs()):
-            blobs.copied(source, target, sha)
+            blobs.ensure(source, target, sha)
     return configs
 
 
@@ -445,12 +482,16 @@ def _write_version_dir(target: ObjectStore, m: ModelEntry, digest: str, blobs: B
     if stale:
         target.delete(stale)
     for key, sha in sorted(want.items()):
-        path = blobs.paths[sha]  # step (1) fetched every file
+        blob = target.stat(blob_key(target, sha))  # step (1) kept every file as a blob
+        if blob is None:
+            raise target.error(
+                "vanished before its version directory was written; run again", key=blob_key(target, sha)
+            )
         if holds(target, key, sha):
-            # Already there (a resumed or repeated promotion): checked against the server's checksum.
-            target.verify(key, path, size=path.stat().st_size, sha256=sha)
+            # Already there (a resumed or repeated promotion): checked against the blob's size and checksum.
+            target.verify_copy(key, blob, sha)
         else:
-            blobs.put(target, key, path, sha)
+            blobs.copy(target, blob_key(target, sha), target, key, sha)  # on the server
     for key, sha in sorted(want.items()):
         info = target.stat(key)
         if info is None or info.sha256 != sha:
@@ -461,7 +502,7 @@ def _serve(target: ObjectStore, manifest: ReleaseManifest, configs: Mapping[str,
     """Step (3): the configs, last; only now does Triton see the new release. Each version gets its manifest."""
     for m in manifest.models:
         write_config(target, m.name, configs[m.name])
-        files = [PublishedFile(rel, blobs.paths[sha].stat().st_size, sha) for rel, sha in sorted(m.files.items())]
+        files = [PublishedFile(rel, blobs.sizes[sha], sha) for rel, sha in sorted(m.files.items())]
         write_version_manifest(target, m.name, m.version, files, m.config_sha256, [m.version])
 
 

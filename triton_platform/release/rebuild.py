@@ -31,7 +31,7 @@ from google.protobuf import text_format
 
 from triton_platform.catalog.versions import NGC_RELEASES
 from triton_platform.publisher import fingerprint, pbtxt
-from triton_platform.publisher.builders import EngineBuilder, EngineJob
+from triton_platform.publisher.builders import EngineBuilder, EngineJob, static_input_shapes
 from triton_platform.publisher.errors import BuildError
 from triton_platform.publisher.onnx_graph import check_shapes, effective_shapes, read_signature
 from triton_platform.publisher.progress import Progress
@@ -124,6 +124,7 @@ class _Inputs:
     calibration_path: Path | None
     onnx_path: Path | None = None
     profile: dict[str, ShapeRange] = field(default_factory=dict)
+    static_inputs: dict[str, list[int]] = field(default_factory=dict)
 
 
 @dataclass
@@ -201,6 +202,7 @@ class _Rebuild:
             signature = read_signature(inputs.onnx_path, model=entry.name)
             check_shapes(signature, spec)
             inputs.profile = effective_shapes(signature, spec)
+            inputs.static_inputs = static_input_shapes(signature)
         return inputs.onnx_path
 
     def _build(
@@ -218,6 +220,7 @@ class _Rebuild:
             onnx_path=str(onnx_path),
             calibration_path=str(inputs.calibration_path) if inputs.calibration_path else None,
             profile=inputs.profile,
+            static_inputs=inputs.static_inputs,
         )
         if job.key != key or job.engine_object != engine_object:
             raise BuildError(f"engine key mismatch for {cc}: {job.key} != {key}", model=entry.name)

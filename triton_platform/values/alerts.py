@@ -5,7 +5,9 @@ The Monitoring component wraps :func:`prometheus_rule_spec` in a ``PrometheusRul
 namespace and its thresholds by :func:`build_rule_groups`; everything here is plain data, so
 the rules are tested without Pulumi. Metric names are Triton's own (``nv_inference_*``, ``nv_gpu_*``; see Triton's
 metrics documentation) plus ``up`` from Prometheus and ``kube_pod_status_*`` from
-kube-state-metrics, which kube-prometheus-stack ships.
+kube-state-metrics, which kube-prometheus-stack ships. With ``triton.gateway`` the group
+``triton.gateway`` adds the Gateway's view: Envoy's per-route response-code counters
+(``envoy_cluster_upstream_rq_xx``), which see the client errors Triton never counts.
 """
 
 from __future__ import annotations
@@ -31,6 +33,8 @@ class AlertThresholds:
     failure_ratio: float = 0.05
     gpu_utilization: float = 0.95
     gpu_memory_ratio: float = 0.95
+    # Share of a route's responses the Gateway answers with 4xx (or with 5xx), each class on its own.
+    gateway_error_ratio: float = 0.05
     # How long a condition must hold before the alert fires (Prometheus durations).
     down_for: str = "5m"
     degraded_for: str = "10m"
@@ -47,6 +51,7 @@ class AlertThresholds:
             )
         ratios: tuple[tuple[str, object, str], ...] = (
             ("monitoring.alerts.failureRatio", self.failure_ratio, "0.05"),
+            ("monitoring.alerts.gatewayErrorRatio", self.gateway_error_ratio, "0.05"),
             ("gpuUtilization", self.gpu_utilization, "0.95"),
             ("gpuMemoryRatio", self.gpu_memory_ratio, "0.95"),
         )
@@ -102,6 +107,9 @@ class Alert:
     runbook: str
     doc: str = "metrics.md"
 
+
+# Rendered only when the stack has a Gateway (``build_rule_groups(..., gateway=True)``).
+GATEWAY_GROUP = "triton.gateway"
 
 # The rule groups, in the order Prometheus evaluates them. What to check first (runbook) and the
 # Triton guide page that explains the metric go into each alert's annotations.
@@ -217,6 +225,31 @@ RULE_GROUPS: tuple[tuple[str, tuple[Alert, ...]], ...] = (
             ),
         ),
     ),
+    (
+        GATEWAY_GROUP,
+        (
+            Alert(
+                "TritonGatewayErrors",
+                "@gateway_errors / on (envoy_cluster_name) group_left @gateway_responses > @gateway_error_ratio",
+                "@degraded_for",
+                "warning",
+                "Triton's route {{ $labels.envoy_cluster_name }} answers more than @gateway_error_percent of "
+                "requests with {{ $labels.envoy_response_code_class }}xx",
+                "Over 5m, {{ $value | humanizePercentage }} of the responses the Gateway returned on route "
+                "{{ $labels.envoy_cluster_name }} were {{ $labels.envoy_response_code_class }}xx (threshold "
+                "@gateway_error_ratio). Unlike TritonInferenceFailures this counts client errors too.",
+                # What each class means for Triton behind Envoy (Envoy's router charges upstream_rq_<code>
+                # for Triton's own answers and for the 503/504 it sends itself when no endpoint answers).
+                "4xx: requests Triton rejected (400: wrong shape, batch size, datatype or input name; 404: "
+                "unknown model or version, e.g. a client still calling a model a release removed); look at the "
+                "clients. 401/403 from the Gateway's auth are answered before routing and are not counted here. "
+                "5xx: Triton's own errors (see TritonInferenceFailures and the pod logs) or Envoy's 503/504 "
+                "when no ready Triton endpoint answers in time (see TritonServerDown, TritonPodNotReady). On "
+                "the gRPC route Triton reports errors in grpc-status over HTTP 200, so only Envoy's own "
+                "503/504 show there.",
+            ),
+        ),
+    ),
 )
 
 
@@ -238,6 +271,24 @@ def _hpa_at_max(ns: str) -> str:
     )
 
 
+def _gateway_rate(ns: str, *by: str, code_class: str = "") -> str:
+    """Responses per second the Gateway returned on Triton's routes, per route (and ``by``).
+
+    Envoy Gateway names a route rule's cluster ``<kind>/<namespace>/<name>/rule/<index>``
+    (internal/gatewayapi/helpers.go irRouteDestinationName, v1.9.0), and Envoy's tag extraction
+    turns ``cluster.<name>.upstream_rq_<d>xx`` into ``envoy_cluster_upstream_rq_xx`` with the
+    labels ``envoy_cluster_name`` and ``envoy_response_code_class`` (source/common/config/
+    well_known_names.cc); Envoy Gateway's own envoy-clusters dashboard reads the same series.
+    The proxies' pods live in the controller's namespace, so Triton's namespace is matched in
+    the cluster name, not the ``namespace`` label.
+    """
+    selector = f'envoy_cluster_name=~"(httproute|grpcroute)/{ns}/.+"'
+    if code_class:
+        selector += f', envoy_response_code_class=~"{code_class}"'
+    labels = ", ".join(("envoy_cluster_name", *by))
+    return f"sum by ({labels}) (rate(envoy_cluster_upstream_rq_xx{{{selector}}}[5m]))"
+
+
 def _template_values(ns: str, t: AlertThresholds) -> dict[str, str]:
     """What the ``@name`` placeholders of ``RULE_GROUPS`` stand for in one namespace."""
     sel = _selector(ns)
@@ -256,6 +307,9 @@ def _template_values(ns: str, t: AlertThresholds) -> dict[str, str]:
         "success_rate": rate("nv_inference_request_success"),
         "queue_rate": rate("nv_inference_queue_duration_us"),
         "hpa_at_max": _hpa_at_max(ns),
+        # Each error class (4, 5) against every response of the route.
+        "gateway_errors": _gateway_rate(ns, "envoy_response_code_class", code_class="4|5"),
+        "gateway_responses": _gateway_rate(ns),
         "down_for": t.down_for,
         "degraded_for": t.degraded_for,
         "saturated_for": t.saturated_for,
@@ -267,6 +321,8 @@ def _template_values(ns: str, t: AlertThresholds) -> dict[str, str]:
         "gpu_utilization_percent": f"{t.gpu_utilization:.0%}",
         "gpu_memory_ratio": _fmt(t.gpu_memory_ratio),
         "gpu_memory_percent": f"{t.gpu_memory_ratio:.0%}",
+        "gateway_error_ratio": _fmt(t.gateway_error_ratio),
+        "gateway_error_percent": f"{t.gateway_error_ratio:.0%}",
     }
 
 
@@ -288,17 +344,26 @@ def _render(alert: Alert, values: dict[str, str]) -> dict[str, Any]:
     }
 
 
-def build_rule_groups(triton_namespace: str, thresholds: AlertThresholds | None = None) -> list[dict[str, Any]]:
-    """The rule groups of the Triton PrometheusRule (``RULE_GROUPS``), scoped to Triton's namespace."""
+def build_rule_groups(
+    triton_namespace: str, thresholds: AlertThresholds | None = None, *, gateway: bool = False
+) -> list[dict[str, Any]]:
+    """The rule groups of the Triton PrometheusRule (``RULE_GROUPS``), scoped to Triton's namespace;
+    the Gateway's group only when the stack has one (``triton.gateway.enabled``)."""
     if not isinstance(triton_namespace, str) or not _DNS_LABEL.match(triton_namespace):
         raise ValueError(
             f"triton.namespace: must be a Kubernetes namespace name (DNS label), got {triton_namespace!r} "
             "(example: 'triton')"
         )
     values = _template_values(triton_namespace, thresholds or AlertThresholds())
-    return [{"name": name, "rules": [_render(a, values) for a in alerts]} for name, alerts in RULE_GROUPS]
+    return [
+        {"name": name, "rules": [_render(a, values) for a in alerts]}
+        for name, alerts in RULE_GROUPS
+        if gateway or name != GATEWAY_GROUP
+    ]
 
 
-def prometheus_rule_spec(triton_namespace: str, thresholds: AlertThresholds | None = None) -> dict[str, Any]:
+def prometheus_rule_spec(
+    triton_namespace: str, thresholds: AlertThresholds | None = None, *, gateway: bool = False
+) -> dict[str, Any]:
     """The ``spec`` of the PrometheusRule custom resource."""
-    return {"groups": build_rule_groups(triton_namespace, thresholds)}
+    return {"groups": build_rule_groups(triton_namespace, thresholds, gateway=gateway)}

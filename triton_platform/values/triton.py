@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING, Any
 from triton_platform.catalog import gpu
 from triton_platform.catalog.versions import TRITON_IMAGE_REPOSITORY
 from triton_platform.publisher.shapes import model_shapes
-from triton_platform.values import autoscaling
+from triton_platform.values import autoscaling, rollout
+from triton_platform.values.gateway import DEFAULT_GATEWAY_NAME, route_name
 
 if TYPE_CHECKING:
     from triton_platform.config import PlatformConfig
@@ -83,8 +84,12 @@ def triton_values(
     gke: bool = False,
     base_dir: Path | None = None,
     release_name: str = "triton",
+    prometheus_url: str | None = None,
 ) -> dict[str, Any]:
-    """The chart values; ``base_dir`` resolves model sources (load-test shapes come from their ONNX graphs)."""
+    """The chart values; ``base_dir`` resolves model sources (load-test shapes come from their ONNX graphs).
+
+    ``prometheus_url`` is where a canary's analysis queries (the stack's Prometheus, with monitoring on).
+    """
     t = cfg.triton
     svc = t.service
     place = gpu_placement(cfg, gke=gke)
@@ -93,7 +98,7 @@ def triton_values(
         # Memory limit = request: Triton holds models in host memory; no overcommit surprises.
         "limits": {"cpu": t.resources.cpu, "memory": t.resources.memory},
     }
-    return {
+    values: dict[str, Any] = {
         "replicaCount": t.replicas,
         "image": {"repository": TRITON_IMAGE_REPOSITORY, "tag": f"{t.version}-py3", "pullPolicy": "IfNotPresent"},
         "modelRepository": {
@@ -138,6 +143,38 @@ def triton_values(
         "networkPolicy": {"enabled": True, "prometheusNamespace": cfg.monitoring.namespace},
         "autoscaling": autoscaling.hpa_values(t.autoscaling),
         "loadTest": load_test_values(cfg, base_dir=base_dir or Path.cwd(), release_name=release_name),
+    }
+    if t.rollout.strategy == "canary":
+        # Only under canary: an instant stack's values (and its Helm release) stay exactly as before.
+        values["rollout"] = rollout_values(cfg, prometheus_url=prometheus_url)
+    return values
+
+
+def rollout_values(cfg: PlatformConfig, *, prometheus_url: str | None) -> dict[str, Any]:
+    """The chart's ``rollout`` block for ``triton.rollout.strategy: canary``.
+
+    The analysis needs Prometheus (monitoring on); the weighted routes need the Gateway. Without
+    the Gateway, Argo Rollouts weighs by replica counts; without monitoring, no analysis judges.
+    """
+    canary, namespace = cfg.triton.rollout.canary, cfg.triton.namespace
+    spec: dict[str, Any] = {}
+    if prometheus_url:
+        template = rollout.analysis_template(canary.analysis, namespace=namespace, prometheus_url=prometheus_url)
+        spec = template["spec"]
+    routed = cfg.triton.gateway.enabled
+    return {
+        "strategy": "canary",
+        "steps": rollout.canary_steps(canary.steps),
+        "analysis": {
+            "templateName": rollout.TEMPLATE_NAME,
+            # The chart fills the template's args (the Rollout's name and namespace, the canary's hash).
+            "spec": spec,
+        },
+        "gatewayRoutes": {
+            "namespace": namespace,
+            "httpRoute": route_name(DEFAULT_GATEWAY_NAME, "http") if routed else "",
+            "grpcRoute": route_name(DEFAULT_GATEWAY_NAME, "grpc") if routed else "",
+        },
     }
 
 

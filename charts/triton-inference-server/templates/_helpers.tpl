@@ -166,7 +166,7 @@ value and silently change what the probes, Service and metrics rely on. The same
 triton_platform/config/rules/triton_args.py CHART_FLAGS; tests/chart/test_triton_args.py keeps them equal.
 */}}
 {{- define "triton-inference-server.checkExtraArgs" -}}
-{{- $owned := list "model-repository" "model-store" "model-control-mode" "repository-poll-secs" "load-model" "strict-readiness" "disable-auto-complete-config" "strict-model-config" "allow-http" "allow-grpc" "allow-metrics" "http-address" "grpc-address" "metrics-address" "http-port" "grpc-port" "metrics-port" "log-verbose" }}
+{{- $owned := list "model-repository" "model-store" "model-control-mode" "repository-poll-secs" "load-model" "strict-readiness" "disable-auto-complete-config" "strict-model-config" "exit-timeout-secs" "allow-http" "allow-grpc" "allow-metrics" "http-address" "grpc-address" "metrics-address" "http-port" "grpc-port" "metrics-port" "log-verbose" }}
 {{- range .Values.triton.extraArgs }}
 {{- $name := regexReplaceAll "^--([^=]*).*$" . "${1}" }}
 {{- if has $name $owned }}

@@ -160,9 +160,20 @@ def test_policy_grants_the_readmes_minimum_policy() -> None:
         assert allowed(policy, Request(action, ASG, {OWN_TAG: "owned"})), action
 
 
-# cluster-autoscaler/README.md "Releases" (tags cluster-autoscaler-1.31.0 .. 1.33.0): the oldest
-# chart for each Kubernetes minor; CA minor == Kubernetes minor.
-OLDEST_CHART = {"1.28": "9.34.0", "1.29": "9.35.0", "1.30": "9.37.0", "1.31": "9.38.0", "1.32": "9.45.0"}
+# cluster-autoscaler/README.md "Releases" (tags cluster-autoscaler-1.31.0 .. 1.35.0): the oldest
+# chart for each Kubernetes minor; CA minor == Kubernetes minor (1.35: the chart's appVersion since 9.55.1).
+OLDEST_CHART = {
+    "1.28": "9.34.0",
+    "1.29": "9.35.0",
+    "1.30": "9.37.0",
+    "1.31": "9.38.0",
+    "1.32": "9.45.0",
+    "1.33": "9.47.0",
+    "1.34": "9.51.0",
+    "1.35": "9.55.1",
+}
+# Minors past EKS' extended support on 2026-12-06 (no cluster can be created on them): not served.
+EKS_RETIRED = {"1.28", "1.29", "1.30", "1.31"}
 
 
 def _chart_version(v: str) -> tuple[int, ...]:
@@ -171,7 +182,8 @@ def _chart_version(v: str) -> tuple[int, ...]:
 
 @pytest.mark.parametrize("minor", sorted(OLDEST_CHART))
 def test_image_minor_is_the_clusters_minor_or_the_chart_cannot_serve_it(minor: str) -> None:
-    served = _chart_version(OLDEST_CHART[minor]) <= _chart_version(versions.CLUSTER_AUTOSCALER.version)
+    chart_serves = _chart_version(OLDEST_CHART[minor]) <= _chart_version(versions.CLUSTER_AUTOSCALER.version)
+    served = chart_serves and minor not in EKS_RETIRED
     assert (minor in versions.CLUSTER_AUTOSCALER_IMAGE_TAGS) is served
     if not served:
         with pytest.raises(ValueError, match=f"not {minor}"):

@@ -1,6 +1,6 @@
 """Every ClusterPolicy our GPU operator values make, checked against the pinned chart's own CRD.
 
-The gpu-operator chart (NVIDIA/gpu-operator v24.9.2, ``triton_platform.catalog.versions.GPU_OPERATOR``)
+The gpu-operator chart (NVIDIA/gpu-operator v26.7.0, ``triton_platform.catalog.versions.GPU_OPERATOR``)
 turns its values into one ``ClusterPolicy`` (``deployments/gpu-operator/templates/clusterpolicy.yaml``),
 which the API server validates against the CRD's ``openAPIV3Schema``
 (``deployments/gpu-operator/crds/nvidia.com_clusterpolicies.yaml``). A value the schema refuses
@@ -12,10 +12,10 @@ The values come from the stacks themselves (``stacks.aws`` on EKS, ``stacks.azur
 under the Pulumi mocks), for every MIG strategy and time-slicing; GKE runs no GPU operator.
 
 - Without the chart: the values are mapped to the ClusterPolicy sections the chart copies them to
-  (``CHART_MAPPING``, read from templates/clusterpolicy.yaml at v24.9.2) and validated against the
-  CRD schema committed as test data (``data/clusterpolicy-crd-v24.9.2.json``: the CRD's schema with
+  (``CHART_MAPPING``, read from templates/clusterpolicy.yaml at v26.7.0) and validated against the
+  CRD schema committed as test data (``data/clusterpolicy-crd-v26.7.0.json``: the CRD's schema with
   its descriptions removed, source and commit inside).
-- With the chart: set ``GPU_OPERATOR_CHART`` to ``deployments/gpu-operator`` of the v24.9.2 tag
+- With the chart: set ``GPU_OPERATOR_CHART`` to ``deployments/gpu-operator`` of the v26.7.0 tag
   (the NGC chart tarball, or a checkout whose Chart.yaml carries the tag as its version, as
   NVIDIA's packaging writes it), and the real helm renders it with the same values: the rendered
   ClusterPolicy must fit the chart's own CRD, the committed schema must be that CRD, and the
@@ -42,16 +42,16 @@ from tests.support.cloud import build_stack
 from tests.support.pulumi_mocks import RecordingMocks
 from tests.support.stacks import Edit, parse_stack, set_key
 from tests.support.tools import helm_path
-from triton_platform.catalog.versions import GPU_OPERATOR
+from triton_platform.catalog.versions import DEFAULT_KUBERNETES_VERSION, GPU_OPERATOR
 
-SCHEMA_FILE = Path(__file__).parent / "data" / "clusterpolicy-crd-v24.9.2.json"
+SCHEMA_FILE = Path(__file__).parent / "data" / "clusterpolicy-crd-v26.7.0.json"
 CHART_ENV = "GPU_OPERATOR_CHART"
 CRD_PATH = Path("crds") / "nvidia.com_clusterpolicies.yaml"
 
-# What templates/clusterpolicy.yaml (v24.9.2) copies from our values into ClusterPolicy.spec:
+# What templates/clusterpolicy.yaml (v26.7.0) copies from our values into ClusterPolicy.spec:
 # spec.<section>.<key> = .Values.<section>.<key>. test_mapping_is_what_the_chart_renders checks it.
 CHART_MAPPING: dict[str, tuple[str, ...]] = {
-    "operator": ("defaultRuntime", "runtimeClass"),
+    "operator": ("runtimeClass",),
     "driver": ("enabled",),
     "toolkit": ("enabled",),
     "devicePlugin": ("enabled", "config"),
@@ -173,14 +173,12 @@ def cluster_policy_sections(values: dict[str, Any]) -> dict[str, dict[str, Any]]
 
 
 @pytest.mark.parametrize("case", list(CASES))
-def test_every_cluster_policy_section_fits_the_crd(
-    case: str, mocks: RecordingMocks, samples_built: Path
-) -> None:
+def test_every_cluster_policy_section_fits_the_crd(case: str, mocks: RecordingMocks, samples_built: Path) -> None:
     # On main, EKS with MIG set migManager.config.default to the layout ("all-1g.5gb"); the CRD's
-    # enum is ["all-disabled", ""] (crds/nvidia.com_clusterpolicies.yaml v24.9.2).
+    # enum is ["all-disabled", ""] (crds/nvidia.com_clusterpolicies.yaml v26.7.0).
     spec_schema = committed_schema()["properties"]["spec"]["properties"]
     sections = cluster_policy_sections(operator_values(mocks, case))
-    assert {"operator", "driver", "toolkit", "devicePlugin", "migManager", "daemonsets"} <= set(sections)
+    assert {"driver", "toolkit", "devicePlugin", "migManager", "daemonsets"} <= set(sections)
     problems = {section: errors(body, spec_schema[section]) for section, body in sections.items()}
     assert {k: v for k, v in problems.items() if v} == {}
 
@@ -197,28 +195,31 @@ def test_aks_operator_pods_use_the_runtime_aks_defines(case: str, mocks: Recordi
     # AKS GPU node images define the containerd runtime "nvidia-container-runtime" only
     # (Azure/AgentBaker containerd config template: IsNSeriesSKU -> runtimes.nvidia-container-runtime);
     # the operator puts runtimeClassName "nvidia" on its pods unless operator.runtimeClass says
-    # otherwise (gpu-operator v24.9.2 controllers/object_controls.go DefaultRuntimeClass /
-    # setRuntimeClass), and NVIDIA's AKS recipe sets it (NVIDIA/cloud-native-docs
-    # gpu-operator/microsoft-aks.rst: --set operator.runtimeClass=nvidia-container-runtime).
+    # otherwise (gpu-operator v26.7.0 controllers/object_controls.go DefaultRuntimeClass /
+    # setRuntimeClassName, CDI or not), and NVIDIA's AKS recipe sets it (NVIDIA/cloud-native-docs
+    # gpu-operator/microsoft-aks.rst@gpu-operator-v26.7-1: --set operator.runtimeClass=nvidia-container-runtime).
     sections = cluster_policy_sections(operator_values(mocks, case))
     assert AKS_RUNTIME_CLASS == "nvidia-container-runtime"
     assert sections["operator"]["runtimeClass"] == AKS_RUNTIME_CLASS
-    assert sections["driver"] == {"enabled": False} and sections["toolkit"] == {"enabled": False}
+    assert sections["driver"] == {"enabled": False}
+    assert sections["toolkit"] == {"enabled": False}
 
 
 @pytest.mark.parametrize("case", ["eks-none", "eks-time-slicing"])
 def test_eks_keeps_the_operator_runtime_class(case: str, mocks: RecordingMocks, samples_built: Path) -> None:
-    # The EKS NVIDIA AMI's containerd runtime is the toolkit's "nvidia": the chart's default.
-    assert "runtimeClass" not in cluster_policy_sections(operator_values(mocks, case))["operator"]
+    # The EKS NVIDIA AMI's containerd runtime is the toolkit's "nvidia": the chart's default. With
+    # operator.defaultRuntime gone (v26.7.0), EKS sets nothing of spec.operator.
+    assert "runtimeClass" not in cluster_policy_sections(operator_values(mocks, case)).get("operator", {})
 
 
 @pytest.mark.parametrize("case", MIG_ON_EKS)
 def test_eks_mig_manager_reboots_for_a_mode_change(case: str, mocks: RecordingMocks, samples_built: Path) -> None:
     # A MIG mode change needs a GPU reset; where the VM cannot do it, mig-manager reboots the node
-    # only with WITH_REBOOT=true (NVIDIA/mig-parted v0.10.0 deployments/container/reconfigure-mig.sh;
-    # otherwise exit_failed marks nvidia.com/mig.config.state=failed and 'single' pods get whole
-    # GPUs). The chart's default is "false" (gpu-operator v24.9.2 values.yaml); NVIDIA's MIG guide
-    # asks for "true" on cloud VMs (NVIDIA/cloud-native-docs gpu-operator/gpu-operator-mig.rst).
+    # only with WITH_REBOOT=true (NVIDIA/mig-parted v0.15.0 pkg/mig/reconfigure/reconfigure.go,
+    # the k8s-mig-manager gpu-operator v26.7.0 deploys; otherwise exit_failed marks
+    # nvidia.com/mig.config.state=failed and 'single' pods get whole GPUs). mig-manager's default is
+    # "false" (the chart sets no env); NVIDIA's MIG guide asks for "true" on cloud VMs
+    # (NVIDIA/cloud-native-docs gpu-operator/gpu-operator-mig.rst@gpu-operator-v26.7-1).
     mig_manager = cluster_policy_sections(operator_values(mocks, case))["migManager"]
     assert mig_manager["enabled"] is True
     assert mig_manager["env"] == [{"name": "WITH_REBOOT", "value": "true"}]
@@ -233,7 +234,9 @@ def _chart() -> Path | None:
     if not path or not (Path(path) / "Chart.yaml").is_file():
         return None
     version = yaml.safe_load((Path(path) / "Chart.yaml").read_text())["version"]
-    assert version == GPU_OPERATOR.version, f"{CHART_ENV} is chart version {version}, the stack pins {GPU_OPERATOR.version}"
+    assert version == GPU_OPERATOR.version, (
+        f"{CHART_ENV} is chart version {version}, the stack pins {GPU_OPERATOR.version}"
+    )
     return Path(path)
 
 
@@ -258,8 +261,10 @@ def render_cluster_policy(values: dict[str, Any], tmp_path: Path) -> dict[str, A
     values_file = tmp_path / "gpu-operator-values.yaml"
     values_file.write_text(yaml.safe_dump(values))
     proc = subprocess.run(
-        [str(helm_path()), "template", "gpu-operator", str(CHART), "--namespace", "gpu-operator", "-f"]
-        + [str(values_file), "--kube-version", "1.31.0"],
+        [
+            *(str(helm_path()), "template", "gpu-operator", str(CHART), "--namespace", "gpu-operator"),
+            *("-f", str(values_file), "--kube-version", f"{DEFAULT_KUBERNETES_VERSION}.0"),
+        ],
         capture_output=True,
         text=True,
         timeout=120,
@@ -297,7 +302,9 @@ def test_rendered_cluster_policy_fits_the_charts_crd(
 @pytest.mark.chart
 @needs_chart
 @pytest.mark.parametrize("case", list(CASES))
-def test_mapping_is_what_the_chart_renders(case: str, mocks: RecordingMocks, samples_built: Path, tmp_path: Path) -> None:
+def test_mapping_is_what_the_chart_renders(
+    case: str, mocks: RecordingMocks, samples_built: Path, tmp_path: Path
+) -> None:
     # Helm merges a map of ours over the chart's defaults and replaces lists and scalars.
     values = operator_values(mocks, case)
     spec = render_cluster_policy(values, tmp_path)["spec"]

@@ -64,7 +64,7 @@ def test_values_without_mig_leave_the_mig_strategy_alone() -> None:
 @pytest.mark.parametrize("strategy", ["single", "mixed"])
 def test_values_with_mig_manager_take_the_layout_from_the_node_label(strategy: str) -> None:
     # The ClusterPolicy CRD admits only "all-disabled" or "" as migManager.config.default
-    # (gpu-operator v24.9.2 deployments/gpu-operator/crds/nvidia.com_clusterpolicies.yaml; every
+    # (gpu-operator v26.7.0 deployments/gpu-operator/crds/nvidia.com_clusterpolicies.yaml; every
     # rendered ClusterPolicy is validated in test_cluster_policy.py): the layout is the node's
     # nvidia.com/mig.config label, which the stack puts on its GPU node group.
     v = _values(mig_strategy=strategy, mig_manager_enabled=True)
@@ -74,11 +74,11 @@ def test_values_with_mig_manager_take_the_layout_from_the_node_label(strategy: s
 
 def test_values_mig_manager_reboots_for_a_mode_change() -> None:
     # mig-manager resets the GPU for a MIG mode change and, where the VM forbids the reset,
-    # reboots the node only with WITH_REBOOT=true (NVIDIA/mig-parted v0.10.0
-    # deployments/container/reconfigure-mig.sh: "apply --mode-only" then, failing the assert,
-    # reboot only if WITH_REBOOT=true, else exit_failed). The chart's default is the string
-    # "false" (gpu-operator v24.9.2 values.yaml migManager.env); NVIDIA's MIG guide sets it to
-    # "true" on cloud VMs (NVIDIA/cloud-native-docs gpu-operator/gpu-operator-mig.rst).
+    # reboots the node only with WITH_REBOOT=true (NVIDIA/mig-parted v0.15.0, the mig-manager
+    # gpu-operator v26.7.0 deploys: pkg/mig/reconfigure/reconfigure.go applies the MIG mode and,
+    # where it did not take, reboots only with WithReboot (env WITH_REBOOT), else "failed"). Its default is
+    # "false" (the chart sets no migManager.env); NVIDIA's MIG guide sets it to "true" on cloud VMs
+    # (NVIDIA/cloud-native-docs gpu-operator/gpu-operator-mig.rst@gpu-operator-v26.7-1).
     v = _values(mig_strategy="single", mig_manager_enabled=True, mig_manager_reboot=True)
     assert v["migManager"]["env"] == [{"name": "WITH_REBOOT", "value": "true"}]
     assert "env" not in _values(mig_strategy="single", mig_manager_enabled=True)["migManager"]
@@ -86,7 +86,7 @@ def test_values_mig_manager_reboots_for_a_mode_change() -> None:
 
 def test_values_runtime_class_only_where_asked() -> None:
     # Without operator.runtimeClass the operator runs its pods with runtimeClassName "nvidia"
-    # (gpu-operator v24.9.2 controllers/object_controls.go: DefaultRuntimeClass, setRuntimeClass).
+    # (gpu-operator v26.7.0 controllers/object_controls.go: DefaultRuntimeClass, setRuntimeClassName).
     assert "runtimeClass" not in _values()["operator"]
     v = _values(runtime_class=AKS_RUNTIME_CLASS)
     assert v["operator"]["runtimeClass"] == "nvidia-container-runtime"
@@ -108,7 +108,8 @@ def test_values_time_slicing_reference_the_config_map() -> None:
 def test_values_operator_placement_and_monitor_labels() -> None:
     v = _values(operator_node_selector={"pool": "system"}, service_monitor_labels={"release": "kps"})
     assert v["operator"]["nodeSelector"] == {"pool": "system"}
-    assert v["operator"]["defaultRuntime"] == "containerd"
+    # The chart no longer copies operator.defaultRuntime (v26.7.0 templates/clusterpolicy.yaml).
+    assert "defaultRuntime" not in v["operator"]
     assert v["node-feature-discovery"]["master"]["nodeSelector"] == {"pool": "system"}
     assert v["dcgmExporter"]["serviceMonitor"]["additionalLabels"] == {"release": "kps"}
 
@@ -131,7 +132,7 @@ def test_args_reject_inconsistent_settings(mocks: RecordingMocks) -> None:
         GpuOperatorArgs(k8s_provider="not-a-provider")
     # The layout is no operator setting any more: the node label carries it.
     with pytest.raises(ValidationError, match="default_mig_config"):
-        GpuOperatorArgs(k8s_provider=provider, mig_manager_enabled=True, default_mig_config="all-1g.5gb")
+        GpuOperatorArgs(k8s_provider=provider, mig_manager_enabled=True, default_mig_config="all-1g.5gb")  # type: ignore[call-arg]
     GpuOperatorArgs(k8s_provider=provider, mig_strategy="mixed", mig_manager_enabled=True, mig_manager_reboot=True)
 
 

@@ -96,6 +96,7 @@ def test_values_render_with_the_real_chart(tmp_path: Path) -> None:
     script = container["command"][-1]
     assert "-s3.config=/etc/sw/s3/seaweedfs_s3_config" in script
     assert "-s3.port=8333" in script
+    assert '"-s3.port.iceberg=0"' in script
     secrets = {v["name"]: v["secret"]["secretName"] for v in pod["volumes"] if "secret" in v}
     assert secrets["config-s3-users"] == CREDENTIALS_SECRET
     assert container["resources"]["requests"] == {"cpu": "100m", "memory": "256Mi"}

@@ -19,6 +19,18 @@ LABELS = {"namespace", "pod", "model", "gpu_uuid", "quantile", "job", "condition
 # kube-state-metrics' HPA series carry these instead of a pod.
 HPA_LABELS = {"horizontalpodautoscaler", "metric_name"}
 GRAFANA_VARIABLES = {"datasource", "namespace", "pod", "model", "__rate_interval"}
+# The Gateway row: Envoy's per-cluster response-code counter as Envoy Gateway's proxies expose it on
+# /stats/prometheus. Envoy's tag extraction (source/common/config/well_known_names.cc: `_rq_(\d)xx$`
+# -> envoy.response_code_class, `^cluster\.(([^\.]+)\.)` -> envoy.cluster_name) turns
+# cluster.<name>.upstream_rq_5xx into envoy_cluster_upstream_rq_xx{envoy_cluster_name, envoy_response_code_class};
+# Envoy Gateway v1.9.0 names a route rule's cluster <kind>/<namespace>/<name>/rule/<n>
+# (internal/gatewayapi/helpers.go irRouteDestinationName; test/e2e/tests/retry.go queries
+# envoy_cluster_name="httproute/<ns>/<name>/rule/0") and its own envoy-clusters dashboard
+# (charts/gateway-addons-helm/dashboards/envoy-clusters.json) charts the same series.
+ENVOY_METRICS = {"envoy_cluster_upstream_rq_xx"}
+ENVOY_LABELS = {"envoy_cluster_name", "envoy_response_code_class"}
+# The proxies run in Envoy Gateway's namespace: Triton's namespace is matched in the route's cluster name.
+ENVOY_ROUTES = 'envoy_cluster_name=~"(httproute|grpcroute)/$namespace/.+"'
 
 
 @pytest.fixture(scope="module")
@@ -91,14 +103,18 @@ def test_expressions_use_only_known_metrics_and_are_well_formed(dashboard: dict[
         assert variables <= GRAFANA_VARIABLES, expr
         # Every selector filters on the dashboard's namespace and pod variables.
         for name, selector in re.findall(r"\b([a-z_:]+)\s*(\{[^{}]*\})", expr):
+            if name in ENVOY_METRICS:
+                assert ENVOY_ROUTES in selector, expr
+                continue
             assert 'namespace=~"$namespace"' in selector, expr
             # An HPA's series have no pod label (kube-state-metrics): namespace only.
             assert 'pod=~"$pod"' in selector or name in HPA_METRICS, expr
         names = set(re.findall(r"\b([a-z_:]+)\s*\{", expr))
         assert names, expr
-        assert names <= TRITON_METRICS | OTHER_METRICS, names - TRITON_METRICS - OTHER_METRICS
+        known = TRITON_METRICS | OTHER_METRICS | ENVOY_METRICS
+        assert names <= known, names - known
         bare = set(re.findall(r"\b([a-z_]+)\b", re.sub(r"\{[^{}]*\}|\[[^]]*\]", "", without_strings)))
-        assert bare <= TRITON_METRICS | OTHER_METRICS | PROMQL_WORDS | LABELS | HPA_LABELS, bare
+        assert bare <= known | PROMQL_WORDS | LABELS | HPA_LABELS | ENVOY_LABELS, bare
         parse(expr.replace("$__rate_interval", "5m"))  # a real PromQL parser accepts it (Grafana vars filled)
         used |= names
     # The panels the platform promises: requests, latency, queue, batching, GPU, CPU, status.
@@ -114,7 +130,24 @@ def test_expressions_use_only_known_metrics_and_are_well_formed(dashboard: dict[
         "nv_gpu_memory_used_bytes",
         "nv_cpu_utilization",
         "up",
+        "envoy_cluster_upstream_rq_xx",
     } <= used
+
+
+def test_gateway_row_charts_requests_and_4xx_5xx_ratios_per_route(dashboard: dict[str, Any]) -> None:
+    """Issue 18 item 1: the Gateway's status codes per route, client (4xx) and server (5xx) errors apart."""
+    panels = {p["title"]: p for p in _panels(dashboard)}
+    assert panels["Gateway"]["type"] == "row"
+    every = f"sum by (envoy_cluster_name) (rate(envoy_cluster_upstream_rq_xx{{{ENVOY_ROUTES}}}[$__rate_interval]))"
+    (rate,) = [t["expr"] for t in panels["Gateway requests / s by route"]["targets"]]
+    assert rate == every
+    for code_class in ("4", "5"):
+        panel = panels[f"Gateway {code_class}xx ratio by route"]
+        (expr,) = [t["expr"] for t in panel["targets"]]
+        errors = every.replace("}[", f', envoy_response_code_class="{code_class}"}}[')
+        assert expr == f"{errors} / {every}"
+        assert panel["fieldConfig"]["defaults"]["unit"] == "percentunit"
+        assert panel["targets"][0]["legendFormat"] == "{{envoy_cluster_name}}"
 
 
 def test_batching_efficiency_divides_inferences_by_executions(dashboard: dict[str, Any]) -> None:

@@ -25,6 +25,7 @@ from tests.support.pulumi_mocks import RecordingMocks
 from tests.support.stacks import REPO
 from triton_platform.catalog import versions
 from triton_platform.values.alerts import AlertThresholds, prometheus_rule_spec
+from triton_platform.values.cluster_targets import Cloud
 
 DASHBOARD = str(REPO / "dashboards" / "triton.json")
 SECRET_SIG = "4dabf18193072939515e22adb298388d"  # Pulumi's marker of a secret value on the wire
@@ -173,6 +174,23 @@ def test_prometheus_rule_carries_the_triton_alerts_and_waits_for_the_release(
         assert release_urn in registrations["mon-rules"].dependencies
 
     return pulumi.Output.all(_after_registration(m, lambda: None), m.release.urn).apply(lambda a: check(a[1]))
+
+
+@pulumi.runtime.test
+def test_gateway_alerts_only_with_a_gateway(mocks: RecordingMocks) -> pulumi.Output[None]:
+    """triton.gateway.enabled adds the triton.gateway group with its own threshold; without it, none."""
+    m, _ = _build(gateway_enabled=True, gateway_error_ratio=0.02)
+
+    def check() -> None:
+        (rule,) = mocks.of_type("kubernetes:monitoring.coreos.com/v1:PrometheusRule")
+        expected = prometheus_rule_spec("triton", AlertThresholds(gateway_error_ratio=0.02), gateway=True)
+        assert rule.inputs["spec"] == expected
+        gateway = [g for g in rule.inputs["spec"]["groups"] if g["name"] == "triton.gateway"]
+        assert [r["alert"] for g in gateway for r in g["rules"]] == ["TritonGatewayErrors"]
+        assert gateway[0]["rules"][0]["expr"].endswith("> 0.02")
+        assert "triton.gateway" not in json.dumps(prometheus_rule_spec("triton"))
+
+    return _after_registration(m, check)
 
 
 @pulumi.runtime.test
@@ -383,3 +401,20 @@ def test_metrics_adapter_rejects_a_bad_namespace(mocks: RecordingMocks) -> None:
             triton_namespace="Triton_NS",
             prometheus_url="http://p",
         )
+
+
+@pytest.mark.parametrize("cloud", ["local", "aws", "gcp", "azure"])
+def test_stack_values_scrape_only_the_cluster_components_the_cloud_has(cloud: Cloud) -> None:
+    """No cloud lets Prometheus reach the controller manager, scheduler, etcd or kube-proxy (see
+    triton_platform/values/cluster_targets.py; tests/chart/test_kube_prometheus_stack_rules.py runs
+    the real chart's rules through promtool); GKE's DNS is kube-dns, the others' CoreDNS."""
+    args = MonitoringArgs.model_construct(  # type: ignore[call-arg]  # stack_values reads no provider
+        triton_namespace="triton", dashboard_path=DASHBOARD, cloud=cloud
+    )
+    values = stack_values(args)
+    for component in ("kubeControllerManager", "kubeScheduler", "kubeEtcd", "kubeProxy"):
+        assert values[component] == {"enabled": False}, component
+    assert values["coreDns"] == {"enabled": cloud != "gcp"}
+    assert values["kubeDns"] == {"enabled": cloud == "gcp"}
+    rules = values["defaultRules"]["rules"]
+    assert not any(rules[s] for s in ("kubeControllerManager", "kubeSchedulerAlerting", "etcd", "kubeProxy"))

@@ -36,10 +36,10 @@ def test_strategy_none_requests_whole_gpus_on_the_gpu_pool() -> None:
     assert p.mig_config_label is None
 
 
-# mig-manager's progress label and its values: NVIDIA/mig-parted v0.10.0
-# deployments/container/reconfigure-mig.sh (``kubectl label ... nvidia.com/mig.config.state=``
-# pending, rebooting, then exit_success "success" / exit_failed "failed"); v0.10.0 is the
-# mig-manager gpu-operator v24.9.2 deploys (deployments/gpu-operator/values.yaml migManager.version).
+# mig-manager's progress label and its values: NVIDIA/mig-parted v0.15.0
+# pkg/mig/reconfigure/reconfigure.go (node label nvidia.com/mig.config.state: "pending",
+# "rebooting", then migStateSuccess "success" / migStateFailed "failed"); v0.15.0 is the
+# mig-manager gpu-operator v26.7.0 deploys (deployments/gpu-operator/values.yaml migManager.version).
 MIG_STATE_LABEL = "nvidia.com/mig.config.state"
 MIG_MANAGER_STATES = ("pending", "rebooting", "success", "failed")
 
@@ -54,7 +54,7 @@ def test_strategy_single_selects_the_pool_and_its_layout() -> None:
 def test_strategy_single_waits_for_mig_manager_to_finish() -> None:
     # NVIDIA/gpu-operator#2670: the node carries nvidia.com/mig.config from birth and, until
     # mig-manager has cut the GPUs, the device plugin advertises whole GPUs as nvidia.com/gpu, which
-    # a 'single' pod then binds. Only mig-manager's own "success" (reconfigure-mig.sh, above) says
+    # a 'single' pod then binds. Only mig-manager's own "success" (reconfigure.go, above) says
     # the slices exist; the node group never carries it at birth (the layout label alone).
     p = gpu.placement(product="A100-SXM4-40GB", strategy="single", mig_profile="1g.5gb")
     assert gpu.MIG_CONFIG_STATE_LABEL == MIG_STATE_LABEL

@@ -10,9 +10,9 @@ import yaml
 
 from triton_platform.catalog import gpu, mig_layouts
 
-# NVIDIA/gpu-operator v24.9.2 (a7551902) assets/state-mig-manager/0400_configmap.yaml, verbatim: the
+# NVIDIA/gpu-operator v26.7.0 (10ee5b36) assets/state-mig-manager/0400_configmap.yaml, verbatim: the
 # ConfigMap default-mig-parted-config mig-manager reads its ``all-<profile>`` layouts from.
-CONFIG = Path(__file__).parent / "data" / "gpu-operator-v24.9.2-mig-parted-config.yaml"
+CONFIG = Path(__file__).parent / "data" / "gpu-operator-v26.7.0-mig-parted-config.yaml"
 # PCI device ids (vendor 10DE) as the config's device filters spell them, per catalogue product;
 # the config's comments name the GPUs of each filter (0x20B0 A100-SXM4-40GB, 0x20B2 A100-SXM4-80GB,
 # 0x20B5 A100 80GB PCIe, 0x2330 H100-SXM5-80GB, 0x2335 H200 141GB, 0x20B7 A30-24GB).

@@ -1,4 +1,4 @@
-"""The kind cluster's config (loopback-only ports, optional model mount) and its create/delete scripts."""
+"""The kind cluster's config (loopback-only ports, optional model mount), scripts, node images and local defaults."""
 
 from __future__ import annotations
 
@@ -10,7 +10,19 @@ from pathlib import Path
 import pytest
 import yaml
 
-from triton_platform.clouds.kind import PortMapping, create_script, delete_script, kind_config
+from triton_platform.catalog.versions import KIND_DEFAULT_KUBERNETES_VERSION, KIND_NODE_IMAGES
+from triton_platform.clouds.kind import (
+    LOCAL_DEFAULTS,
+    PortMapping,
+    apply_local_defaults,
+    create_script,
+    delete_script,
+    kind_config,
+    node_image,
+    node_image_minor,
+    node_image_problem,
+    prepull_script,
+)
 
 
 def test_port_mappings_and_mount() -> None:
@@ -151,3 +163,101 @@ def test_rerun_with_the_same_config_keeps_the_cluster(fake_kind: Path, tmp_path:
     assert again.returncode == 0, again.stderr
     assert again.stdout == first.stdout
     assert (fake_kind / ".serial").read_text().strip() == "1"  # created once
+
+
+# --- the node image of cluster.kubernetesVersion, and the local defaults (issue 16) ---------------
+
+
+def test_every_listed_minor_has_its_image_and_others_none() -> None:
+    for minor, image in KIND_NODE_IMAGES.items():
+        assert node_image(minor) == image
+        assert node_image_minor(image) == minor
+        assert node_image_problem(minor) is None
+    assert node_image("1.31") is None
+    problem = node_image_problem("1.31")
+    assert problem is not None
+    assert problem.startswith("'1.31' has no kind node image: kind v0.33.0")
+    assert "1.34, 1.35, 1.36, 1.37" in problem
+
+
+@pytest.mark.parametrize(
+    ("image", "minor"),
+    [
+        ("kindest/node:v1.31.4", "1.31"),
+        ("kindest/node:v1.36.4@sha256:" + "0" * 64, "1.36"),
+        ("registry.example.com/mirror/kindest/node:v1.35.8", "1.35"),
+        ("my-node:latest", None),
+        ("kindest/node:latest", None),
+    ],
+)
+def test_node_image_minor(image: str, minor: str | None) -> None:
+    assert node_image_minor(image) == minor
+
+
+def test_local_defaults_fill_only_what_is_left_out() -> None:
+    data = apply_local_defaults({"cloud": "local", "cluster": {"name": "x"}, "triton": {"resources": {"cpu": "3"}}})
+    assert data["cluster"] == {"name": "x", "kubernetesVersion": KIND_DEFAULT_KUBERNETES_VERSION}
+    assert data["triton"]["resources"] == {"cpu": "3", "memory": LOCAL_DEFAULTS["triton"]["resources"]["memory"]}
+    given = {"cloud": "local", "cluster": {"name": "x", "kubernetesVersion": "1.36"}, "triton": {"replicas": 2}}
+    data = apply_local_defaults(given)
+    assert data["cluster"]["kubernetesVersion"] == "1.36"
+    assert data["triton"] == {"replicas": 2, "resources": {"cpu": "1", "memory": "2Gi"}}
+    assert "resources" not in given["triton"]  # the input is not changed
+    # A wrong type stays for the schema to name.
+    assert apply_local_defaults({"cloud": "local", "triton": "big"})["triton"] == "big"
+
+
+def test_an_own_node_image_names_the_version_when_it_is_left_out() -> None:
+    own = {"cloud": "local", "cluster": {"name": "x", "kind": {"nodeImage": "kindest/node:v1.31.4"}}}
+    assert apply_local_defaults(own)["cluster"]["kubernetesVersion"] == "1.31"
+    other = {"cloud": "local", "cluster": {"name": "x", "kind": {"nodeImage": "my-node:latest"}}}
+    assert apply_local_defaults(other)["cluster"]["kubernetesVersion"] == KIND_DEFAULT_KUBERNETES_VERSION
+
+
+# --- pulling Triton's image into the node before its release --------------------------------------
+# A stand-in for `docker exec <node> crictl ...` with crictl's documented behaviour: `inspecti`
+# fails for an image the node does not have, `pull` fetches it (cri-tools cmd/crictl/image.go).
+FAKE_DOCKER = r"""#!/usr/bin/env bash
+set -eu
+[ "$1" = exec ] || { echo "fake docker: unsupported $*" >&2; exit 2; }
+node="$2"; shift 2
+[ "$node" = "$FAKE_NODE" ] || { echo "Error response from daemon: No such container: $node" >&2; exit 1; }
+[ "$1" = crictl ] || exit 2
+echo "$*" >> "$FAKE_DOCKER_LOG"
+case "$2" in
+  inspecti) grep -qxF "$4" "$FAKE_IMAGES" 2>/dev/null ;;
+  pull) echo "$3" >> "$FAKE_IMAGES"; echo "Image is up to date for sha256:0" ;;
+esac
+"""
+
+
+@pytest.fixture
+def fake_docker(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    bin_dir = tmp_path / "dbin"
+    bin_dir.mkdir()
+    docker = bin_dir / "docker"
+    docker.write_text(FAKE_DOCKER)
+    docker.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.setenv("FAKE_NODE", "triton-dev-control-plane")
+    monkeypatch.setenv("FAKE_IMAGES", str(tmp_path / "images"))
+    monkeypatch.setenv("FAKE_DOCKER_LOG", str(tmp_path / "docker.log"))
+    return tmp_path / "docker.log"
+
+
+def test_prepull_pulls_once_into_the_named_node(fake_docker: Path) -> None:
+    image = "nvcr.io/nvidia/tritonserver:25.01-py3"
+    first = _sh(prepull_script("triton-dev", image))
+    assert first.returncode == 0, first.stderr
+    assert f"pulling {image} into kind node triton-dev-control-plane" in first.stderr
+    assert first.stdout == ""
+    again = _sh(prepull_script("triton-dev", image))
+    assert again.returncode == 0, again.stderr
+    assert "already in kind node" in again.stderr
+    assert [line.split()[1] for line in fake_docker.read_text().splitlines()] == ["inspecti", "pull", "inspecti"]
+
+
+def test_prepull_fails_when_the_node_is_not_there(fake_docker: Path) -> None:
+    result = _sh(prepull_script("other", "nvcr.io/nvidia/tritonserver:25.01-py3"))
+    assert result.returncode != 0
+    assert "No such container: other-control-plane" in result.stderr

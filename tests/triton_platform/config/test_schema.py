@@ -112,7 +112,7 @@ def test_bad_cluster_name(onnx_dir: Path) -> None:
 
 def test_bad_kubernetes_version(onnx_dir: Path) -> None:
     err = error_of(local(cluster={"name": "dev", "kubernetesVersion": "1.9"}), onnx_dir)
-    assert_names(err, "cluster.kubernetesVersion", "'1.31'")
+    assert_names(err, "cluster.kubernetesVersion", "'1.35'")
 
 
 def test_unknown_triton_release(onnx_dir: Path) -> None:

@@ -1,4 +1,4 @@
-"""README.md's "Pull requests" section shows the comment the command really prints for the fixtures."""
+"""docs/pull-request-previews.md (once the README's "Pull requests") shows the comment the command prints."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from tests.triton_platform.preview.readme_sample import END, START, between_mark
 
 
 def test_readme_sample_is_current() -> None:
-    readme = (Path(__file__).resolve().parents[3] / "README.md").read_text(encoding="utf-8")
+    readme = (Path(__file__).resolve().parents[3] / "docs" / "pull-request-previews.md").read_text(encoding="utf-8")
     block = between_markers(readme)
     assert block is not None, (
         f"README.md has no {START} ... {END} block: paste the 'Pull requests' section "

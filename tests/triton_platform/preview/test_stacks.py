@@ -83,3 +83,17 @@ def test_cli(capsys: pytest.CaptureFixture[str]) -> None:
     assert [r["stack"] for r in rows][:1] == ["staging"]
     assert stacks.main(["policy-config", "staging"]) == 0
     assert json.loads(capsys.readouterr().out)["triton-not-public"] == {"allowPublicLoadBalancer": False}
+
+
+def test_clouds_keeps_only_the_configured_clouds(capsys: pytest.CaptureFixture[str]) -> None:
+    assert stacks.main(["matrix", "--clouds", ""]) == 0
+    captured = capsys.readouterr()
+    assert json.loads(captured.out) == {"include": []}
+    assert "not previewed: staging (cloud gcp" in captured.err
+    assert stacks.main(["matrix", "--clouds", "gcp, aws"]) == 0
+    rows = json.loads(capsys.readouterr().out)["include"]
+    assert [r["stack"] for r in rows] == ["staging", "prod"]
+    with pytest.raises(SystemExit) as exc:
+        stacks.main(["matrix", "--clouds", "aws,local"])
+    assert exc.value.code == 2
+    assert "unknown cloud 'local'" in capsys.readouterr().err

@@ -154,3 +154,97 @@ def test_deploy_workflow() -> None:
     assert "--plan" in run
     assert "--policy-pack policy" in run
     assert wf["concurrency"]["cancel-in-progress"] is False
+
+
+# --------------------------------------------------------------------------- runner contract (issue 15)
+# What the stock ubuntu-24.04 image already has on PATH (actions/runner-images,
+# images/ubuntu/Ubuntu2404-Readme.md: "AWS CLI"); everything else a kubeconfig runs must be
+# installed by a step of the job before the Pulumi step.
+RUNNER_IMAGE_COMMANDS = {"aws"}
+# The step (action, and the input that must name the component) that puts each command on PATH.
+INSTALLERS = {
+    "gke-gcloud-auth-plugin": ("google-github-actions/setup-gcloud", "install_components"),
+    "kubelogin": ("azure/use-kubelogin", None),
+}
+JOBS = {"preview.yml": ("preview", "pulumi preview"), "deploy.yml": ("deploy", "pulumi up")}
+# What the providers and the publisher read for OIDC on Azure: azure-native (ARM_USE_OIDC with
+# ARM_CLIENT_ID / ARM_TENANT_ID / ARM_SUBSCRIPTION_ID; it reads ACTIONS_ID_TOKEN_REQUEST_* itself),
+# kubelogin (Azure/kubelogin pkg/internal/token/options.go: AAD_LOGIN_METHOD, AZURE_CLIENT_ID,
+# AZURE_TENANT_ID; provider.go: ACTIONS_ID_TOKEN_REQUEST_* in workloadidentity mode) and the
+# publisher (triton_platform.publisher.stores.credentials.azure_credential).
+AZURE_OIDC_ENV = {
+    "ARM_USE_OIDC": "true",
+    "ARM_CLIENT_ID": None,
+    "ARM_TENANT_ID": None,
+    "ARM_SUBSCRIPTION_ID": None,
+    "AAD_LOGIN_METHOD": "workloadidentity",
+    "AZURE_CLIENT_ID": None,
+    "AZURE_TENANT_ID": None,
+}
+
+
+def _kubeconfig_commands(cloud: str) -> set[str]:
+    """users[].user.exec.command of the kubeconfig each cloud's component generates."""
+    from components.aws.eks_cluster import kubeconfig as eks_kubeconfig
+    from components.azure.aks_cluster import kubelogin_azurecli
+    from components.gcp.gke_cluster import gke_kubeconfig
+    from tests.support.pulumi_mocks import MOCK_AKS_AAD_KUBECONFIG
+
+    text = {
+        "aws": lambda: eks_kubeconfig("c", "https://x", "bW9jaw==", "us-east-1"),
+        "gcp": lambda: gke_kubeconfig(cluster_name="c", endpoint="10.0.0.1", ca_certificate="bW9jaw=="),
+        "azure": lambda: kubelogin_azurecli(MOCK_AKS_AAD_KUBECONFIG),
+    }[cloud]()
+    doc = yaml.safe_load(text)
+    return {u["user"]["exec"]["command"] for u in doc["users"] if "exec" in u.get("user", {})}
+
+
+def _job(file: str) -> tuple[dict[str, Any], list[dict[str, Any]], int]:
+    """The job that runs Pulumi, its steps, and the index of the Pulumi step."""
+    job_name, command = JOBS[file]
+    job = _load(WORKFLOWS / file)["jobs"][job_name]
+    steps = job["steps"]
+    (index,) = [i for i, s in enumerate(steps) if s.get("name") == command]
+    return job, steps, index
+
+
+def _runs_for(step: dict[str, Any], cloud: str) -> bool:
+    condition = str(step.get("if", ""))
+    return not condition or f"matrix.cloud == '{cloud}'" in condition
+
+
+@pytest.mark.parametrize("file", sorted(JOBS))
+@pytest.mark.parametrize("cloud", ["aws", "gcp", "azure"])
+def test_kubeconfig_commands_are_installed_before_pulumi(file: str, cloud: str) -> None:
+    _, steps, pulumi_step = _job(file)
+    commands = _kubeconfig_commands(cloud)
+    assert commands, cloud
+    for command in commands - RUNNER_IMAGE_COMMANDS:
+        action, needs_input = INSTALLERS[command]
+        installers = [
+            s
+            for s in steps[:pulumi_step]
+            if str(s.get("uses", "")).split("@")[0] == action
+            and _runs_for(s, cloud)
+            and (needs_input is None or command in str(s.get("with", {}).get(needs_input, "")))
+        ]
+        assert installers, f"{file}: nothing installs {command!r} for {cloud} before the Pulumi step"
+
+
+@pytest.mark.parametrize("file", sorted(JOBS))
+def test_azure_oidc_variables_reach_the_pulumi_step(file: str) -> None:
+    _, steps, pulumi_step = _job(file)
+    env = steps[pulumi_step].get("env", {})
+    for name, value in AZURE_OIDC_ENV.items():
+        assert name in env, f"{file}: {name} unset"
+        if value is not None:
+            assert str(env[name]) == value, name
+    assert "ARM_CLIENT_SECRET" not in env
+
+
+@pytest.mark.parametrize("file", sorted(JOBS))
+def test_aws_session_outlasts_the_job(file: str) -> None:
+    # configure-aws-credentials defaults to 3600 s; a session must not end before the job may.
+    job, steps, _ = _job(file)
+    (login,) = [s for s in steps if str(s.get("uses", "")).startswith("aws-actions/configure-aws-credentials@")]
+    assert int(login["with"]["role-duration-seconds"]) >= int(job["timeout-minutes"]) * 60

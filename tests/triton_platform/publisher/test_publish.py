@@ -90,9 +90,9 @@ class Recording:
         self.__dict__.setdefault("events", []).append(f"put {key}")
         super()._put_bytes(key, data, sha256=sha256, content_type=content_type)  # type: ignore[misc]
 
-    def verify(self, key: str, source: Path | bytes, *, size: int, sha256: str) -> ObjectInfo:
+    def verify(self, key: str, source: Path | bytes | None, *, size: int, sha256: str, **kw: Any) -> ObjectInfo:
         self.__dict__.setdefault("events", []).append(f"verify {key}")
-        return super().verify(key, source, size=size, sha256=sha256)  # type: ignore[misc]
+        return super().verify(key, source, size=size, sha256=sha256, **kw)  # type: ignore[misc]
 
 
 class FailingUpload:

@@ -120,6 +120,7 @@ def _comments(text: str) -> list[str]:
 def test_promote_pins_the_digest_keeping_comments_and_key_order(fake: FakePulumi, project: Path) -> None:
     release = _release(3)
     fake.stack_outputs(SOURCE, {"release": release.to_output(), "clusterName": "dev"})
+    fake.stack_outputs("staging", {})  # a stack that exports no release yet
     before = (project / "Pulumi.staging.yaml").read_text()
     result = _promote(fake, project, "--from", SOURCE, "--to", "staging")
     assert result.returncode == 0, result.stderr
@@ -168,6 +169,7 @@ def test_rollback_pins_an_older_digest_the_source_keeps(fake: FakePulumi, projec
     old, new = _release(3), _release(4)
     history = [{"digest": new.digest, "promotedAt": "t2"}, {"digest": old.digest, "promotedAt": "t1"}]
     fake.stack_outputs(SOURCE, {"release": new.to_output(), "releaseHistory": history})
+    fake.stack_outputs("staging", {"release": new.to_output()})
     result = _promote(fake, project, "--from", SOURCE, "--to", "staging", "--digest", old.digest)
     assert result.returncode == 0, result.stderr
     pinned = yaml.safe_load((project / "Pulumi.staging.yaml").read_text())["config"]["triton-platform:release"]
@@ -183,13 +185,14 @@ def test_rollback_pins_an_older_digest_the_source_keeps(fake: FakePulumi, projec
 def test_the_automation_api_reads_the_same_outputs(fake: FakePulumi, project: Path) -> None:
     release = _release(5)
     fake.stack_outputs(SOURCE, {"release": release.to_output()})
+    fake.stack_outputs("staging", {"clusterName": "staging"})
     result = _promote(fake, project, "--from", SOURCE, "--to", "staging", "--via", "automation")
     assert result.returncode == 0, result.stderr
     pinned = yaml.safe_load((project / "Pulumi.staging.yaml").read_text())["config"]["triton-platform:release"]
     assert pinned == {"fromStack": SOURCE, "digest": release.digest}
     # LocalWorkspace selected the stack and read its outputs through the CLI.
     assert ["stack", "select", "--stack", SOURCE] in fake.calls()
-    # The target does not exist yet: the error is the CLI's, the command goes on without its release.
+    # The target exports no release yet (it published its own models): "(none)".
     assert "release: (none) -> " + release.digest in result.stdout
     assert ["stack", "output", "--json", "--show-secrets", "--stack", SOURCE] in fake.calls()
 
@@ -210,3 +213,109 @@ def test_errors_say_what_to_do(fake: FakePulumi, project: Path, args: list[str],
     assert result.returncode == 2
     assert message in result.stderr
     assert (project / "Pulumi.staging.yaml").read_text() == before
+
+
+# --------------------------------------------------------------------------- a user's mistakes
+
+ENTRY_POINTS = ["triton_platform.release", "triton_platform.promote"]
+
+
+def _run_module(module: str, env: dict[str, str], project: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", module, "--cwd", str(project), *args],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def _files(project: Path) -> dict[str, str]:
+    return {p.name: p.read_text() for p in sorted(project.iterdir())}
+
+
+@pytest.mark.parametrize("module", ENTRY_POINTS)
+def test_a_target_without_a_stack_file_is_refused_and_no_file_is_created(
+    fake: FakePulumi, project: Path, module: str
+) -> None:
+    fake.stack_outputs(SOURCE, {"release": _release(3).to_output()})
+    fake.stack_outputs("stagign", {})
+    before = _files(project)
+    result = _run_module(module, fake.env(), project, "--from", SOURCE, "--to", "stagign")
+    assert result.returncode == 2, result.stdout
+    assert "Traceback" not in result.stderr
+    assert "Pulumi.stagign.yaml" in result.stderr
+    assert "the stacks here: staging" in result.stderr  # the existing stacks, to pick the right one
+    assert _files(project) == before
+    assert fake.calls() == []  # refused before reading any output
+
+
+@pytest.mark.parametrize("module", ENTRY_POINTS)
+@pytest.mark.parametrize("via", ["cli", "automation"])
+def test_without_the_pulumi_cli_the_command_says_what_to_install(
+    tmp_path: Path, project: Path, module: str, via: str
+) -> None:
+    # PATH holds the interpreter's directory only: no `pulumi` anywhere.
+    bare = tmp_path / "bare-bin"
+    bare.mkdir()
+    env = {**os.environ, "PATH": str(bare)}
+    before = _files(project)
+    result = _run_module(module, env, project, "--from", SOURCE, "--to", "staging", "--via", via)
+    assert result.returncode == 2, result.stdout
+    assert "Traceback" not in result.stderr
+    assert "Pulumi CLI (`pulumi`) is not on PATH" in result.stderr
+    assert "https://www.pulumi.com/docs/install/" in result.stderr
+    assert _files(project) == before
+
+
+@pytest.mark.parametrize("module", ENTRY_POINTS)
+@pytest.mark.parametrize("via", ["cli", "automation"])
+def test_unreadable_target_outputs_are_an_error_not_none(
+    fake: FakePulumi, project: Path, module: str, via: str
+) -> None:
+    fake.stack_outputs(SOURCE, {"release": _release(3).to_output()})
+    # No outputs recorded for staging: the stand-in answers "no stack named 'staging' found", exit 255.
+    before = _files(project)
+    result = _run_module(module, fake.env(), project, "--from", SOURCE, "--to", "staging", "--via", via)
+    assert result.returncode == 2, result.stdout
+    assert "Traceback" not in result.stderr
+    assert "(none)" not in result.stdout
+    assert "staging" in result.stderr
+    assert "no stack named" in result.stderr
+    assert _files(project) == before
+
+
+@pytest.mark.parametrize("module", ENTRY_POINTS)
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--from", "dev", "--to", "staging"], "fully qualified stack name"),
+        (["--from", SOURCE, "--to", "a b"], "is not a stack name"),
+        (["--from", SOURCE], "--to"),  # argparse: a missing argument, with the usage
+        (["--from", SOURCE, "--to", "staging", "--via", "ssh"], "invalid choice"),
+    ],
+)
+def test_no_traceback_for_a_bad_command_line(
+    fake: FakePulumi, project: Path, module: str, args: list[str], message: str
+) -> None:
+    result = _run_module(module, fake.env(), project, *args)
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert message in result.stderr
+
+
+@pytest.mark.parametrize("module", ENTRY_POINTS)
+def test_a_stack_file_that_is_not_yaml_is_an_error(fake: FakePulumi, project: Path, module: str) -> None:
+    fake.stack_outputs(SOURCE, {"release": _release(3).to_output()})
+    fake.stack_outputs("staging", {})
+    (project / "Pulumi.staging.yaml").write_text("config:\n  a: [unclosed\n")
+    result = _run_module(module, fake.env(), project, "--from", SOURCE, "--to", "staging")
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert "not valid YAML" in result.stderr
+    missing_cwd = _run_module(module, fake.env(), project / "nowhere", "--from", SOURCE, "--to", "staging")
+    assert missing_cwd.returncode == 2
+    assert "Traceback" not in missing_cwd.stderr
+    assert "is not a directory" in missing_cwd.stderr

@@ -183,21 +183,21 @@ def test_release_promoted_from_s3_to_gcs_serves_the_same_answers_survives_a_faul
         assert not source.list(source.ref.served_key(MODEL, "1") + "/")
         assert set(kept_digests(source)) == {r1.digest, r2.digest}
 
-        # The copy into staging dies in the middle of version 2's files.
-        real_put = GcsStore._put_file
+        # The copy into staging dies in the middle of version 2's files (a server-side copy from its blob).
+        real_copy = GcsStore._server_copy
 
         class InjectedFault(ConnectionError):
             pass
 
-        def failing_put(self: GcsStore, key: str, path: Path, **kwargs: Any) -> None:
+        def failing_copy(self: GcsStore, source: ObjectStore, source_key: str, key: str, **kwargs: Any) -> None:
             if key.endswith(f"/{MODEL}/2/model.py"):
-                raise InjectedFault(f"injected: connection lost uploading {key}")
-            real_put(self, key, path, **kwargs)
+                raise InjectedFault(f"injected: connection lost copying {key}")
+            real_copy(self, source, source_key, key, **kwargs)
 
-        monkeypatch.setattr(GcsStore, "_put_file", failing_put)
+        monkeypatch.setattr(GcsStore, "_server_copy", failing_copy)
         with pytest.raises(InjectedFault):
             promote_release(source, target, r2, from_stack=DEV)
-        monkeypatch.setattr(GcsStore, "_put_file", real_put)
+        monkeypatch.setattr(GcsStore, "_server_copy", real_copy)
         # The previous release keeps serving: its config and files untouched, version 2 never loaded.
         for rel, sha in r1.manifest.model(MODEL).files.items():
             data = target.read_bytes(target.ref.served_key(MODEL, "1", rel))

@@ -10,7 +10,15 @@ on input series named and labelled as the real exporters write them:
   ``nv_gpu_*{gpu_uuid}``; plus the target labels the Prometheus operator adds to every series
   of a ServiceMonitor (namespace, service, pod, container, endpoint, job = the Service's name,
   instance);
-- kube-state-metrics' (docs/metrics/workload/pod-metrics.md, horizontalpodautoscaler-metrics.md).
+- kube-state-metrics' (docs/metrics/workload/pod-metrics.md, horizontalpodautoscaler-metrics.md);
+- Envoy's, as Envoy Gateway's proxies expose them on /stats/prometheus (the Gateway's group):
+  ``envoy_cluster_upstream_rq_xx{envoy_cluster_name, envoy_response_code_class}``. Envoy's tag
+  extraction (source/common/config/well_known_names.cc) strips the class out of
+  ``cluster.<name>.upstream_rq_<d>xx`` into ``envoy_response_code_class`` and the cluster into
+  ``envoy_cluster_name``; Envoy Gateway v1.9.0 names a route rule's cluster
+  ``<kind>/<namespace>/<name>/rule/<n>`` (internal/gatewayapi/helpers.go, irRouteDestinationName;
+  its e2e test test/e2e/tests/retry.go and its envoy-clusters dashboard query these names); plus
+  the target labels a PodMonitor adds (job = "<namespace>/<PodMonitor name>").
 
 Each alert fires once its condition has held for its ``for:`` (and not one evaluation before)
 and stays silent on a healthy input. ``TritonServerDown``'s description is checked as rendered
@@ -44,6 +52,17 @@ KSM = {"job": "kube-state-metrics", "instance": "10.8.1.3:8080", "container": "k
 MODEL = {"model": "resnet50", "version": "1"}
 GPU = {"gpu_uuid": "GPU-5f8a61c2-3e0b-9c1d-7a44-0d2e6b9c1f30"}
 T = AlertThresholds()
+# An Envoy proxy pod of the Gateway "triton" as its PodMonitor scrapes it (triton_platform/values/gateway.py).
+ENVOY_TARGET = {
+    "namespace": "envoy-gateway-system",
+    "pod": "envoy-triton-triton-5b4d7c9f6-q8wzt",
+    "container": "envoy",
+    "endpoint": "metrics",
+    "job": "envoy-gateway-system/triton-envoy",
+    "instance": "10.8.2.9:19001",
+}
+HTTP_ROUTE = f"httproute/{NS}/triton-http/rule/0"
+GRPC_ROUTE = f"grpcroute/{NS}/triton-grpc/rule/0"
 
 
 def series(name: str, values: str, **labels: str) -> dict[str, str]:
@@ -57,7 +76,7 @@ def _minutes(duration: str) -> int:
 
 
 def _rule(alert: str) -> dict[str, Any]:
-    return next(r for g in build_rule_groups(NS, T) for r in g["rules"] if r["alert"] == alert)
+    return next(r for g in build_rule_groups(NS, T, gateway=True) for r in g["rules"] if r["alert"] == alert)
 
 
 def _expand(text: str, labels: dict[str, str], value: str | None) -> str:
@@ -105,6 +124,25 @@ def _hpa(current: int, observed: int) -> list[dict[str, str]]:
         series("kube_horizontalpodautoscaler_status_target_metric", f"{observed}x60", **hpa, **metric),
         series("kube_horizontalpodautoscaler_spec_target_metric", "50x60", **hpa, **metric),
     ]
+
+
+def _responses(route: str, **per_min: int) -> list[dict[str, str]]:
+    """Envoy's response counters of one route: ``per_min`` responses of each class ("c2"=2xx, ...)."""
+    return [
+        series(
+            "envoy_cluster_upstream_rq_xx",
+            f"0+{count}x60",
+            envoy_cluster_name=route,
+            envoy_response_code_class=code_class[1:],
+            **ENVOY_TARGET,
+        )
+        for code_class, count in per_min.items()
+    ]
+
+
+def _gateway(http: dict[str, int]) -> list[dict[str, str]]:
+    """Both of Triton's routes; the gRPC one healthy throughout (it must never be named)."""
+    return _responses(HTTP_ROUTE, **http) + _responses(GRPC_ROUTE, c2=100)
 
 
 POD_KSM = {"namespace": NS, "pod": POD, "uid": "0b6e1a52-8c1e-4f0e-9d43-7f2b8e8f7c11", **KSM}
@@ -173,6 +211,13 @@ CASES: dict[str, tuple[list[dict[str, str]], dict[str, str], str | None, list[di
         None,
         _hpa(3, 80),
     ),
+    # 6 of 60 responses are 5xx (10% > 5%); healthy: 1 of 60 of each error class (1.7%).
+    "TritonGatewayErrors": (
+        _gateway({"c2": 54, "c5": 6}),
+        {"envoy_cluster_name": HTTP_ROUTE, "envoy_response_code_class": "5"},
+        "10%",
+        _gateway({"c2": 58, "c4": 1, "c5": 1}),
+    ),
 }
 
 
@@ -221,15 +266,50 @@ def test_every_alert_has_a_case() -> None:
 
 
 def test_promtool_check_rules_accepts_the_groups(tmp_path: Path) -> None:
-    proc = check_rules(build_rule_groups(NS), tmp_path, "--lint=all", "--lint-fatal")
+    proc = check_rules(build_rule_groups(NS, gateway=True), tmp_path, "--lint=all", "--lint-fatal")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert f"SUCCESS: {sum(len(a) for _, a in RULE_GROUPS)} rules found" in proc.stdout, proc.stdout
 
 
 def test_each_alert_fires_after_its_for_and_stays_silent_otherwise(tmp_path: Path) -> None:
-    proc = run_rule_tests(build_rule_groups(NS, T), _cases(), tmp_path)
+    proc = run_rule_tests(build_rule_groups(NS, T, gateway=True), _cases(), tmp_path)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "SUCCESS" in proc.stdout, proc.stdout
+
+
+def test_gateway_errors_count_client_errors_triton_never_counts(tmp_path: Path) -> None:
+    """Issue 14 item 15 / issue 18 item 1: real Triton answers a wrong shape or input name with HTTP
+    400 and adds nothing to nv_inference_request_failure (test_prometheus_scrape.py); through the
+    Gateway those 400s are Envoy's upstream 4xx. A 4xx burst on the HTTP route fires the Gateway
+    alert once its ``for:`` has passed, TritonInferenceFailures stays silent, and 4xx and 5xx are
+    judged apart (3% of each is under the 5% threshold)."""
+    minutes = _minutes(T.degraded_for)
+    triton_ok = [series("nv_inference_request_success", "0+50x60", **MODEL, **TARGET), *_failures(0)]
+    burst = _gateway({"c2": 50, "c4": 10}) + triton_ok
+    labels = {"envoy_cluster_name": HTTP_ROUTE, "envoy_response_code_class": "4"}
+    split = _gateway({"c2": 94, "c4": 3, "c5": 3})
+    cases: list[dict[str, Any]] = [
+        {
+            "interval": "1m",
+            "input_series": burst,
+            "alert_rule_test": [
+                {"eval_time": f"{minutes - 1}m", "alertname": "TritonGatewayErrors", "exp_alerts": []},
+                {
+                    "eval_time": f"{minutes + 5}m",
+                    "alertname": "TritonGatewayErrors",
+                    "exp_alerts": [firing("TritonGatewayErrors", labels, "16.67%")],
+                },
+                {"eval_time": f"{minutes + 5}m", "alertname": "TritonInferenceFailures", "exp_alerts": []},
+            ],
+        },
+        {
+            "interval": "1m",
+            "input_series": split,
+            "alert_rule_test": [{"eval_time": f"{minutes + 5}m", "alertname": "TritonGatewayErrors", "exp_alerts": []}],
+        },
+    ]
+    proc = run_rule_tests(build_rule_groups(NS, T, gateway=True), cases, tmp_path)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
 def test_server_down_names_no_empty_pod_when_no_target_exists(tmp_path: Path) -> None:
@@ -256,3 +336,6 @@ def test_failure_alert_says_it_cannot_see_client_errors() -> None:
     assert "HTTP 400" in annotations["description"]
     assert "not counted" in annotations["description"]
     assert "4xx" in annotations["runbook"]
+    # ... and the Gateway's alert is the one that does (rendered only with triton.gateway).
+    assert "TritonGatewayErrors" not in {r["alert"] for g in build_rule_groups(NS, T) for r in g["rules"]}
+    assert "client errors" in _rule("TritonGatewayErrors")["annotations"]["description"]

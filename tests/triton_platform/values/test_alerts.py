@@ -130,3 +130,44 @@ def test_autoscaler_at_max_alert() -> None:
     assert ">= on (namespace, horizontalpodautoscaler) kube_horizontalpodautoscaler_spec_max_replicas" in expr
     assert grouping_labels(expr) == {"namespace", "horizontalpodautoscaler", "metric_name", "metric_target_type"}
     assert build_rule_groups("triton", AlertThresholds(at_max_for="30m"))[3]["rules"][0]["for"] == "30m"
+
+
+# Envoy's per-route response counter, as Envoy Gateway's proxies expose it (test_alert_rules.py cites the sources).
+ENVOY_METRICS = {"envoy_cluster_upstream_rq_xx"}
+ENVOY_LABELS = {"envoy_cluster_name", "envoy_response_code_class", "group_left"}
+
+
+def test_gateway_group_only_when_the_stack_has_a_gateway() -> None:
+    assert "triton.gateway" not in [g["name"] for g in build_rule_groups("triton")]
+    groups = build_rule_groups("triton", gateway=True)
+    assert [g["name"] for g in groups][-1] == "triton.gateway"
+    assert prometheus_rule_spec("triton", gateway=True) == {"groups": groups}
+
+
+def test_gateway_errors_alert_reads_triton_routes_per_class() -> None:
+    rule = _by_name(build_rule_groups("triton-prod", AlertThresholds(gateway_error_ratio=0.02), gateway=True))[
+        "TritonGatewayErrors"
+    ]
+    expr = rule["expr"]
+    assert balanced(expr), expr
+    assert expr.endswith("> 0.02")
+    assert rule["for"] == "10m"
+    names = {name for name, _ in selectors(expr)}
+    assert names == ENVOY_METRICS
+    # The proxies' namespace is Envoy Gateway's: Triton's namespace is matched in the cluster name.
+    for _, labels in selectors(expr):
+        assert labels["envoy_cluster_name"] == "(httproute|grpcroute)/triton-prod/.+", expr
+        assert "namespace" not in labels, expr
+    # Client (4) and server (5) errors, each against all of the route's responses.
+    assert 'envoy_response_code_class=~"4|5"' in expr
+    assert "sum by (envoy_cluster_name, envoy_response_code_class)" in expr
+    assert "/ on (envoy_cluster_name) group_left sum by (envoy_cluster_name)" in expr
+    bare = set(re.findall(r"\b([a-z_]+)\b", re.sub(r"\{[^}]*\}|\[[^]]*\]", "", expr)))
+    assert bare <= ENVOY_METRICS | ENVOY_LABELS | PROMQL_WORDS, bare
+    parse(expr)
+    assert "2%" in rule["annotations"]["summary"]
+
+
+def test_bad_gateway_error_ratio_names_the_key() -> None:
+    with pytest.raises(ValueError, match=r"monitoring\.alerts\.gatewayErrorRatio"):
+        AlertThresholds(gateway_error_ratio=0)

@@ -68,6 +68,7 @@ def _evaluate(node: Any, series: Sequence[Series]) -> dict[tuple[tuple[str, str]
         return out
     if isinstance(node, promql_parser.AggregateExpr):
         groups: dict[tuple[tuple[str, str], ...], list[float]] = {}
+        assert node.modifier is not None, node  # "by (...)": our queries always group
         for key, value in _evaluate(node.expr, series).items():
             by = tuple((k, v) for k, v in key if k in node.modifier.labels)
             groups.setdefault(by, []).append(value)

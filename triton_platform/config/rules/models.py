@@ -11,10 +11,18 @@ from triton_platform.config.schema import PlatformConfig
 from triton_platform.publisher.spec import ModelSpec
 
 
+def _directory_issue(source_key: str, src: str, path: Path) -> Issue:
+    """A directory where the format needs one ONNX file: say so, and name the ONNX files in it."""
+    inside = sorted(p.name for p in path.glob("*.onnx") if p.is_file())
+    held = f"it holds {', '.join(inside)}" if inside else "it holds no .onnx file"
+    example = repr(f"{src.rstrip('/')}/{inside[0]}") if inside else "'models/resnet50.onnx'"
+    return Issue(source_key, f"{src!r} is a directory, not an ONNX file: give the .onnx file itself ({held})", example)
+
+
 def _source_issues(source_key: str, m: ModelSpec, base_dir: Path) -> list[Issue]:
     """A bucket URI, an ``.onnx`` file (tensorrt, onnx), or a directory with model.py and its signature (python)."""
     src = m.source
-    if re.match(r"^(s3|gs|az)://[^/]+/.+", src):
+    if re.match(r"^((s3|gs|az)://[^/]+/.+|https?://.+)", src):  # an https:// URL: ModelSpec checks it (sha256)
         return []
     if "://" in src:
         return [
@@ -26,6 +34,8 @@ def _source_issues(source_key: str, m: ModelSpec, base_dir: Path) -> list[Issue]
         ]
     path = (base_dir / src) if not Path(src).is_absolute() else Path(src)
     if m.format in ("tensorrt", "onnx"):
+        if path.is_dir():
+            return [_directory_issue(source_key, src, path)]
         if not path.is_file():
             return [
                 Issue(source_key, f"ONNX file {src!r} not found (relative to {base_dir})", "'models/resnet50.onnx'")

@@ -3,8 +3,8 @@
 Each entry is one argv element in tritonserver's long-option form, ``--name`` or
 ``--name=value`` (its parser, server ``src/command_line_parser.cc``: getopt_long, every option a
 long one). The chart (``charts/triton-inference-server/templates/_helpers.tpl``, "args") already
-sets the repository, the model control mode, the ports, readiness, config completion, the log
-level and the metrics it serves; a second value of one of those would silently change what the
+sets the repository, the model control mode, the ports, readiness, config completion, the exit
+timeout (drain), the log level and the metrics it serves; a second value of one of those would silently change what the
 probes, the Service, the ServiceMonitor, the dashboard, the alerts and the HPA rely on, so such
 flags are refused (the chart refuses them too). ``--metrics-config`` may be repeated with other
 keys (``summary_quantiles`` ...), but not with the two latency switches the chart depends on.
@@ -32,6 +32,8 @@ CHART_FLAGS: dict[str, str | None] = {
     "strict-readiness": None,
     "disable-auto-complete-config": None,
     "strict-model-config": None,
+    # From the drain settings: preStop sleep + exit timeout must fit the termination grace period.
+    "exit-timeout-secs": None,
     "allow-http": None,
     "allow-grpc": None,
     "allow-metrics": "monitoring.enabled",

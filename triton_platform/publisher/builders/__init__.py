@@ -7,7 +7,7 @@ bucket at ``job.engine_object`` is never rebuilt. ``open_builder`` makes the one
 
 from __future__ import annotations
 
-from triton_platform.publisher.builders.base import BuilderRef, EngineBuilder, EngineJob
+from triton_platform.publisher.builders.base import BuilderRef, EngineBuilder, EngineJob, static_input_shapes
 from triton_platform.publisher.builders.kubernetes_job import KubernetesJobBuilder, job_manifest, trtexec_args
 from triton_platform.publisher.builders.local_tensorrt import LocalTensorRTBuilder
 
@@ -27,5 +27,6 @@ __all__ = [
     "LocalTensorRTBuilder",
     "job_manifest",
     "open_builder",
+    "static_input_shapes",
     "trtexec_args",
 ]

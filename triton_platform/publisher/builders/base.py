@@ -24,6 +24,7 @@ from triton_platform.publisher.fingerprint import (
 from triton_platform.publisher.spec import NAME_PATTERN, ModelSpec, ShapeRange
 
 if TYPE_CHECKING:
+    from triton_platform.publisher.onnx_graph import GraphSignature
     from triton_platform.publisher.progress import Progress
     from triton_platform.publisher.stores.base import ObjectStore
 
@@ -50,11 +51,31 @@ class EngineJob(BaseModel):
     # The optimization profile to build with: onnx_graph.effective_shapes(signature, spec),
     # which adds batch-only ranges the spec leaves implicit. Empty means spec.shapes.
     profile: dict[str, ShapeRange] = Field(default_factory=dict)
+    # The graph inputs without a dynamic dimension (static_input_shapes(signature)): an INT8
+    # calibration profile must name every network input, static ones included (trtexec 10.8,
+    # samples/common/sampleEngines.cpp: "Calibration profile for tensor X cannot be found!").
+    static_inputs: dict[str, list[int]] = Field(default_factory=dict)
 
     @property
     def shapes(self) -> dict[str, ShapeRange]:
         """The optimization profile, sorted by input name."""
         return dict(sorted((self.profile or self.spec.shapes).items()))
+
+    @property
+    def calibration_shapes(self) -> dict[str, list[int]]:
+        """INT8 with dynamic shapes: every network input at the shape it is calibrated with, by name.
+
+        The profile's ``opt`` for dynamic inputs, the fixed shape for static ones: what trtexec's
+        calibration profile holds (it copies the build profile; MIN and MAX are set to OPT) and
+        what the local builder passes to ``IBuilderConfig.set_calibration_profile``. Empty when
+        the engine is not INT8 or has no dynamic input (TensorRT calibrates at the graph's shapes).
+        """
+        shapes = self.shapes
+        if self.spec.precision != "int8" or not shapes:
+            return {}
+        merged = {name: list(dims) for name, dims in self.static_inputs.items()}
+        merged.update({name: list(rng.opt) for name, rng in shapes.items()})
+        return dict(sorted(merged.items()))
 
     @model_validator(mode="after")
     def _consistent(self) -> EngineJob:
@@ -89,6 +110,7 @@ class EngineJob(BaseModel):
         onnx_path: str | None = None,
         calibration_path: str | None = None,
         profile: Mapping[str, ShapeRange] | None = None,
+        static_inputs: Mapping[str, list[int]] | None = None,
     ) -> EngineJob:
         """The job for ``spec``'s engine on one GPU architecture, keys and objects derived."""
         release = NGC_RELEASES.get(ngc_release)
@@ -111,6 +133,7 @@ class EngineJob(BaseModel):
             onnx_path=onnx_path,
             calibration_path=calibration_path,
             profile=dict(profile or {}),
+            static_inputs=dict(static_inputs or {}),
         )
 
 
@@ -152,6 +175,11 @@ class BuilderRef(BaseModel):
                 "builder kind 'kubernetes' needs kubeconfig_path (valid example: '.state/kind-dev.kubeconfig')"
             )
         return self
+
+
+def static_input_shapes(signature: GraphSignature) -> dict[str, list[int]]:
+    """The graph inputs without a dynamic dimension, name -> shape (``EngineJob.static_inputs``)."""
+    return {t.name: list(t.dims) for t in signature.inputs if not t.dynamic_axes}
 
 
 @runtime_checkable

@@ -48,6 +48,8 @@ TTL_SECONDS_AFTER_FINISHED = 3600
 DEADLINE_GRACE_SECONDS = 120
 RUN_AS_USER = 1000
 GCP_KEY_DIR = "/var/run/secrets/triton-platform/gcp"
+# gcloud reads any property from CLOUDSDK_<SECTION>_<PROPERTY>: storage/parallel_composite_upload_enabled.
+GCLOUD_PARALLEL_COMPOSITE_ENV = "CLOUDSDK_STORAGE_PARALLEL_COMPOSITE_UPLOAD_ENABLED"
 
 _AZURE_ACCOUNT_HOST = re.compile(r"^(?P<account>[a-z0-9]{3,24})\.blob\.core\.windows\.net$")
 
@@ -61,13 +63,52 @@ def job_name(model: str, key: str) -> str:
     return f"trt-{_slug(model)}-{key[:10]}"
 
 
+def _check_input_name(job: EngineJob, name: str) -> None:
+    """Refuse an input name trtexec's shape lists cannot carry (TensorRT OSS v10.8.0, sampleOptions.cpp).
+
+    ``getShapesBuild`` splits the list on every ``,`` before it looks at quotes, and
+    ``splitNameAndValue`` wants exactly two ``'`` in an entry: a name with either is cut apart.
+    """
+    bad = [c for c in (",", "'") if c in name]
+    if bad:
+        raise BuildError(
+            f"input {name!r} contains {' and '.join(repr(c) for c in bad)}, which trtexec's --minShapes/--optShapes/"
+            "--maxShapes lists cannot carry (it splits them on ',' before reading quotes); rename the input "
+            "in the ONNX graph, or build this model with the local builder",
+            model=job.model,
+            key=f"models[].shapes.{name}",
+            example="publisher: {builder: local}",
+        )
+
+
 def _shape_arg(shapes: Mapping[str, Sequence[int]]) -> str:
     parts = []
     for name, dims in shapes.items():
-        # trtexec splits on ':' and ','; such names go in single quotes.
-        quoted = f"'{name}'" if (":" in name or "," in name) else name
+        # trtexec takes everything before the last ':' as the name; quoting says so explicitly.
+        quoted = f"'{name}'" if ":" in name else name
         parts.append(f"{quoted}:{'x'.join(str(d) for d in dims)}")
     return ",".join(parts)
+
+
+def _profile_args(job: EngineJob) -> list[str]:
+    """--minShapes/--optShapes/--maxShapes: the dynamic inputs' profile and, for INT8, the static inputs too.
+
+    trtexec 10.8 copies these lists into its INT8 calibration profile and requires every network
+    input there (sampleEngines.cpp); for the build profile it skips static inputs it finds listed.
+    """
+    shapes = {n: (r.min, r.opt, r.max) for n, r in job.shapes.items()}
+    if not shapes:
+        return []  # a static model takes no shapes ("Static model does not take explicit shapes")
+    if job.calibration_shapes:
+        for name, dims in job.static_inputs.items():
+            shapes.setdefault(name, (dims, dims, dims))
+    shapes = dict(sorted(shapes.items()))
+    for name in shapes:
+        _check_input_name(job, name)
+    return [
+        f"--{flag}=" + _shape_arg({n: dims[i] for n, dims in shapes.items()})
+        for i, flag in enumerate(("minShapes", "optShapes", "maxShapes"))
+    ]
 
 
 def trtexec_args(job: EngineJob) -> list[str]:
@@ -87,11 +128,7 @@ def trtexec_args(job: EngineJob) -> list[str]:
         args += ["--int8", "--fp16", f"--calib={CALIBRATION_PATH}"]
     elif spec.precision == "fp32":
         args.append("--noTF32")  # strict FP32; TF32 is trtexec's default and is precision 'tf32'
-    shapes = job.shapes
-    if shapes:
-        args.append("--minShapes=" + _shape_arg({n: r.min for n, r in shapes.items()}))
-        args.append("--optShapes=" + _shape_arg({n: r.opt for n, r in shapes.items()}))
-        args.append("--maxShapes=" + _shape_arg({n: r.max for n, r in shapes.items()}))
+    args += _profile_args(job)
     if spec.hardware_compatibility == "ampere+":
         args.append("--hardwareCompatibilityLevel=ampere+")
     return args
@@ -134,6 +171,11 @@ class _Cli:
         elif self.ref.kind == "gcs":
             env.append({"name": "CLOUDSDK_CONFIG", "value": f"{POD_TMP}/gcloud"})
             env.append({"name": "CLOUDSDK_CORE_DISABLE_PROMPTS", "value": "1"})
+            # gcloud storage cp uploads files over 150 MiB as parallel composite uploads, whose parts
+            # go under gcloud/tmp/parallel_composite_uploads/ at the bucket root: outside the builder's
+            # prefix-scoped IAM condition, so every real engine would get 403. The property
+            # storage/parallel_composite_upload_enabled=False turns that off (cp has no flag for it).
+            env.append({"name": GCLOUD_PARALLEL_COMPOSITE_ENV, "value": "False"})
         else:
             env.append({"name": "AZURE_CONFIG_DIR", "value": f"{POD_TMP}/azure"})
         return env
@@ -479,8 +521,9 @@ class KubernetesJobBuilder:
         if store.stat(job.engine_object) is not None:
             progress.note(f"{job.model}: engine sm{job.compute_capability} {job.key[:10]} already built, skipping")
             return
-        # Refuse an architecture no pool provides before uploading anything for it.
+        # Refuse an architecture no pool provides, or inputs trtexec cannot name, before uploading anything.
         architecture_selector(job, self.ref.node_selector, self.ref.compute_capability_selectors or None)
+        trtexec_args(job)
         self._ensure_input(store, job, job.onnx_object, job.onnx_path, "ONNX model", progress)
         if job.calibration_object:
             self._ensure_input(store, job, job.calibration_object, job.calibration_path, "calibration cache", progress)

@@ -2,8 +2,9 @@
 
 Written against the documented TensorRT 10 API (``tensorrt`` from requirements-tensorrt.txt):
 Builder -> network -> OnnxParser -> BuilderConfig (workspace pool, precision flags, INT8
-calibration cache, optimization profile, hardware compatibility, timing cache) ->
-``build_serialized_network``. An engine only runs on the GPU architecture and TensorRT
+calibration cache and calibration profile, optimization profile, hardware compatibility, timing
+cache) -> ``build_serialized_network``. The tests check every call against the real TensorRT
+10.8 bindings (tests/support/tensorrt_api.py). An engine only runs on the GPU architecture and TensorRT
 version it was built with, so the builder refuses to build for another compute capability
 (unless the engine is hardware-compatible, ``ampere+``) or with another TensorRT version.
 ``tensorrt`` is imported inside methods only: this module imports on machines without it.
@@ -133,6 +134,7 @@ class LocalTensorRTBuilder:
                     calibration_path=calibration_path,
                     timing_cache=self.cache_dir
                     / f"timing-trt{job.tensorrt_version}-sm{job.compute_capability.replace('.', '')}.cache",
+                    warn=lambda message: progress.note(f"{job.model}: warning: {message}"),
                 )
                 task.advance(len(engine))
             finally:
@@ -241,16 +243,23 @@ def build_engine(
     *,
     calibration_path: Path | None = None,
     timing_cache: Path | None = None,
+    warn: Callable[[str], None] | None = None,
 ) -> bytes:
-    """Build the serialized engine for ``job`` from ``onnx_path``; BuildError with TensorRT's log on failure."""
+    """Build the serialized engine for ``job`` from ``onnx_path``; BuildError with TensorRT's log on failure.
+
+    ``timing_cache`` is only an optimisation: one TensorRT cannot read is replaced by a fresh one
+    (or none) and ``warn`` is told, but the build goes on.
+    """
     logs = _Logs()
+    note = warn or (lambda _message: None)
     logger = _make_logger(trt, logs)
     builder = trt.Builder(logger)
     # The parser owns the weights the network refers to: it must live until the engine is built.
     network, _parser = _parse(trt, builder, logger, logs, job, onnx_path)
     config = builder.create_builder_config()
     _configure(trt, builder, config, job, calibration_path)
-    _load_timing_cache(config, timing_cache)
+    _set_profiles(builder, config, job, logs)
+    _load_timing_cache(config, timing_cache, note)
     serialized = builder.build_serialized_network(network, config)
     if serialized is None:
         raise BuildError(
@@ -259,7 +268,7 @@ def build_engine(
             log_tail=logs.tail(),
         )
     if timing_cache is not None:
-        _save_timing_cache(config, timing_cache)
+        _save_timing_cache(config, timing_cache, note)
     return bytes(memoryview(serialized))
 
 
@@ -284,7 +293,7 @@ def _parse(trt: Any, builder: Any, logger: Any, logs: _Logs, job: EngineJob, onn
 
 
 def _configure(trt: Any, builder: Any, config: Any, job: EngineJob, calibration_path: Path | None) -> None:
-    """Workspace, precision, the optimization profile and hardware compatibility, as the engine key says."""
+    """Workspace, precision and hardware compatibility, as the engine key says."""
     spec = job.spec
     config.set_memory_pool_limit(trt.MemoryPoolType.WORKSPACE, spec.workspace_mb * (1 << 20))
     if spec.precision == "fp16":
@@ -302,31 +311,71 @@ def _configure(trt: Any, builder: Any, config: Any, job: EngineJob, calibration_
         config.set_flag(trt.BuilderFlag.TF32)
     else:
         config.clear_flag(trt.BuilderFlag.TF32)  # strict FP32: TF32 is on by default
-    shapes = job.shapes
-    if shapes:
-        profile = builder.create_optimization_profile()
-        for name, rng in shapes.items():
-            profile.set_shape(name, rng.min, rng.opt, rng.max)
-        config.add_optimization_profile(profile)
     if spec.hardware_compatibility == "ampere+":
         config.hardware_compatibility_level = trt.HardwareCompatibilityLevel.AMPERE_PLUS
 
 
-def _load_timing_cache(config: Any, timing_cache: Path | None) -> None:
-    cache_bytes = b""
-    if timing_cache is not None and timing_cache.is_file():
-        cache_bytes = timing_cache.read_bytes()
-    cache = config.create_timing_cache(cache_bytes)
-    # A cache from another device or TensorRT is rejected rather than trusted.
-    if not config.set_timing_cache(cache, ignore_mismatch=False):
-        cache = config.create_timing_cache(b"")
-        config.set_timing_cache(cache, ignore_mismatch=False)
+def _set_profiles(builder: Any, config: Any, job: EngineJob, logs: _Logs) -> None:
+    """The optimization profile and, for INT8 with dynamic shapes, the calibration profile.
+
+    The calibration profile is what trtexec sets from the same shapes (every input at its ``opt``
+    shape: ``EngineJob.calibration_shapes``), so both builders calibrate alike. TensorRT has
+    deprecated it with implicit INT8 calibration since 10.1.
+    """
+
+    def profile(shapes: dict[str, tuple[list[int], list[int], list[int]]]) -> Any:
+        made = builder.create_optimization_profile()
+        for name, (lo, opt, hi) in shapes.items():
+            made.set_shape(name, lo, opt, hi)
+        return made
+
+    shapes = job.shapes
+    if shapes and config.add_optimization_profile(profile({n: (r.min, r.opt, r.max) for n, r in shapes.items()})) < 0:
+        raise BuildError("TensorRT rejected the optimization profile", model=job.model, key="models[].shapes")
+    calibration = job.calibration_shapes
+    if calibration and not config.set_calibration_profile(profile({n: (d, d, d) for n, d in calibration.items()})):
+        raise BuildError(
+            "TensorRT rejected the INT8 calibration profile",
+            model=job.model,
+            key="models[].shapes",
+            log_tail=logs.tail(),
+        )
 
 
-def _save_timing_cache(config: Any, path: Path) -> None:
+def _load_timing_cache(config: Any, path: Path | None, warn: Callable[[str], None]) -> None:
+    """Attach the timing cache saved at ``path``, else a fresh one, else none (TensorRT builds without)."""
+    data = b""
+    if path is not None and path.is_file():
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            warn(f"cannot read the timing cache {path} ({exc}); building with a fresh one")
+    if data:
+        # create_timing_cache returns None for bytes it cannot deserialize (NVIDIA's samples check
+        # it), and set_timing_cache refuses a cache from another device or TensorRT: never trusted.
+        cache = config.create_timing_cache(data)
+        if cache is not None and config.set_timing_cache(cache, ignore_mismatch=False):
+            return
+        warn(
+            f"TensorRT cannot use the timing cache {path} (corrupt, or from another GPU or TensorRT); "
+            "building with a fresh one, which replaces it"
+        )
+    cache = config.create_timing_cache(b"")
+    if cache is None or not config.set_timing_cache(cache, ignore_mismatch=False):
+        warn("TensorRT could not create a timing cache; building without one")
+
+
+def _save_timing_cache(config: Any, path: Path, warn: Callable[[str], None]) -> None:
     # Only an optimisation: a failed save must not fail the build.
+    cache = config.get_timing_cache()
+    if cache is None:  # none was attached (see _load_timing_cache): nothing to keep
+        return
+    serialized = cache.serialize()
+    if serialized is None:
+        warn(f"TensorRT could not serialize the timing cache; {path} is not updated")
+        return
     with contextlib.suppress(OSError):
-        data = bytes(memoryview(config.get_timing_cache().serialize()))
+        data = bytes(memoryview(serialized))
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=".timing-", dir=path.parent)
         with os.fdopen(fd, "wb") as fh:

@@ -4,12 +4,17 @@ Files up to ``max_single_put_size`` go up in one Put Blob, for which the service
 Content-MD5 that ``verify`` compares with the local bytes. Larger files go up as parallel
 blocks with a transactional MD5 per block (``validate_content``), which the service checks as
 each block arrives; Azure keeps no whole-object hash of a block list, so there ``verify``
-checks size and the recorded sha256 only.
+checks size and the recorded sha256 only. Either way the file is read once, through a reader
+that computes its MD5 and sha256 as the SDK reads it and refuses, before the blob is committed,
+bytes that do not hash to the claimed sha256. Copies within one storage account are Copy Blob
+on the service (``start_copy_from_url``, authorized by the same credential); downloads are
+parallel ranged GETs.
 """
 
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -25,8 +30,11 @@ from triton_platform.publisher.stores.base import (
     digest,
 )
 from triton_platform.publisher.stores.credentials import azure_service_client
+from triton_platform.publisher.stores.transfer import Readable, Sent, StreamPut
 
 MiB = 1024 * 1024
+# How long a server-side copy may stay pending (Copy Blob is asynchronous for large blobs).
+COPY_TIMEOUT_S = 6 * 3600
 
 
 def _code(exc: BaseException) -> str | None:
@@ -75,12 +83,15 @@ class AzureBlobStore(ObjectStore):
         self._service_obj: Any = None
         self._client_lock = threading.Lock()
 
-    @property
-    def _container(self) -> Any:
+    def _service(self) -> Any:
         with self._client_lock:
             if self._service_obj is None:
                 self._service_obj = azure_service_client(self.ref, **self._client_kwargs)
-            return self._service_obj.get_container_client(self.bucket)
+            return self._service_obj
+
+    @property
+    def _container(self) -> Any:
+        return self._service().get_container_client(self.bucket)
 
     def _store_error(self, exc: Exception, key: str | None) -> StoreError | None:
         from azure.core import exceptions as aexc
@@ -170,29 +181,66 @@ class AzureBlobStore(ObjectStore):
                     raise
                 return None
 
-    def _put_file(self, key: str, path: Path, *, size: int, sha256: str, advance: ByteCallback) -> None:
-        with self._errors(key), open(path, "rb") as fh:
+    def _put_stream(self, key: str, stream: Readable, put: StreamPut) -> Sent:
+        # validate_content: an MD5 per request that the service checks; the SDK reads the stream in order.
+        reader = put.reader(stream, "md5", bucket=self.bucket, key=key, report=False)
+        with self._errors(key):
             self._container.get_blob_client(key).upload_blob(
-                fh,
-                length=size,
+                reader,
+                length=put.size,
                 overwrite=True,
-                metadata={SHA256_METADATA: sha256},
+                metadata={SHA256_METADATA: put.sha256},
                 max_concurrency=self.max_concurrency,
                 validate_content=True,
-                progress_hook=_HookToAdvance(advance),
+                progress_hook=_HookToAdvance(put.advance),
             )
+        return put.sent(reader, "md5")
 
-    def _put_bytes(self, key: str, data: bytes, *, sha256: str, content_type: str) -> None:
+    def _get_range(self, key: str, start: int, length: int) -> bytes:
+        with self._errors(key):
+            return bytes(self._container.get_blob_client(key).download_blob(offset=start, length=length).readall())
+
+    def same_service(self, other: ObjectStore) -> bool:
+        # Copy Blob within one account is authorized by the request's own credential; across
+        # accounts the source would need a SAS, so those copies stream instead.
+        return (
+            isinstance(other, AzureBlobStore)
+            and other.ref.account_url == self.ref.account_url
+            and other.ref.credentials == self.ref.credentials
+        )
+
+    def _server_copy(self, source: ObjectStore, source_key: str, key: str, *, size: int, sha256: str) -> None:
+        src_url = self._service().get_blob_client(source.bucket, source_key).url
+        blob = self._container.get_blob_client(key)
+        with self._errors(key):
+            blob.start_copy_from_url(src_url)
+            deadline = time.monotonic() + COPY_TIMEOUT_S
+            delay = 0.05
+            while True:
+                copy = blob.get_blob_properties().copy
+                if copy.status in (None, "success"):
+                    return
+                if copy.status != "pending" or time.monotonic() > deadline:
+                    raise self.error(f"server-side copy {copy.status}: {copy.status_description}", key=key)
+                time.sleep(delay)
+                delay = min(delay * 2, 2.0)
+
+    def _put_bytes(self, key: str, data: bytes, *, sha256: str, content_type: str) -> ObjectInfo | None:
         from azure.storage.blob import ContentSettings
 
         with self._errors(key):
-            self._container.get_blob_client(key).upload_blob(
+            reply = self._container.get_blob_client(key).upload_blob(
                 data,
                 overwrite=True,
                 metadata={SHA256_METADATA: sha256},
                 content_settings=ContentSettings(content_type=content_type),
                 validate_content=True,
             )
+        # Put Blob answers with the Content-MD5 the service computed over what it stored.
+        md5 = reply.get("content_md5") if isinstance(reply, dict) else None
+        if not md5:
+            return None
+        return ObjectInfo(key=key, size=len(data), sha256=sha256, checksum=b64(bytes(md5)), checksum_algorithm="md5")
 
     def _get_file(self, key: str, path: Path, *, advance: ByteCallback) -> None:
         with self._errors(key), open(path, "wb") as fh:

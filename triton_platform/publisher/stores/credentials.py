@@ -255,8 +255,44 @@ def azure_service_client(ref: StoreRef, **client_kwargs: Any) -> BlobServiceClie
                 key="account_url",
             )
         return service
-    from azure.identity import DefaultAzureCredential
+    return BlobServiceClient(account_url, credential=azure_credential(), **client_kwargs)
 
-    return BlobServiceClient(
-        account_url, credential=DefaultAzureCredential(exclude_interactive_browser_credential=True), **client_kwargs
+
+# GitHub Actions' OIDC token endpoint (set for jobs with `id-token: write`) and the audience Entra
+# ID federated credentials expect (docs.github.com "Configuring OpenID Connect in Azure").
+ACTIONS_TOKEN_ENV = ("ACTIONS_ID_TOKEN_REQUEST_URL", "ACTIONS_ID_TOKEN_REQUEST_TOKEN")
+AZURE_AD_AUDIENCE = "api://AzureADTokenExchange"
+
+
+def github_actions_token() -> str:
+    """A fresh GitHub OIDC token for Entra ID: GET <request url>&audience=... with the request token."""
+    import json
+    import urllib.parse
+    import urllib.request
+
+    url, bearer = (os.environ[name] for name in ACTIONS_TOKEN_ENV)
+    if not url.startswith("https://"):
+        raise ValueError("ACTIONS_ID_TOKEN_REQUEST_URL is not an https URL")
+    request = urllib.request.Request(  # noqa: S310 (https only, checked above)
+        f"{url}&audience={urllib.parse.quote(AZURE_AD_AUDIENCE, safe='')}",
+        headers={"Authorization": f"bearer {bearer}"},
     )
+    with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 (https only)
+        return str(json.load(response)["value"])
+
+
+def azure_credential() -> Any:
+    """Entra ID credential of the publisher: the CI identity, re-federated at each token, or DefaultAzureCredential.
+
+    On a GitHub runner (the Actions token endpoint and AZURE_CLIENT_ID / AZURE_TENANT_ID set) a
+    ClientAssertionCredential asks GitHub for a new OIDC token whenever it needs an access token,
+    so nothing expires mid-run (the token azure/login hands the Azure CLI lives minutes and
+    cannot be refreshed: Azure/login#441). Elsewhere DefaultAzureCredential (workload identity,
+    ``az login``).
+    """
+    from azure.identity import ClientAssertionCredential, DefaultAzureCredential
+
+    client_id, tenant_id = os.environ.get("AZURE_CLIENT_ID"), os.environ.get("AZURE_TENANT_ID")
+    if all(os.environ.get(name) for name in ACTIONS_TOKEN_ENV) and client_id and tenant_id:
+        return ClientAssertionCredential(tenant_id, client_id, github_actions_token)
+    return DefaultAzureCredential(exclude_interactive_browser_credential=True)

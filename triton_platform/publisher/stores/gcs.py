@@ -1,7 +1,10 @@
 """Google Cloud Storage as the model repository store, with google-cloud-storage.
 
 Large files go up as resumable uploads in big chunks with a CRC32C the library checks against
-the server's; ``verify`` then compares the server's CRC32C with one computed locally.
+the server's; the file is read once, through a reader that computes its CRC32C and sha256 as the
+library reads it (and refuses, before the last chunk is sent, bytes that do not hash to the
+claimed sha256), and ``verify`` compares the server's CRC32C with that one. Copies between two
+buckets of the service are rewrites on the server; downloads are parallel ranged GETs.
 ``STORAGE_EMULATOR_HOST`` (the GCS emulator) is honoured by the client library itself.
 """
 
@@ -24,32 +27,9 @@ from triton_platform.publisher.stores.base import (
     digest,
 )
 from triton_platform.publisher.stores.credentials import gcs_client
+from triton_platform.publisher.stores.transfer import Readable, Sent, StreamPut
 
 MiB = 1024 * 1024
-
-
-class _CountingReader:
-    """A file wrapper that reports bytes read (and rewinds on retries) to a progress callback."""
-
-    def __init__(self, fh: IO[bytes], advance: ByteCallback) -> None:
-        self._fh = fh
-        self._advance = advance
-
-    def read(self, size: int = -1) -> bytes:
-        data = self._fh.read(size)
-        if data:
-            self._advance(len(data))
-        return data
-
-    def tell(self) -> int:
-        return self._fh.tell()
-
-    def seek(self, offset: int, whence: int = 0) -> int:
-        before = self._fh.tell()
-        after = self._fh.seek(offset, whence)
-        if after != before:
-            self._advance(after - before)
-        return after
 
 
 class _CountingWriter:
@@ -160,22 +140,38 @@ class GcsStore(ObjectStore):
             except NotFound:
                 return None
 
-    def _put_file(self, key: str, path: Path, *, size: int, sha256: str, advance: ByteCallback) -> None:
+    def _put_stream(self, key: str, stream: Readable, put: StreamPut) -> Sent:
         blob = self._bucket.blob(key, chunk_size=self.chunk_size)
-        blob.metadata = {SHA256_METADATA: sha256}
-        with self._errors(key), open(path, "rb") as fh:
-            blob.upload_from_file(
-                _CountingReader(fh, advance),
-                size=size,
-                content_type="application/octet-stream",
-                checksum="crc32c",
-            )
+        blob.metadata = {SHA256_METADATA: put.sha256}
+        reader = put.reader(stream, "crc32c", bucket=self.bucket, key=key)
+        with self._errors(key):
+            blob.upload_from_file(reader, size=put.size, content_type="application/octet-stream", checksum="crc32c")
+        return put.sent(reader, "crc32c")
 
-    def _put_bytes(self, key: str, data: bytes, *, sha256: str, content_type: str) -> None:
+    def _get_range(self, key: str, start: int, length: int) -> bytes:
+        with self._errors(key):
+            return bytes(self._bucket.blob(key).download_as_bytes(start=start, end=start + length - 1, checksum=None))
+
+    def same_service(self, other: ObjectStore) -> bool:
+        return isinstance(other, GcsStore) and other.ref.credentials == self.ref.credentials
+
+    def _server_copy(self, source: ObjectStore, source_key: str, key: str, *, size: int, sha256: str) -> None:
+        # A rewrite copies on the server (across locations and storage classes too), in as many calls as
+        # it needs; the destination takes the source's metadata (our sha256) and CRC32C.
+        src = self._client.bucket(source.bucket).blob(source_key)
+        dst = self._bucket.blob(key)
+        with self._errors(key):
+            token, _, _ = dst.rewrite(src)
+            while token is not None:
+                token, _, _ = dst.rewrite(src, token=token)
+
+    def _put_bytes(self, key: str, data: bytes, *, sha256: str, content_type: str) -> ObjectInfo | None:
         blob = self._bucket.blob(key)
         blob.metadata = {SHA256_METADATA: sha256}
         with self._errors(key):
             blob.upload_from_string(data, content_type=content_type, checksum="crc32c")
+        # The upload's reply is the object's resource (size, metadata, the CRC32C the server computed).
+        return self._info(blob) if blob.crc32c and blob.size is not None else None
 
     def _get_file(self, key: str, path: Path, *, advance: ByteCallback) -> None:
         blob = self._bucket.blob(key, chunk_size=self.chunk_size)

@@ -1,16 +1,24 @@
 """Amazon S3 and S3-compatible servers (MinIO, moto) as the model repository store, with boto3.
 
-Uploads go through boto3's transfer manager (parallel multipart above a threshold) with a
-SHA256 checksum per request, so the server validates every part as it arrives and reports a
-whole-object (or composite, for multipart) SHA256 that ``verify`` recomputes locally.
+Uploads read each file once: one thread reads it part by part in order, feeding the file's
+sha256 (checked against the claimed one before the upload is completed), while a pool of
+threads hashes and sends the parts (parallel multipart above a threshold, one PutObject
+below), each with its SHA256 checksum, so the server validates every part as it arrives and
+reports a whole-object (or composite, for multipart) SHA256 that ``verify`` compares with the
+digests the upload computed. Copies within one service are server-side (CopyObject, or
+UploadPartCopy above 5 GiB); downloads are parallel ranged GETs.
 A custom ``endpoint_url`` switches to path-style addressing (MinIO, moto, on-prem servers).
 """
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import os
 import re
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,15 +29,19 @@ from triton_platform.publisher.stores.base import (
     ByteCallback,
     ObjectInfo,
     ObjectStore,
-    PutItem,
     StoreRef,
     b64,
     composite_digest,
     part_digests,
 )
 from triton_platform.publisher.stores.credentials import s3_session
+from triton_platform.publisher.stores.transfer import Readable, Sent, StreamPut, mismatch, read_exact
 
 MiB = 1024 * 1024
+GiB = 1024 * MiB
+# S3's limits: at most 10,000 parts; CopyObject copies at most 5 GiB, larger objects go as UploadPartCopy.
+MAX_PARTS = 10_000
+COPY_OBJECT_LIMIT = 5 * GiB
 _PARTS_SUFFIX = re.compile(r"-(\d+)$")
 _MISSING = {"404", "NoSuchKey", "NotFound"}
 _NO_BUCKET = {"NoSuchBucket"}
@@ -50,6 +62,11 @@ class S3TransferSettings:
     multipart_chunksize: int = 8 * MiB
     max_concurrency: int = 10
     use_threads: bool = True
+
+    def part_size(self, size: int) -> int:
+        """The part size for ``size`` bytes: the chunk size, raised (whole MiB) to stay within 10,000 parts."""
+        needed = -(-size // MAX_PARTS)
+        return max(self.multipart_chunksize, -(-needed // MiB) * MiB)
 
     def transfer_config(self) -> Any:
         from boto3.s3.transfer import TransferConfig
@@ -73,37 +90,49 @@ class S3Store(ObjectStore):
         self.max_attempts = max_attempts
         self._client_obj: Any = None
         self._client_lock = threading.Lock()
-        self._batch_lock = threading.Lock()
-        self._batch_manager: Any = None
+        # Objects above this are copied as a multipart upload of UploadPartCopy ranges (tests lower it).
+        self.copy_object_limit = COPY_OBJECT_LIMIT
+        self.copy_part_size = 512 * MiB
 
     @property
     def _client(self) -> Any:
-        # Created on first use, inside the process that uses it (dynamic providers are pickled).
+        # Created on first use, inside the process that uses it (dynamic providers are pickled), and
+        # shared with every store of the process that reaches the same endpoint the same way: the
+        # provider host publishes many models in one `pulumi up`, and a new client costs ~0.15 s.
         with self._client_lock:
             if self._client_obj is None:
-                from botocore.config import Config
-
-                s3_options: dict[str, Any] = {
-                    # Every body we send carries a signed x-amz-checksum-sha256 header that the
-                    # server validates, so hashing the body a second time for the signature
-                    # (what botocore does over plain http) only costs CPU.
-                    "payload_signing_enabled": False,
-                }
-                if self.ref.endpoint_url:
-                    s3_options["addressing_style"] = "path"
-                config = Config(
-                    s3=s3_options,
-                    max_pool_connections=max(10, self.transfer.max_concurrency + 2),
-                    retries={"mode": "standard", "max_attempts": self.max_attempts},
-                    connect_timeout=10,
-                    read_timeout=120,
-                    # Checksums are requested explicitly (SHA256) where they matter.
-                    request_checksum_calculation="when_required",
-                    response_checksum_validation="when_required",
-                )
-                session = s3_session(self.ref)
-                self._client_obj = session.client("s3", endpoint_url=self.ref.endpoint_url, config=config)
+                key = _client_key(self.ref, self.transfer.max_concurrency, self.max_attempts)
+                with _CLIENTS_LOCK:
+                    client = _CLIENTS.get(key)
+                    if client is None:
+                        client = _CLIENTS[key] = self._new_client()
+                self._client_obj = client
             return self._client_obj
+
+    def _new_client(self) -> Any:
+        from botocore.config import Config
+
+        s3_options: dict[str, Any] = {
+            # Every body we send carries a signed x-amz-checksum-sha256 header that the
+            # server validates, so hashing the body a second time for the signature
+            # (what botocore does over plain http) only costs CPU.
+            "payload_signing_enabled": False,
+        }
+        if self.ref.endpoint_url:
+            s3_options["addressing_style"] = "path"
+        config = Config(
+            s3=s3_options,
+            # Room for several publishes at once (the provider host runs 4), each with its part senders.
+            max_pool_connections=4 * max(10, self.transfer.max_concurrency + 2),
+            retries={"mode": "standard", "max_attempts": self.max_attempts},
+            connect_timeout=10,
+            read_timeout=120,
+            # Checksums are requested explicitly (SHA256) where they matter.
+            request_checksum_calculation="when_required",
+            response_checksum_validation="when_required",
+        )
+        session = s3_session(self.ref)
+        return session.client("s3", endpoint_url=self.ref.endpoint_url, config=config)
 
     # --- errors --------------------------------------------------------------------------------
 
@@ -220,59 +249,165 @@ class S3Store(ObjectStore):
                 raise
             return bytes(reply["Body"].read())
 
-    def _put_files(self, items: Sequence[PutItem]) -> None:
-        # One transfer manager for the whole batch: the files' parts share one pool of threads
-        # and connections, so small files do not wait for large ones and the link stays busy.
-        # _put_file (run per file by the base class) submits to it.
-        with self._batch_lock:
-            self._batch_manager = self._transfer_manager()
-            try:
-                super()._put_files(items)
-            except BaseException:
-                self._batch_manager.shutdown(cancel=True)  # Ctrl-C: abort the multipart uploads
-                raise
-            else:
-                self._batch_manager.shutdown()
-            finally:
-                self._batch_manager = None
+    def _put_stream(self, key: str, stream: Readable, put: StreamPut) -> Sent:
+        if put.size < self.transfer.multipart_threshold:
+            return self._put_single(key, stream, put)
+        # One pool of part senders per process and endpoint: the parts of every file being published
+        # (several files of a version, several models the provider host publishes at once) share its
+        # threads and connections, so the link stays busy and the memory bound holds for them all.
+        pool_key = _client_key(self.ref, self.transfer.max_concurrency, self.max_attempts)
+        with _CLIENTS_LOCK:
+            pool = _POOLS.get(pool_key)
+            if pool is None:
+                pool = _POOLS[pool_key] = _PartPool(self.transfer.max_concurrency, self.file_concurrency)
+        return self._put_multipart(key, stream, pool, put)
 
-    def _put_file(self, key: str, path: Path, *, size: int, sha256: str, advance: ByteCallback) -> None:
-        from boto3.s3.transfer import ProgressCallbackInvoker
-
-        shared = self._batch_manager
-        manager = shared if shared is not None else self._transfer_manager()
-        try:
-            future = manager.upload(
-                str(path),
-                self.bucket,
-                key,
-                extra_args={"Metadata": {SHA256_METADATA: sha256}, "ChecksumAlgorithm": "SHA256"},
-                subscribers=[ProgressCallbackInvoker(advance)],
-            )
-            with self._errors(key):
-                future.result()
-        except BaseException:
-            if shared is None:
-                manager.shutdown(cancel=True)
-            raise
-        if shared is None:
-            manager.shutdown()
-
-    def _transfer_manager(self) -> Any:
-        from boto3.s3.transfer import create_transfer_manager
-
-        return create_transfer_manager(self._client, self.transfer.transfer_config())
-
-    def _put_bytes(self, key: str, data: bytes, *, sha256: str, content_type: str) -> None:
+    def _put_single(self, key: str, stream: Readable, put: StreamPut) -> Sent:
+        data = read_exact(stream, put.size)
+        if len(data) != put.size:
+            raise self.error(f"{put.what} ended after {len(data)} of {put.size} bytes; run again", key=key)
+        digest = hashlib.sha256(data).digest()  # the request's checksum: the whole file's sha256 comes free
+        if digest.hex() != put.sha256:
+            raise mismatch(put.what, digest.hex(), put.sha256, bucket=self.bucket, key=key)
         with self._errors(key):
             self._client.put_object(
+                Bucket=self.bucket,
+                Key=key,
+                Body=data,
+                Metadata={SHA256_METADATA: put.sha256},
+                ChecksumAlgorithm="SHA256",
+                ChecksumSHA256=b64(digest),
+            )
+        put.advance(put.size)
+        return Sent(put.size, put.sha256, b64(digest), "sha256")
+
+    def _put_multipart(self, key: str, stream: Readable, pool: _PartPool, put: StreamPut) -> Sent:
+        with self._errors(key):
+            upload_id = self._client.create_multipart_upload(
+                Bucket=self.bucket, Key=key, Metadata={SHA256_METADATA: put.sha256}, ChecksumAlgorithm="SHA256"
+            )["UploadId"]
+        try:
+            send = _PartSender(self, key, upload_id, put.advance)
+            # A trusted fingerprint is not hashed whole again; else the whole sha256 is checked before completing.
+            check = None if put.trusted else put.sha256
+            size = put.size
+            digests = pool.send_all(stream, size, self.transfer.part_size(size), send, sha256=check, what=put.what)
+            parts = [
+                {"PartNumber": n, "ETag": etag, "ChecksumSHA256": b64(digest)}
+                for n, (digest, etag) in enumerate(digests, start=1)
+            ]
+            with self._errors(key):
+                self._client.complete_multipart_upload(
+                    Bucket=self.bucket, Key=key, UploadId=upload_id, MultipartUpload={"Parts": parts}
+                )
+        except BaseException:
+            # Ctrl-C, a failed part or bytes that are not the claimed ones: nothing may stay behind.
+            with contextlib.suppress(Exception):
+                self._client.abort_multipart_upload(Bucket=self.bucket, Key=key, UploadId=upload_id)
+            raise
+        composite = b64(composite_digest([d for d, _ in digests], "sha256"))
+        return Sent(put.size, put.sha256, composite, "sha256-composite", len(digests))
+
+    def _get_stream(self, key: str) -> Readable:
+        with self._errors(key):
+            return self._client.get_object(Bucket=self.bucket, Key=key)["Body"]
+
+    def _get_range(self, key: str, start: int, length: int) -> bytes:
+        with self._errors(key):
+            reply = self._client.get_object(Bucket=self.bucket, Key=key, Range=f"bytes={start}-{start + length - 1}")
+            return bytes(reply["Body"].read())
+
+    # --- server-side copies ----------------------------------------------------------------------
+
+    def same_service(self, other: ObjectStore) -> bool:
+        # One endpoint, one credential chain: the server reads the source with the same identity.
+        return (
+            isinstance(other, S3Store)
+            and other.ref.endpoint_url == self.ref.endpoint_url
+            and other.ref.credentials == self.ref.credentials
+        )
+
+    def _server_copy(self, source: ObjectStore, source_key: str, key: str, *, size: int, sha256: str) -> None:
+        copy_source = {"Bucket": source.bucket, "Key": source_key}
+        if size <= self.copy_object_limit:
+            # ChecksumAlgorithm: the server recomputes the SHA256 of what it copied, which verify checks.
+            with self._errors(key):
+                self._client.copy_object(
+                    Bucket=self.bucket,
+                    Key=key,
+                    CopySource=copy_source,
+                    MetadataDirective="COPY",
+                    ChecksumAlgorithm="SHA256",
+                )
+            return
+        with self._errors(key):
+            upload_id = self._client.create_multipart_upload(
+                Bucket=self.bucket, Key=key, Metadata={SHA256_METADATA: sha256}, ChecksumAlgorithm="SHA256"
+            )["UploadId"]
+        try:
+            self._copy_parts(copy_source, key, upload_id, size)
+        except BaseException:
+            with contextlib.suppress(Exception):
+                self._client.abort_multipart_upload(Bucket=self.bucket, Key=key, UploadId=upload_id)
+            raise
+
+    def _copy_parts(self, copy_source: dict[str, str], key: str, upload_id: str, size: int) -> None:
+        part = max(self.copy_part_size, -(-size // MAX_PARTS))
+        ranges = [(n, start, min(start + part, size) - 1) for n, start in enumerate(range(0, size, part), start=1)]
+
+        def copy(item: tuple[int, int, int]) -> dict[str, Any]:
+            number, first, last = item
+            with self._errors(key):
+                reply = self._client.upload_part_copy(
+                    Bucket=self.bucket,
+                    Key=key,
+                    UploadId=upload_id,
+                    PartNumber=number,
+                    CopySource=copy_source,
+                    CopySourceRange=f"bytes={first}-{last}",
+                )
+            result = reply["CopyPartResult"]
+            entry = {"PartNumber": number, "ETag": result["ETag"]}
+            if result.get("ChecksumSHA256"):
+                entry["ChecksumSHA256"] = result["ChecksumSHA256"]
+            return entry
+
+        with ThreadPoolExecutor(max_workers=min(self.transfer.max_concurrency, len(ranges))) as pool:
+            parts = list(pool.map(copy, ranges))
+        with self._errors(key):
+            self._client.complete_multipart_upload(
+                Bucket=self.bucket, Key=key, UploadId=upload_id, MultipartUpload={"Parts": parts}
+            )
+
+    def _sent_checksum(self, info: ObjectInfo, sent: Sent) -> str | None:
+        if info.checksum_algorithm != sent.algorithm or sent.checksum is None:
+            return None
+        if sent.algorithm == "sha256-composite" and info.checksum and _PARTS_SUFFIX.search(info.checksum):
+            return f"{sent.checksum}-{sent.parts}"  # AWS writes the part count after a composite
+        return sent.checksum
+
+    def _put_bytes(self, key: str, data: bytes, *, sha256: str, content_type: str) -> ObjectInfo:
+        # S3 checks the body against x-amz-checksum-sha256 and answers with the checksum it kept:
+        # the reply verifies the object, no HeadObject needed (base.upload_bytes).
+        with self._errors(key):
+            reply = self._client.put_object(
                 Bucket=self.bucket,
                 Key=key,
                 Body=data,
                 ContentType=content_type,
                 Metadata={SHA256_METADATA: sha256},
                 ChecksumAlgorithm="SHA256",
+                ChecksumSHA256=b64(bytes.fromhex(sha256)),
             )
+        checksum = reply.get("ChecksumSHA256")
+        return ObjectInfo(
+            key=key,
+            size=len(data),
+            sha256=sha256,
+            etag=str(reply.get("ETag", "")).strip('"') or None,
+            checksum=checksum,
+            checksum_algorithm="sha256" if checksum else None,
+        )
 
     def _get_file(self, key: str, path: Path, *, advance: ByteCallback) -> None:
         with self._errors(key):
@@ -293,3 +428,110 @@ class S3Store(ObjectStore):
         value = b64(composite_digest(parts, "sha256"))
         suffix = _PARTS_SUFFIX.search(info.checksum)
         return f"{value}-{len(parts)}" if suffix else value
+
+
+# Clients shared by the stores of one process; keyed by where and how they connect, and by a digest
+# of the credential environment (never the values), so a changed environment gets a new client.
+_CLIENTS: dict[tuple[str, ...], Any] = {}
+_POOLS: dict[tuple[str, ...], _PartPool] = {}
+_CLIENTS_LOCK = threading.Lock()
+_CREDENTIAL_ENV = (
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_PROFILE",
+    "AWS_REGION",
+    "AWS_DEFAULT_REGION",
+    "AWS_ROLE_ARN",
+    "AWS_WEB_IDENTITY_TOKEN_FILE",
+    "AWS_CONFIG_FILE",
+    "AWS_SHARED_CREDENTIALS_FILE",
+    "AWS_EC2_METADATA_DISABLED",
+)
+
+
+def _client_key(ref: StoreRef, concurrency: int, attempts: int) -> tuple[str, ...]:
+    env = hashlib.sha256("\0".join(os.environ.get(name, "") for name in _CREDENTIAL_ENV).encode()).hexdigest()
+    where = (ref.endpoint_url or "", ref.region or "", ref.credentials.model_dump_json())
+    return (*where, str(concurrency), str(attempts), env)
+
+
+class _PartSender:
+    """Sends one part of one multipart upload (in a pool thread): its SHA256, then UploadPart with it."""
+
+    def __init__(self, store: S3Store, key: str, upload_id: str, advance: ByteCallback) -> None:
+        self.store, self.key, self.upload_id, self.advance = store, key, upload_id, advance
+
+    def __call__(self, number: int, data: bytes) -> tuple[bytes, str]:
+        digest = hashlib.sha256(data).digest()
+        with self.store._errors(self.key):
+            reply = self.store._client.upload_part(
+                Bucket=self.store.bucket,
+                Key=self.key,
+                UploadId=self.upload_id,
+                PartNumber=number,
+                Body=data,
+                ChecksumSHA256=b64(digest),
+            )
+        self.advance(len(data))
+        return digest, str(reply["ETag"])
+
+
+class _PartPool:
+    """Threads sending parts, and a bound on the parts read but not yet sent (the upload's memory).
+
+    ``senders`` threads send; each file being read may hold one more part while it waits, so at
+    most ``senders + readers`` parts are in memory at once, whatever the files' sizes.
+    """
+
+    def __init__(self, senders: int, readers: int) -> None:
+        self._pool = ThreadPoolExecutor(max_workers=max(1, senders), thread_name_prefix="s3-part")
+        self._slots = threading.BoundedSemaphore(max(1, senders) + max(1, readers))
+
+    def _submit(self, send: _PartSender, number: int, data: bytes) -> Future[tuple[bytes, str]]:
+        def run() -> tuple[bytes, str]:
+            try:
+                return send(number, data)
+            finally:
+                self._slots.release()
+
+        return self._pool.submit(run)
+
+    def send_all(
+        self, stream: Readable, size: int, part_size: int, send: _PartSender, *, sha256: str | None, what: str
+    ) -> list[tuple[bytes, str]]:
+        """Read ``stream`` once, in order, into parts that ``send`` uploads; their (sha256, ETag) in order.
+
+        With ``sha256``, the whole stream's sha256 is computed on the way and must be it, else
+        nothing is completed (DigestMismatch). The first failed part stops the reading and is raised.
+        """
+        store, whole = send.store, hashlib.sha256() if sha256 is not None else None
+        futures: list[Future[tuple[bytes, str]]] = []
+        offset = 0
+        try:
+            for number in range(1, -(-size // part_size) + 1):
+                self._slots.acquire()
+                if any(f.done() and f.exception() is not None for f in futures):
+                    self._slots.release()
+                    break
+                want = min(part_size, size - offset)
+                data = read_exact(stream, want)
+                if len(data) != want:
+                    self._slots.release()
+                    raise store.error(f"{what} ended after {offset + len(data)} of {size} bytes", key=send.key)
+                if whole is not None:
+                    whole.update(data)
+                offset += want
+                futures.append(self._submit(send, number, data))
+        except BaseException:
+            for future in futures:
+                future.cancel()
+            raise
+        wait(futures)
+        for future in futures:
+            error = future.exception()
+            if error is not None:
+                raise error
+        if whole is not None and sha256 is not None and whole.hexdigest() != sha256:
+            raise mismatch(what, whole.hexdigest(), sha256, bucket=store.bucket, key=send.key)
+        return [f.result() for f in futures]

@@ -11,7 +11,7 @@ from __future__ import annotations
 import pytest
 
 from tests.support.stacks import config_error, parse_stack, set_key
-from triton_platform.catalog.versions import CLUSTER_AUTOSCALER_IMAGE_TAGS
+from triton_platform.catalog.versions import CLUSTER_AUTOSCALER, CLUSTER_AUTOSCALER_IMAGE_TAGS
 
 AWS, GCP, AZURE = "prod", "staging", "prod-azure"
 KEY = "triton-platform:cluster.kubernetesVersion"
@@ -23,15 +23,15 @@ def test_served_minors_pass(version: str) -> None:
 
 
 def test_a_minor_the_pinned_chart_cannot_serve_is_named() -> None:
-    text = str(config_error(AWS, set_key("cluster.kubernetesVersion", "1.32")))
+    text = str(config_error(AWS, set_key("cluster.kubernetesVersion", "1.36")))
     assert KEY in text
     assert "cluster-autoscaler" in text
-    assert "9.38.0" in text
-    assert "not 1.32" in text
-    assert "'1.31'" in text  # the example
+    assert CLUSTER_AUTOSCALER.version in text
+    assert "not 1.36" in text
+    assert f"'{list(CLUSTER_AUTOSCALER_IMAGE_TAGS)[-1]}'" in text  # the example
 
 
 @pytest.mark.parametrize("stack", [GCP, AZURE])
 def test_other_clouds_run_their_own_autoscaler(stack: str) -> None:
     # GKE and AKS autoscale node pools with the cloud's managed autoscaler: no version of ours to match.
-    assert parse_stack(stack, set_key("cluster.kubernetesVersion", "1.32")).cluster.kubernetes_version == "1.32"
+    assert parse_stack(stack, set_key("cluster.kubernetesVersion", "1.36")).cluster.kubernetes_version == "1.36"

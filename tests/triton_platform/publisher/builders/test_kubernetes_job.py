@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import kubernetes_validate
+import onnx
 import pytest
 from kubernetes.client import (
     V1ContainerState,
@@ -26,7 +27,9 @@ from kubernetes.client import (
     V1PodStatus,
 )
 from kubernetes.client.exceptions import ApiException
+from onnx import TensorProto, helper
 
+from components.gcp.gke_workload_identity import prefix_condition
 from tests.support.engine_jobs import (
     CAL_SHA,
     ONNX_SHA,
@@ -40,6 +43,7 @@ from tests.support.engine_jobs import (
 from tests.support.engine_jobs import engine_job as _job
 from tests.support.engine_jobs import engine_spec as _spec
 from tests.support.fakes import MemoryStore, image_model, mlp_model, wire_floats
+from tests.support.gcs_iam import ObjectRequest, condition_allows, container_env, cp_requests
 from triton_platform.catalog import versions
 from triton_platform.publisher import fingerprint as fp
 from triton_platform.publisher.builders import (
@@ -49,8 +53,15 @@ from triton_platform.publisher.builders import (
     KubernetesJobBuilder,
     LocalTensorRTBuilder,
     open_builder,
+    static_input_shapes,
 )
-from triton_platform.publisher.builders.kubernetes_job import CALIBRATION_PATH, job_manifest, job_name, trtexec_args
+from triton_platform.publisher.builders.kubernetes_job import (
+    CALIBRATION_PATH,
+    GCLOUD_PARALLEL_COMPOSITE_ENV,
+    job_manifest,
+    job_name,
+    trtexec_args,
+)
 from triton_platform.publisher.errors import BuildError, StoreError
 from triton_platform.publisher.onnx_graph import effective_shapes, read_signature
 from triton_platform.publisher.progress import NullProgress
@@ -190,6 +201,32 @@ def test_trtexec_uses_the_derived_profile_and_quotes_odd_names(tmp_path: Path) -
     )
     # Sorted by input name; names with ':' are single-quoted for trtexec's parser.
     assert "--minShapes=b:1,'input:0':1x2" in trtexec_args(_job(odd))
+
+
+def test_an_int8_graph_mixing_static_and_dynamic_inputs_lists_them_all(tmp_path: Path) -> None:
+    # The static input comes from the graph (static_input_shapes), as the publisher and the release
+    # rebuild pass it; trtexec's INT8 calibration profile needs it (test_trtexec_parser.py).
+    graph = helper.make_graph(
+        [helper.make_node("Mul", ["tokens", "temperature"], ["scaled"])],
+        "mixed",
+        [
+            helper.make_tensor_value_info("tokens", TensorProto.FLOAT, [1, "seq"]),
+            helper.make_tensor_value_info("temperature", TensorProto.FLOAT, [1]),
+        ],
+        [helper.make_tensor_value_info("scaled", TensorProto.FLOAT, [1, "seq"])],
+    )
+    path = tmp_path / "mixed.onnx"
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), path)
+    sig = read_signature(path, model="resnet")
+    assert static_input_shapes(sig) == {"temperature": [1]}
+    shapes = {"tokens": {"min": [1, 1], "opt": [1, 64], "max": [1, 256]}}
+    int8 = _spec(precision="int8", calibration_cache="cal.cache", max_batch_size=0, shapes=shapes)
+    args = trtexec_args(_job(int8, profile=effective_shapes(sig, int8), static_inputs=static_input_shapes(sig)))
+    assert "--optShapes=temperature:1,tokens:1x64" in args
+    # Other precisions keep listing the dynamic inputs only (trtexec's build profile skips static ones).
+    fp16 = _spec(precision="fp16", max_batch_size=0, shapes=shapes)
+    args = trtexec_args(_job(fp16, profile=effective_shapes(sig, fp16), static_inputs=static_input_shapes(sig)))
+    assert "--optShapes=tokens:1x64" in args
 
 
 # --- the Job manifest ----------------------------------------------------------------------------
@@ -333,6 +370,53 @@ def test_manifest_gcs_and_azure_keyless() -> None:
     assert "--account-name acmemodels --container-name models" in fetch
     assert "--auth-mode login" in fetch
     assert az_manifest["spec"]["template"]["metadata"]["labels"]["azure.workload.identity/use"] == "true"
+
+
+# The engine sizes a builder uploads: a small test engine, and a real one (TensorRT plans of
+# vision and language models run from hundreds of MiB to GBs) past gcloud's 150 MiB threshold.
+@pytest.mark.parametrize("size", [4 << 20, 2 << 30], ids=["4MiB", "2GiB"])
+@pytest.mark.parametrize("ref", [GCS, GCS_KEY], ids=["workload-identity", "key-secret"])
+def test_gcs_job_stays_inside_the_builders_prefix_condition(ref: StoreRef, size: int) -> None:
+    # The condition exactly as the GKE stack writes it on the builder's roles/storage.objectUser
+    # (components/gcp/gke_workload_identity.py), for the store's cache prefix; the requests are
+    # what `gcloud storage cp` makes with the container's own environment (tests/support/gcs_iam.py:
+    # parallel composite uploads put parts under gcloud/tmp/... at the bucket root).
+    job = _job(_spec(precision="int8", calibration_cache="cal.cache"))
+    condition = prefix_condition(ref.bucket, ref.cache_prefix)
+    containers = _containers(_manifest(job, ref))
+    seen = 0
+    for name in ("fetch", "upload"):
+        env = container_env(containers[name])
+        assert env[GCLOUD_PARALLEL_COMPOSITE_ENV] == "False"
+        for line in containers[name]["command"][-1].splitlines():
+            if line.startswith("gcloud storage cp "):
+                for request in cp_requests(line, env, file_size=size):
+                    seen += 1
+                    assert condition_allows(condition, request), f"{name}: {request} is outside {condition}"
+    assert seen == 3  # ONNX and calibration cache down, engine up: one request each
+
+
+def test_gcs_upload_with_gclouds_default_would_leave_the_prefix() -> None:
+    # Why the Job sets the property: with gcloud's default, a real-sized engine's parts land at the
+    # bucket root and the prefix condition refuses them (403), while a small one still passes.
+    job = _job()
+    condition = prefix_condition(GCS.bucket, GCS.cache_prefix)
+    upload = _containers(_manifest(job, GCS))["upload"]
+    env = container_env(upload)
+    del env[GCLOUD_PARALLEL_COMPOSITE_ENV]
+    (line,) = [ln for ln in upload["command"][-1].splitlines() if ln.startswith("gcloud storage cp ")]
+    assert all(condition_allows(condition, r) for r in cp_requests(line, env, file_size=4 << 20))
+    denied = [r for r in cp_requests(line, env, file_size=2 << 30) if not condition_allows(condition, r)]
+    assert denied
+    assert all("/objects/gcloud/tmp/parallel_composite_uploads/" in r.resource_name for r in denied)
+    # The condition itself: objects under the prefix and listing them, nothing at the bucket root.
+    assert condition_allows(
+        condition,
+        ObjectRequest("storage.objects.list", "projects/_/buckets/acme-models", list_prefix="_cache/engines/"),
+    )
+    assert not condition_allows(
+        condition, ObjectRequest("storage.objects.list", "projects/_/buckets/acme-models", list_prefix="")
+    )
 
 
 def test_manifest_gcs_key_secret_is_mounted_as_a_file() -> None:
@@ -514,6 +598,20 @@ def test_an_architecture_no_pool_provides_is_refused_before_anything_runs() -> N
         builder.build(job, store, NullProgress())
     assert exc.value.key == "publisher.computeCapabilities"
     assert batch.created == []
+
+
+def test_an_input_name_trtexec_cannot_carry_is_refused_before_anything_runs(tmp_path: Path) -> None:
+    # trtexec splits --minShapes on ',' before reading quotes (test_trtexec_parser.py, recorded).
+    spec = _spec(shapes={"ids,mask": {"min": [1, 4], "opt": [4, 4], "max": [8, 4]}})
+    job = _job(spec, onnx_path=str(mlp_model(tmp_path / "m.onnx")))
+    store = MemoryStore(S3)
+    batch = FakeBatchApi([_status("succeeded")])
+    builder = KubernetesJobBuilder(_builder_ref(poll_seconds=1.0), batch_api=batch, core_api=FakeCoreApi())
+    with pytest.raises(BuildError, match=r"input 'ids,mask' contains ','") as exc:
+        builder.build(job, store, NullProgress())
+    assert exc.value.key == "models[].shapes.ids,mask"
+    assert batch.created == []
+    assert store.uploads() == []
 
 
 def test_builder_ref_carries_the_selectors_to_the_builder() -> None:
