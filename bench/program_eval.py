@@ -75,15 +75,16 @@ def run(code: str, extra: list[str] | None = None) -> tuple[float, str, str]:
 
 
 def import_times(code: str) -> dict[str, int]:
-    """Cumulative import time (us) of every top-level module a program imports."""
+    """Cumulative import time (us) of each module a program imports itself (not those its imports import)."""
     _, _, stderr = run(code, ["-X", "importtime"])
     out: dict[str, int] = {}
     for line in stderr.splitlines():
-        if not line.startswith("import time:") or "|" not in line:
+        if not line.startswith("import time:") or line.count("|") != 2:
             continue
-        parts = [p.strip() for p in line.removeprefix("import time:").split("|")]
-        if parts[1].isdigit() and not parts[2].startswith(" "):
-            out[parts[2].strip()] = int(parts[1])
+        _self, cumulative, name = line.removeprefix("import time:").split("|")
+        # -X importtime indents nested imports: one space after the bar is a top-level import.
+        if cumulative.strip().isdigit() and name.startswith(" ") and not name.startswith("  "):
+            out[name.strip()] = int(cumulative.strip())
     return out
 
 

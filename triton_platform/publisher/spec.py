@@ -123,8 +123,8 @@ class ModelSpec(_Spec):
     # az:// URI readable with the environment's credentials, or an https:// URL (with sha256).
     source: str = Field(
         description=(
-            "ONNX file (`tensorrt`, `onnx`), a directory with `model.py` (`python`); local path or `s3://`, `gs://`, "
-            "`az://` URI."
+            "ONNX file (`tensorrt`, `onnx`), a directory with `model.py` (`python`); local path, `s3://`, `gs://`, "
+            "`az://` URI, or an `https://` URL (with `sha256`)."
         ),
         min_length=1,
         examples=["models/resnet50.onnx"],
@@ -132,7 +132,10 @@ class ModelSpec(_Spec):
     # The sha256 of an https:// source's file: downloaded once into the cache, verified, and
     # never published when it differs. Required for https:// sources, for them only.
     sha256: str | None = Field(
-        description="Expected sha256 of the source (checked before publishing).",
+        description=(
+            "sha256 of the file an `https://` source serves (required for those, for them only): downloaded once, "
+            "checked before publishing."
+        ),
         default=None,
         pattern=SHA256_PATTERN,
         examples=["9f86d0...(64 hex digits)"],
