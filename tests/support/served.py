@@ -8,7 +8,10 @@ only backend of the pytriton wheel), so Triton's answer must equal onnxruntime's
 from __future__ import annotations
 
 import contextlib
+import json
 import shutil
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -98,3 +101,18 @@ def lazy_triton(repository: str, workdir: Path, env: dict[str, str]) -> Iterator
         yield lazy
     finally:
         lazy.close()
+
+
+def infer_status(
+    http_url: str, model: str, *, rows: int = 1, cols: int = 1, name: str = "x", datatype: str = "FP32"
+) -> int:
+    """The HTTP status of one KServe-v2 infer request of ``rows`` x ``cols`` ones (4xx/5xx returned, not raised)."""
+    body = {"inputs": [{"name": name, "shape": [rows, cols], "datatype": datatype, "data": [1] * (rows * cols)}]}
+    request = urllib.request.Request(
+        f"http://{http_url}/v2/models/{model}/infer", data=json.dumps(body).encode(), method="POST"
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=30) as resp:
+            return int(resp.status)
+    except urllib.error.HTTPError as err:
+        return int(err.code)

@@ -36,6 +36,7 @@ import pytest
 
 from tests.support.helm import render_triton
 from tests.support.prometheus import Prometheus, chart_metrics_args, run_prometheus, static_scrape
+from tests.support.served import infer_status
 from tests.support.stacks import REPO
 from tests.support.triton import TritonServer, TritonUnavailable, free_port, run_triton
 from triton_platform.values import autoscaling
@@ -127,15 +128,7 @@ def _counters(port: int) -> dict[str, float]:
 
 
 def _infer(url: str, rows: int, name: str = "x", datatype: str = "FP32", cols: int = 1) -> int:
-    body = {"inputs": [{"name": name, "shape": [rows, cols], "datatype": datatype, "data": [1] * (rows * cols)}]}
-    request = urllib.request.Request(
-        f"http://{url}/v2/models/{MODEL}/infer", data=json.dumps(body).encode(), method="POST"
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=30) as resp:
-            return int(resp.status)
-    except urllib.error.HTTPError as err:
-        return int(err.code)
+    return infer_status(url, MODEL, rows=rows, cols=cols, name=name, datatype=datatype)
 
 
 def _load(url: str) -> None:

@@ -13,11 +13,9 @@ An ``instant`` stack registers no controller and passes no ``rollout`` values (t
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
-import jsonschema
 import kubernetes_validate
 import pytest
 import yaml
@@ -27,6 +25,7 @@ from components.serving import rollouts
 from tests.components.serving.test_gateway import CHART_ACCEPTED, CORE_POD_CHECKS
 from tests.support import checkov
 from tests.support.cloud import Built, build_stack
+from tests.support.crd_schema import validate_strict
 from tests.support.gateway_crds import validate as validate_gateway_object
 from tests.support.helm import render_triton
 from tests.support.pulumi_mocks import RecordingMocks
@@ -50,20 +49,8 @@ CRD_KINDS = {"Rollout", "AnalysisTemplate", "ServiceMonitor"}
 FULLNAME = "triton"  # the stack's release name (the chart's fullnameOverride)
 
 
-def _strict(schema: Any) -> Any:
-    """Unknown fields rejected where the API server would prune them (as kubectl --validate=strict)."""
-    if isinstance(schema, dict):
-        out = {k: _strict(v) for k, v in schema.items()}
-        if "properties" in schema and not schema.get("x-kubernetes-preserve-unknown-fields"):
-            out.setdefault("additionalProperties", False)
-        return out
-    if isinstance(schema, list):
-        return [_strict(v) for v in schema]
-    return schema
-
-
 def validate_argo(obj: dict[str, Any]) -> None:
-    jsonschema.validate(obj, _strict(json.loads(SCHEMAS[obj["kind"]].read_text())))
+    validate_strict(obj, SCHEMAS[obj["kind"]])
 
 
 def _cfg(strategy: str = "canary", **gateway: Any) -> PlatformConfig:

@@ -12,7 +12,6 @@ with Prometheus' own grammar (promql-parser) once the controller has put in the 
 from __future__ import annotations
 
 import copy
-import json
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +19,7 @@ import jsonschema
 import pytest
 
 from tests.support import promql
+from tests.support.crd_schema import validate_strict
 from triton_platform.catalog.versions import ARGO_ROLLOUTS_APP_VERSION
 from triton_platform.config.schema import RolloutAnalysis, RolloutStep
 from triton_platform.values import rollout
@@ -29,20 +29,8 @@ PROMETHEUS = "http://kube-prometheus-stack-prometheus.monitoring:9090"
 ARGS = {"namespace": "triton", "rollout": "triton", "canary-hash": "5f6d7c8b9"}
 
 
-def _strict(schema: Any) -> Any:
-    """The schema with unknown fields rejected where Kubernetes would prune them."""
-    if isinstance(schema, dict):
-        out = {k: _strict(v) for k, v in schema.items()}
-        if "properties" in schema and not schema.get("x-kubernetes-preserve-unknown-fields"):
-            out.setdefault("additionalProperties", False)
-        return out
-    if isinstance(schema, list):
-        return [_strict(v) for v in schema]
-    return schema
-
-
 def _validate(obj: dict[str, Any]) -> None:
-    jsonschema.validate(obj, _strict(json.loads(SCHEMA.read_text())))
+    validate_strict(obj, SCHEMA)
 
 
 def resolve(text: str, args: dict[str, str]) -> str:

@@ -25,13 +25,10 @@ measurement is taken at the middle of the load and one at its end, one for each 
 from __future__ import annotations
 
 import contextlib
-import json
 import math
 import re
 import threading
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -40,6 +37,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.prometheus import Prometheus, chart_metrics_args, run_prometheus, static_scrape
+from tests.support.served import infer_status
 from tests.support.triton import TritonServer, TritonUnavailable, run_triton
 from triton_platform.config.schema import RolloutAnalysis
 from triton_platform.values import rollout
@@ -119,15 +117,7 @@ class Fleet:
 
 
 def _infer(server: TritonServer) -> int:
-    body = {"inputs": [{"name": "x", "shape": [1, 1], "datatype": "FP32", "data": [1.0]}]}
-    request = urllib.request.Request(
-        f"http://{server.http_url}/v2/models/{MODEL}/infer", data=json.dumps(body).encode(), method="POST"
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=30) as resp:
-            return int(resp.status)
-    except urllib.error.HTTPError as err:
-        return int(err.code)
+    return infer_status(server.http_url, MODEL)
 
 
 def _load(servers: dict[str, TritonServer]) -> tuple[float, float, dict[str, dict[int, int]]]:
