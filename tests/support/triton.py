@@ -133,9 +133,15 @@ class TritonServer:
             return 0
 
     def startup_error(self) -> str | None:
-        """A fatal initialisation error Triton logged (it keeps running with --exit-on-error=false)."""
+        """A fatal initialisation error Triton logged (it keeps running with --exit-on-error=false).
+
+        "failed to load all models" is not one: with --exit-on-error=false Triton serves the models
+        that did load (core src/tritonserver.cc logs this line and goes on when exit_on_error is off),
+        and a test that publishes a model meant to fail reads that model's own state. Racing it
+        against /v2/health/ready made such a test fail whenever the line came before the first poll.
+        """
         for line in self.logs(last=400).splitlines():
-            if _FATAL.match(line):
+            if _FATAL.match(line) and "failed to load all models" not in line:
                 return line
         return None
 
