@@ -203,6 +203,21 @@ def test_aks_private_endpoint_needs_a_reachable_subnet() -> None:
     assert any("cluster.aks.vnetSubnetId" in i.key for i in err.issues), str(err)
 
 
+@pytest.mark.parametrize(
+    "subnet",
+    [
+        "aks-subnet",  # a name, not the subnet's resource id
+        "/subscriptions/x/resourceGroups/net/providers/Microsoft.Network/virtualNetworks/hub",  # the VNet itself
+    ],
+)
+def test_aks_subnet_must_be_a_subnet_resource_id(subnet: str) -> None:
+    from tests.support.stacks import config_error
+
+    err = config_error(AZURE, set_key("cluster.aks.vnetSubnetId", subnet))
+    (issue,) = [i for i in err.issues if i.key.endswith("cluster.aks.vnetSubnetId")]
+    assert "/subnets/" in (issue.example or ""), issue
+
+
 def test_aks_private_endpoint_uses_the_given_subnet(mocks: RecordingMocks, samples_built: Any) -> None:
     subnet = (
         f"/subscriptions/{SUBSCRIPTION}/resourceGroups/net/providers/Microsoft.Network/virtualNetworks/hub/subnets/aks"

@@ -431,3 +431,9 @@ TRT = {"name": "mlp", "source": "m/model.onnx", "format": "tensorrt"}
 )
 def test_every_key_rejects_a_wrong_value(onnx_dir: Path, builder: Any, key: str, words: tuple[str, ...]) -> None:
     assert_names(error_of(builder(), onnx_dir), key, *words)
+
+
+@pytest.mark.parametrize("digest", ["abc123", "A" * 64, "sha256:" + "a" * 64])
+def test_model_sha256_must_be_64_lowercase_hex(onnx_dir: Path, digest: str) -> None:
+    model = {"name": "mlp", "source": "https://models.example.com/mlp.onnx", "format": "onnx", "sha256": digest}
+    assert_names(error_of(local(models=[model]), onnx_dir), "models[0].sha256")
