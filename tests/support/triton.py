@@ -132,6 +132,13 @@ class TritonServer:
         except (urllib.error.URLError, OSError):
             return 0
 
+    def _metrics_listening(self) -> bool:
+        try:
+            with socket.create_connection(("127.0.0.1", self.metrics_port), timeout=2.0):
+                return True
+        except OSError:
+            return False
+
     def startup_error(self) -> str | None:
         """A fatal initialisation error Triton logged (it keeps running with --exit-on-error=false).
 
@@ -151,7 +158,9 @@ class TritonServer:
         while time.monotonic() < deadline:
             if not self.alive():
                 raise RuntimeError(f"tritonserver exited with {self.process.returncode}:\n{self.logs()}")
-            if self._get("/v2/health/ready") == 200:
+            # Triton starts its metrics listener after the HTTP one reports ready (its log: "Started
+            # HTTPService", then "Started Metrics Service"): ready means both answer.
+            if self._get("/v2/health/ready") == 200 and self._metrics_listening():
                 return
             if self.startup_error():
                 raise RuntimeError(f"tritonserver failed to start: {self.startup_error()}\n{self.logs()}")
