@@ -9,9 +9,10 @@ prefix per round; the order of the tools rotates every round, every prefix is de
 
   ours    the ModelVersion provider's Create, called over gRPC on the real dynamic-provider host
           (``python -m pulumi.dynamic``, bench/engine.py) with the props the program registers,
-          its fingerprint included: signature read, spec check, config.pbtxt, upload with a
-          SHA256 per part, verification, config and manifest, pending marker. ``many``: 4
-          creates at once (the host's gRPC pool has 4 workers).
+          its fingerprint included: signature read, spec check, pending marker, upload (below
+          64 MiB one PutObject streamed from the file with its SHA256, else parts with a SHA256
+          each), verification, config.pbtxt and manifest. ``many``: 4 creates at once (the
+          host's gRPC pool has 4 workers).
   boto3   ``client.upload_file`` (``large``); one TransferManager with every file submitted
           (``many``): boto3's defaults, the same client settings a user gets.
   awscli  ``aws s3 cp`` (``cp --recursive`` of the directory for ``many``), awscli from the venv.

@@ -32,6 +32,7 @@ from stacks.common import (
 from triton_platform.catalog import gpu
 from triton_platform.config import PlatformConfig, SystemNodePool
 from triton_platform.publisher.stores import StoreRef
+from triton_platform.publisher.stores.base import join_key, release_locations_root
 from triton_platform.values.autoscaling import gpu_node_template
 from triton_platform.values.triton import gpu_placement
 
@@ -185,6 +186,8 @@ def model_bucket_and_access(
             bucket_arn=bucket.arn,
             prefix=repo.prefix,
             cache_prefix=cfg.publisher.cache_prefix,
+            # Canary pods read each release's own repository under <cache>/releases/served.
+            release_locations_root=locations_root(cfg),
             oidc_provider_arn=cluster.oidc_provider_arn,
             oidc_issuer_url=cluster.oidc_issuer_url,
             namespace=cfg.triton.namespace,
@@ -241,6 +244,13 @@ def gpu_operator(cfg: PlatformConfig, stack: str, cluster: EksCluster) -> GpuOpe
     )
 
 
+def locations_root(cfg: PlatformConfig) -> str | None:
+    """``<cache>/releases/served`` when releases roll out as canaries (Triton reads there), else None."""
+    if cfg.triton.rollout.strategy != "canary":
+        return None
+    return release_locations_root(cfg.publisher.cache_prefix)
+
+
 def storage_binding(cfg: PlatformConfig, region: str, bucket: S3ModelBucket, access: IrsaModelAccess) -> StorageBinding:
     """How Triton (IRSA, or opted-in static keys), the engine builder (IRSA) and the publisher reach the bucket."""
     credentials_env: dict[str, pulumi.Output[str]] | None = None
@@ -251,8 +261,13 @@ def storage_binding(cfg: PlatformConfig, region: str, bucket: S3ModelBucket, acc
         sa_annotations = {}
 
     store = bucket.bucket_name.apply(lambda b: store_ref(cfg, b))
+    root = locations_root(cfg)
     return StorageBinding(
         repository_uri=store.apply(lambda s: s.repository_uri()),
+        # s3://<bucket>/<cache>/releases/served, as repository_uri (Triton's S3 path syntax).
+        locations_root_uri=bucket.bucket_name.apply(lambda b: f"s3://{join_key(b, root)}") if root else None,
+        # Nothing else changes per release: IRSA (or the static key) already reads the root.
+        location_values=(lambda _key: {}) if root else None,
         publisher_store=store,
         env={"AWS_DEFAULT_REGION": region, "AWS_REGION": region},
         credentials_env=credentials_env,

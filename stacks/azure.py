@@ -42,6 +42,7 @@ from triton_platform.catalog.versions import triton_image
 from triton_platform.clouds import azure as az
 from triton_platform.config import PlatformConfig
 from triton_platform.publisher.stores import CredentialsRef, StoreRef
+from triton_platform.publisher.stores.base import release_locations_root
 from triton_platform.sidecars import azure_model_sync
 from triton_platform.values.autoscaling import gpu_node_template
 from triton_platform.values.triton import gpu_placement
@@ -207,6 +208,8 @@ def workload_identity(
             container_id=store.container_id,
             model_prefix=repo.prefix,
             cache_prefix=cfg.publisher.cache_prefix,
+            # Canary pods mirror each release's own repository under <cache>/releases/served.
+            release_locations_root=locations_root(cfg),
             static_keys=repo.static_keys,
             tags=tags,
         ),
@@ -276,6 +279,13 @@ def account_repository_uri(cfg: PlatformConfig, store: AzureModelContainer, cont
     return store.account_name.apply(lambda a: az.repository_uri(a, container, prefix))
 
 
+def locations_root(cfg: PlatformConfig) -> str | None:
+    """``<cache>/releases/served`` when releases roll out as canaries (Triton reads there), else None."""
+    if cfg.triton.rollout.strategy != "canary":
+        return None
+    return release_locations_root(cfg.publisher.cache_prefix)
+
+
 def publisher_store(cfg: PlatformConfig, store: AzureModelContainer, container: str) -> pulumi.Output[StoreRef]:
     """What the publisher gets: the container, prefixes and account URL; it signs in as the operator."""
     prefix, cache_prefix = cfg.model_repository.prefix, cfg.publisher.cache_prefix
@@ -315,28 +325,45 @@ def storage_binding(
         # AKS taints spot nodes; Triton must tolerate it to land on a spot GPU pool.
         chart_values={"tolerations": [dict(az.SPOT_TOLERATION)]} if spot else {},
     )
+    root = locations_root(cfg)
     if cfg.model_repository.static_keys:
         assert identity.static_key is not None  # created when static_keys is set
         return replace(
             binding,
             repository_uri=account_repository_uri(cfg, store, container),
+            # as://<account>/<container>/<cache>/releases/served: Triton reads it with the key.
+            locations_root_uri=store.account_name.apply(lambda a: az.repository_uri(a, container, root))
+            if root
+            else None,
+            location_values=(lambda _key: {}) if root else None,
             env={"AZURE_STORAGE_ACCOUNT": store.account_name},
             credentials_env={"AZURE_STORAGE_KEY": identity.static_key},
         )
 
     assert identity.triton_client_id is not None  # created unless static_keys
-    sync = az.model_sync_values(
-        image=triton_image(cfg.triton.version),
-        script=azure_model_sync.source_text(),
-        account=store.account_name,
-        container=container,
-        prefix=cfg.model_repository.prefix,
-        interval_seconds=cfg.triton.repository_poll_seconds,
-        sidecar=cfg.triton.model_control_mode != "none",
-    )
+
+    def sync(prefix: str, dest: str = az.SYNC_REPOSITORY, *, sidecar: bool) -> dict[str, Any]:
+        return az.model_sync_values(
+            image=triton_image(cfg.triton.version),
+            script=azure_model_sync.source_text(),
+            account=store.account_name,
+            container=container,
+            prefix=prefix,
+            interval_seconds=cfg.triton.repository_poll_seconds,
+            sidecar=sidecar,
+            dest=dest,
+        )
+
     return replace(
         binding,
         service_account_annotations={az.CLIENT_ID_ANNOTATION: identity.triton_client_id},
         pod_labels={az.WORKLOAD_IDENTITY_LABEL: "true"},
-        chart_values=deep_merge(sync, binding.chart_values),
+        chart_values=deep_merge(
+            sync(cfg.model_repository.prefix, sidecar=cfg.triton.model_control_mode != "none"), binding.chart_values
+        ),
+        # Canary: a release's pods mirror <cache>/releases/served/<hex> (its own location, which the
+        # identity's condition admits) to <mirror root>/<hex>, the path Triton then reads. Once, by the
+        # init container: the location never changes and Triton loads it once (model control none).
+        locations_root_uri=az.release_mirror(root) if root else None,
+        location_values=(lambda key: sync(key, az.release_mirror(key), sidecar=False)) if root else None,
     )

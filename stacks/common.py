@@ -11,7 +11,7 @@ of the README's diagram: monitoring (its CRDs) and published models before the T
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -22,17 +22,21 @@ import pulumi_kubernetes as k8s
 from components.monitoring.metrics_adapter import MetricsAdapter, MetricsAdapterArgs
 from components.monitoring.monitoring import RELEASE_NAME as PROMETHEUS_RELEASE
 from components.monitoring.monitoring import Monitoring, MonitoringArgs
+from components.providers.release_location import ReleaseLocation, ReleaseLocationArgs
+from components.providers.release_promotion import ReleasePromotionArgs
 from components.publisher.model_publisher import ModelPublisher, ModelPublisherArgs
 from components.serving.gateway import ServingGateway, ServingGatewayArgs
 from components.serving.rollouts import ArgoRollouts, ArgoRolloutsArgs
 from components.serving.triton_namespace import BuilderServiceAccount, TritonNamespace, TritonNamespaceArgs
 from components.serving.triton_server import TritonServer, TritonServerArgs
-from stacks.release import builds_engines, deploy_release
+from stacks.release import ReleaseDeployment, builds_engines, deploy_release
 from triton_platform.catalog.versions import NGC_RELEASES
 from triton_platform.config import PlatformConfig
 from triton_platform.publisher.builders import BuilderRef
 from triton_platform.publisher.stores import StoreRef
-from triton_platform.values.triton import engine_build_selectors, gpu_placement, triton_values
+from triton_platform.publisher.stores.base import release_location
+from triton_platform.release.manifest import digest_hex
+from triton_platform.values.triton import engine_build_selectors, gpu_placement, location_uri, triton_values
 
 STATE_DIR_ENV = "TRITON_PLATFORM_STATE_DIR"
 TRITON_SERVICE_ACCOUNT = "triton"
@@ -82,6 +86,15 @@ class StorageBinding:
     # Extra chart values this storage needs (e.g. Azure's model-sync sidecar), deep-merged
     # over the values computed from the config.
     chart_values: Mapping[str, Any] = field(default_factory=dict)
+    # triton.rollout.strategy canary: the URI Triton is given for <cache>/releases/served (the
+    # parent of every release's own repository, publisher.stores.base.release_locations_root), in
+    # repository_uri's form; a release is served from locations_root_uri + "/" + <hex>. None when
+    # the stack is instant (Triton's identity may read <prefix> only).
+    locations_root_uri: pulumi.Input[str] | None = None
+    # Given one release's location key <cache>/releases/served/<hex>, the chart values the storage
+    # needs to serve it (Azure keyless: the model-sync containers mirror that key instead of
+    # <prefix>), deep-merged after modelRepository.uri is set; {} on the others.
+    location_values: Callable[[str], Mapping[str, Any]] | None = None
 
 
 class ClusterComponent(Protocol):
@@ -133,6 +146,9 @@ class WorkloadOutputs:
     release_outputs: dict[str, Any] = field(default_factory=dict)
     # The Gateway in front of Triton (triton.gateway.enabled).
     gateway: pulumi.Output[str] | None = None
+    # `releaseServing` / `releaseRollingOut`: the release at 100 % and the one a canary rolls out (or None).
+    release_serving: pulumi.Input[str | None] = None
+    release_rolling_out: pulumi.Input[str | None] = None
 
 
 @dataclass
@@ -204,10 +220,16 @@ def deploy_workloads(
         f"{name}-models", cfg, storage.publisher_store, publisher=publisher, depends_on=publish_deps, builder=builder
     )
     triton_deps += release.resources
+    location: ReleaseLocation | None = None
     if cfg.triton.rollout.strategy == "canary":
         # The chart's Rollout and AnalysisTemplate need Argo Rollouts' CRDs (and its controller) first.
         triton_deps.append(_argo_rollouts(name, cluster))
-    triton = _triton_server(name, cfg, cluster, storage, home, base_dir, service_annotations, triton_deps)
+        # Each release in its own immutable location: the canary pods serve it, the stable ones the previous.
+        location = _release_location(name, storage, publisher, release)
+        triton_deps.append(location)
+    triton = _triton_server(
+        name, cfg, cluster, storage, home, base_dir, service_annotations, triton_deps, release if location else None
+    )
     gateway = (
         _serving_gateway(name, cfg, cluster, triton, gateway_annotations, monitoring)
         if cfg.triton.gateway.enabled
@@ -226,6 +248,28 @@ def deploy_workloads(
         prometheus_url=monitoring.prometheus_url if monitoring else None,
         release_outputs=release.outputs,
         gateway=gateway.gateway_name if gateway else None,
+        # Instant: every pod serves the release at once, nothing rolls out.
+        release_serving=location.serving if location else release.digest,
+        release_rolling_out=location.rolling_out if location else None,
+    )
+
+
+def _release_location(
+    name: str, storage: StorageBinding, publisher: ModelPublisher, release: ReleaseDeployment
+) -> ReleaseLocation:
+    """The release copied into ``<cache>/releases/served/<hex>`` once kept (or promoted); older locations pruned.
+
+    A child of the stack's ModelPublisher, as the ReleasePromotion is; it keeps the locations of the
+    releases the bucket's history keeps (the promotion's own ``keep``), so a rollback finds its location.
+    """
+    return ReleaseLocation(
+        f"{name}-models-location",
+        ReleaseLocationArgs(
+            digest=release.digest,
+            store=storage.publisher_store,
+            keep=ReleasePromotionArgs.model_fields["keep"].default,
+        ),
+        pulumi.ResourceOptions(parent=publisher, depends_on=[release.release] if release.release else []),
     )
 
 
@@ -326,11 +370,16 @@ def _triton_server(
     base_dir: Path,
     service_annotations: Mapping[str, str] | None,
     depends_on: Sequence[pulumi.Resource],
+    canary_release: ReleaseDeployment | None = None,
 ) -> TritonServer:
-    """The Triton Helm release: values from the config, the storage's access and its extra chart values."""
+    """The Triton Helm release: values from the config, the storage's access and its extra chart values.
+
+    ``canary_release`` (triton.rollout.strategy canary): the pods serve that release from its own location.
+    """
+    digest = canary_release.digest if canary_release else None
     values = triton_values(
         cfg,
-        repository_uri=storage.repository_uri,
+        repository_uri=served_location_uri(storage, digest) if digest else storage.repository_uri,
         credentials_secret=home.credentials_secret,
         env=storage.env,
         service_account_annotations=storage.service_account_annotations,
@@ -340,14 +389,52 @@ def _triton_server(
         base_dir=base_dir,
         # A canary's analysis queries the stack's Prometheus (none without monitoring).
         prometheus_url=f"{prometheus_service(cfg)}:9090" if cfg.monitoring.enabled else None,
+        release_digest=digest,
     )
+    values = deep_merge(values, storage.chart_values)
+    if digest is not None and storage.location_values is not None:
+        # After the storage's own values: e.g. Azure's sync sidecar mirrors the location, not <prefix>.
+        key = digest.apply(lambda d: release_location(cfg.publisher.cache_prefix, digest_hex(d)))
+        values = deep_merge(values, location_chart_values(storage.location_values, key))
     return TritonServer(
         f"{name}-triton",
-        TritonServerArgs(
-            k8s_provider=cluster.provider, namespace=home.namespace, values=deep_merge(values, storage.chart_values)
-        ),
+        TritonServerArgs(k8s_provider=cluster.provider, namespace=home.namespace, values=values),
         opts=pulumi.ResourceOptions(depends_on=list(depends_on)),
     )
+
+
+def served_location_uri(storage: StorageBinding, digest: pulumi.Output[str]) -> pulumi.Output[str]:
+    """The URI of release ``digest``'s own location: ``storage.locations_root_uri`` + ``/<hex>``."""
+    if storage.locations_root_uri is None:
+        raise ValueError("StorageBinding.locations_root_uri is needed under triton.rollout.strategy canary")
+    return pulumi.Output.all(storage.locations_root_uri, digest).apply(lambda a: location_uri(a[0], digest_hex(a[1])))
+
+
+# What location_values gets in place of the location key, which is an Output until the release is known.
+_LOCATION_PLACEHOLDER = "@@release-location@@"
+
+
+def location_chart_values(fn: Callable[[str], Mapping[str, Any]], key: pulumi.Output[str]) -> dict[str, Any]:
+    """``fn(key)`` for a key that is an Output: ``fn`` runs once on a placeholder, and every string
+    of its result that holds the placeholder becomes an Output of the string with the key in place.
+
+    ``StorageBinding.location_values`` only places the key (an argument, a prefix), so this is exact;
+    the rest of its values stay plain (a preview shows them before the release's digest is known).
+    """
+
+    def placed(text: str) -> pulumi.Output[str]:
+        return key.apply(lambda k: text.replace(_LOCATION_PLACEHOLDER, k))
+
+    def fill(value: Any) -> Any:
+        if isinstance(value, str) and _LOCATION_PLACEHOLDER in value:
+            return placed(value)
+        if isinstance(value, Mapping):
+            return {k: fill(v) for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            return [fill(v) for v in value]
+        return value
+
+    return fill(dict(fn(_LOCATION_PLACEHOLDER)))
 
 
 def prometheus_service(cfg: PlatformConfig) -> str:
@@ -437,6 +524,9 @@ def workload_outputs(workloads: WorkloadOutputs) -> dict[str, Any]:
     if workloads.gateway is not None:
         outputs["tritonGateway"] = workloads.gateway
     outputs.update(workloads.release_outputs)
+    # Digests, never secrets: the release at 100 % of traffic and the one a canary rolls out (or None).
+    outputs["releaseServing"] = pulumi.Output.unsecret(pulumi.Output.from_input(workloads.release_serving))
+    outputs["releaseRollingOut"] = pulumi.Output.unsecret(pulumi.Output.from_input(workloads.release_rolling_out))
     return outputs
 
 

@@ -34,6 +34,7 @@ from triton_platform.catalog import gpu
 from triton_platform.clouds.gcp import is_zone, region_of
 from triton_platform.config import PlatformConfig
 from triton_platform.publisher.stores import CredentialsRef, StoreRef
+from triton_platform.publisher.stores.base import release_locations_root
 
 # GCS's XML API speaks S3: with static (HMAC) keys Triton reads the bucket through it.
 GCS_S3_ENDPOINT = "https://storage.googleapis.com:443"
@@ -185,6 +186,8 @@ def workload_identity(
             bucket=bucket.name,
             prefix=repo.prefix,
             cache_prefix=cfg.publisher.cache_prefix,
+            # Canary pods read each release's own repository under <cache>/releases/served.
+            release_locations_root=locations_root(cfg),
             namespace=cfg.triton.namespace,
             triton_service_account=TRITON_SERVICE_ACCOUNT,
             builder_service_account=BUILDER_SERVICE_ACCOUNT,
@@ -192,6 +195,13 @@ def workload_identity(
             static_keys=repo.static_keys,
         ),
     )
+
+
+def locations_root(cfg: PlatformConfig) -> str | None:
+    """``<cache>/releases/served`` when releases roll out as canaries (Triton reads there), else None."""
+    if cfg.triton.rollout.strategy != "canary":
+        return None
+    return release_locations_root(cfg.publisher.cache_prefix)
 
 
 def publisher_store(cfg: PlatformConfig, bucket: GcsModelBucket) -> pulumi.Output[StoreRef]:
@@ -213,9 +223,12 @@ def publisher_store(cfg: PlatformConfig, bucket: GcsModelBucket) -> pulumi.Outpu
 
 def storage_binding(cfg: PlatformConfig, bucket: GcsModelBucket, identity: GkeWorkloadIdentity) -> StorageBinding:
     """How Triton (Workload Identity, or opted-in HMAC keys), the engine builder and the publisher reach the bucket."""
-    prefix = cfg.model_repository.prefix
+    prefix, root = cfg.model_repository.prefix, locations_root(cfg)
     binding = StorageBinding(
         repository_uri=pulumi.Output.concat("gs://", bucket.name, "/", prefix),
+        # gs://<bucket>/<cache>/releases/served (canary): Workload Identity's condition admits it.
+        locations_root_uri=pulumi.Output.concat("gs://", bucket.name, "/", root) if root else None,
+        location_values=(lambda _key: {}) if root else None,
         publisher_store=publisher_store(cfg, bucket),
         service_account_annotations=identity.triton_annotations,
         builder_service_account_annotations=identity.builder_annotations,
@@ -224,9 +237,12 @@ def storage_binding(cfg: PlatformConfig, bucket: GcsModelBucket, identity: GkeWo
     if not cfg.model_repository.static_keys or identity.hmac_access_id is None or identity.hmac_secret is None:
         return binding
     # Opted in: Triton reads the bucket through GCS's S3 API with HMAC keys from a Secret.
+    xml_api = pulumi.Output.concat("s3://", GCS_S3_ENDPOINT, "/", bucket.name)
     return replace(
         binding,
-        repository_uri=pulumi.Output.concat("s3://", GCS_S3_ENDPOINT, "/", bucket.name, "/", prefix),
+        repository_uri=pulumi.Output.concat(xml_api, "/", prefix),
+        # HMAC requests are authorized by the same bindings, the canary condition included.
+        locations_root_uri=pulumi.Output.concat(xml_api, "/", root) if root else None,
         # GCS signs SigV4 requests with region "auto".
         env={"AWS_DEFAULT_REGION": "auto"},
         credentials_env={"AWS_ACCESS_KEY_ID": identity.hmac_access_id, "AWS_SECRET_ACCESS_KEY": identity.hmac_secret},

@@ -30,6 +30,7 @@ from triton_platform.catalog.versions import triton_image
 from triton_platform.clouds.kind import PortMapping, node_image
 from triton_platform.config import NodePorts, PlatformConfig
 from triton_platform.publisher.stores import CredentialsRef, StoreRef
+from triton_platform.publisher.stores.base import release_locations_root
 
 DEFAULT_BUCKET = "triton-models"
 S3_NODE_PORT = 30900
@@ -132,6 +133,9 @@ def cluster_endpoint(s3_namespace: str) -> str:
 def storage_binding(cfg: PlatformConfig, cluster: KindCluster, s3: SeaweedFs, bucket: str) -> StorageBinding:
     """How Triton (in-cluster, keys from a Secret) and the publisher (through 127.0.0.1) reach SeaweedFS."""
     prefix = cfg.model_repository.prefix
+    # Canary: releases are served from <cache>/releases/served/<hex>. SeaweedFS's one S3 identity
+    # (components/local/seaweedfs.py s3_identities) may read the whole bucket: nothing to grant.
+    root = release_locations_root(cfg.publisher.cache_prefix) if cfg.triton.rollout.strategy == "canary" else None
     # The store waits for this run's kubeconfig file (written on every machine that runs the
     # program); kind_cluster lets a delete elsewhere get the kubeconfig from `kind` instead.
     store = pulumi.Output.all(s3.namespace, cluster.kubeconfig_file).apply(
@@ -140,6 +144,10 @@ def storage_binding(cfg: PlatformConfig, cluster: KindCluster, s3: SeaweedFs, bu
     return StorageBinding(
         # Triton's S3 client: s3://http://<host>:<port>/<bucket>/<prefix> for an S3-compatible server.
         repository_uri=s3.namespace.apply(lambda ns: f"s3://{cluster_endpoint(ns)}/{bucket}/{prefix}"),
+        locations_root_uri=s3.namespace.apply(lambda ns: f"s3://{cluster_endpoint(ns)}/{bucket}/{root}")
+        if root
+        else None,
+        location_values=(lambda _key: {}) if root else None,
         publisher_store=store,
         env={"AWS_DEFAULT_REGION": REGION},
         credentials_env={"AWS_ACCESS_KEY_ID": s3.access_key, "AWS_SECRET_ACCESS_KEY": s3.secret_key},

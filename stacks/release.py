@@ -91,6 +91,11 @@ class ReleaseDeployment:
     outputs: dict[str, Any] = field(default_factory=dict)
     release: ReleasePromotion | None = None
 
+    @property
+    def digest(self) -> pulumi.Output[str]:
+        """The digest of the release this stack's bucket serves: the ``release`` output's (a rebuild's own)."""
+        return pulumi.Output.from_input(self.outputs["release"]).apply(lambda r: r["digest"])
+
 
 # resolve_upstream's result for deploy_release, keyed by (fromStack, digest): one program per process.
 _RESOLVED: dict[tuple[str, str], UpstreamRelease] = {}

@@ -18,7 +18,8 @@ Provisions, all through the AWS provider passed in:
 - the EKS add-ons vpc-cni (NetworkPolicy enforcement on) and aws-ebs-csi-driver (each with
   its own IRSA role), kube-proxy and coredns;
 - access entries for ``admins`` / ``viewers`` (AmazonEKSClusterAdminPolicy / AmazonEKSViewPolicy,
-  scope cluster), the creator excepted (it holds the bootstrap entry); zones chosen by zone ID
+  scope cluster), the creator excepted (it holds the bootstrap entry; who it is, the cluster
+  records at creation in its ``triton-platform/creator`` tag: ``_cluster_creator``); zones chosen by zone ID
   (``eks_network.plan_zones``), the GPU group only where its instance type is offered;
 - a kubeconfig (secret; authenticates with ``aws eks get-token``, no credential inside) and
   the ``kubernetes.Provider`` every Kubernetes resource of the stack uses.
@@ -264,8 +265,10 @@ def _secrets_key(c: _Children, cluster_role: aws.iam.Role) -> tuple[aws.kms.Key,
     return key, key_policy
 
 
-def _control_plane(c: _Children, args: EksClusterArgs, subnet_ids: list[pulumi.Output[str]]) -> aws.eks.Cluster:
-    """The cluster role, the Secrets key, the log group and the EKS cluster itself."""
+def _control_plane(
+    c: _Children, args: EksClusterArgs, subnet_ids: list[pulumi.Output[str]], creator_tag: dict[str, str]
+) -> aws.eks.Cluster:
+    """The cluster role, the Secrets key, the log group and the EKS cluster itself (tagged with its creator)."""
     cluster_role = aws.iam.Role(
         f"{c.name}-cluster-role",
         assume_role_policy=json.dumps(service_trust_policy("eks.amazonaws.com")),
@@ -312,8 +315,14 @@ def _control_plane(c: _Children, args: EksClusterArgs, subnet_ids: list[pulumi.O
         ),
         # Upgrade on the standard calendar instead of paying for extended support silently.
         upgrade_policy=aws.eks.ClusterUpgradePolicyArgs(support_type="STANDARD"),
-        tags=c.tags,
-        opts=c.with_opts(depends_on=[cluster_policy, key_policy, log_group]),
+        # The creator (access.creator_tag) is recorded once: later runs by others keep the value
+        # set at creation, and a cluster created before the tag existed never gets one (Pulumi
+        # drops an ignored path the old inputs lack: PropertyPath.Reset).
+        tags={**c.tags, **creator_tag},
+        opts=c.with_opts(
+            depends_on=[cluster_policy, key_policy, log_group],
+            ignore_changes=[f'tags["{access.EKS_CREATOR_TAG}"]'],
+        ),
     )
 
 
@@ -505,21 +514,34 @@ def _gpu_subnets(subnet_ids: list[pulumi.Output[str]], zones: pulumi.Output[Zone
     return pulumi.Output.all(zones, *subnet_ids).apply(lambda a: [a[1 + i] for i in a[0].gpu_indexes])
 
 
+def _cluster_creator(args: EksClusterArgs, invoke: pulumi.InvokeOptions, caller_arn: str) -> access.EksCreator:
+    """Who holds the cluster's bootstrap admin entry: this run's caller if the cluster is new, else its tag.
+
+    Plain invokes, at preview too (which entries to register must be known): aws.eks.getClusters
+    (ListClusters: ``clusters``, the provider's ``names``) and, when the cluster exists,
+    aws.eks.getCluster (DescribeCluster: ``cluster.tags``).
+    """
+    if args.cluster_name not in (aws.eks.get_clusters(opts=invoke).names or []):
+        return access.eks_creator(args.cluster_name, caller_arn, None)
+    tags = aws.eks.get_cluster(name=args.cluster_name, opts=invoke).tags or {}
+    return access.eks_creator(args.cluster_name, caller_arn, dict(tags))
+
+
 def _access_entries(
-    c: _Children, cluster: aws.eks.Cluster, args: EksClusterArgs, caller_arn: str
+    c: _Children, cluster: aws.eks.Cluster, args: EksClusterArgs, creator: access.EksCreator
 ) -> list[pulumi.Resource]:
     """An access entry and an access policy association (scope ``cluster``) per ``admins``/``viewers`` ARN.
 
     aws.eks.AccessEntry (CreateAccessEntry: principalArn, type STANDARD) and
     aws.eks.AccessPolicyAssociation (AssociateAccessPolicy: policyArn, accessScope.type
-    ``cluster``). The identity running `pulumi up` is skipped: as the cluster's creator it holds
-    the bootstrap entry with the admin policy already, and a second entry fails. Names follow
-    the ARN, not its place in the list, so reordering the config replaces nothing.
+    ``cluster``). The cluster's creator is skipped: it holds the bootstrap entry with the admin
+    policy already, and a second entry fails (ResourceInUseException). Names follow the ARN,
+    not its place in the list, so reordering the config replaces nothing.
     """
     granted: list[pulumi.Resource] = []
     for level, arns in (("admins", args.admins), ("viewers", args.viewers)):
         for arn in arns:
-            if access.same_iam_principal(arn, caller_arn):
+            if creator.created(arn):
                 continue
             part = f"{c.name}-access-{hashlib.sha256(arn.encode()).hexdigest()[:8]}"
             entry = aws.eks.AccessEntry(
@@ -592,7 +614,10 @@ class EksCluster(pulumi.ComponentResource):
         self.public_subnet_ids = [s.id for s in net.public_subnets]
 
         # --- control plane and IRSA ---
-        self.cluster = _control_plane(c, args, self.private_subnet_ids)
+        # Who runs `pulumi up` (a plain invoke: which entries exist must be known to register them).
+        plain = pulumi.InvokeOptions(parent=self, provider=args.provider)
+        caller_arn = aws.get_caller_identity(opts=plain).arn
+        self.cluster = _control_plane(c, args, self.private_subnet_ids, access.creator_tag(caller_arn))
         self.cluster_name = self.cluster.name
         self.endpoint = self.cluster.endpoint
         self.oidc_issuer_url = self.cluster.identities.apply(_issuer)
@@ -622,9 +647,10 @@ class EksCluster(pulumi.ComponentResource):
             self.ready.append(self.gpu_node_group)
 
         # --- access ---
-        # Who runs `pulumi up` (a plain invoke: which entries exist must be known to register them).
-        caller = aws.get_caller_identity(opts=pulumi.InvokeOptions(parent=self, provider=args.provider))
-        grants = _access_entries(c, self.cluster, args, caller.arn)
+        creator = _cluster_creator(args, plain, caller_arn)
+        if creator.warning and (args.admins or args.viewers):
+            pulumi.log.warn(creator.warning, resource=self)
+        grants = _access_entries(c, self.cluster, args, creator)
         self.ready += grants
         self.kubeconfig = _kubeconfig(self.cluster, args.region)
         self.provider = k8s.Provider(

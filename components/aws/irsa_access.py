@@ -4,7 +4,9 @@ Two roles, both federated to the cluster's IAM OIDC provider and bound to exactl
 ServiceAccount each (``<issuer>:sub`` and ``<issuer>:aud`` conditions):
 
 - the reader, for Triton: HeadBucket, listing and reading ``<prefix>/`` (the calls Triton's S3
-  filesystem makes), every other action on the bucket denied;
+  filesystem makes), and under ``triton.rollout.strategy: canary`` the same on
+  ``<cache>/releases/served/`` (every release's own repository, which canary pods read), every
+  other action on the bucket denied;
 - the writer, for the TensorRT engine builder: read the ONNX / calibration inputs in the cache,
   write engines under ``<cache_prefix>/engines/``, every other action on the bucket denied.
 
@@ -44,6 +46,9 @@ class IrsaModelAccessArgs(ComponentArgs):
     bucket_arn: pulumi.Output[str] | str
     prefix: str = Field(pattern=PREFIX_PATTERN)
     cache_prefix: str = Field(pattern=PREFIX_PATTERN)
+    # Canary rollouts only: <cache>/releases/served, read (never written) by Triton like <prefix>.
+    # None keeps the instant stacks' documents unchanged.
+    release_locations_root: str | None = Field(default=None, pattern=PREFIX_PATTERN)
     oidc_provider_arn: pulumi.Output[str] | str
     oidc_issuer_url: pulumi.Output[str] | str
     namespace: str = Field(pattern=DNS_LABEL)
@@ -88,11 +93,14 @@ class IrsaModelAccess(pulumi.ComponentResource):
             p = aws.iam.RolePolicy(f"{name}-{part}-s3", role=r.id, policy=policy, opts=child)
             return r, p
 
+        root = args.release_locations_root
+        reader_doc = bucket_arn.apply(lambda arn: json.dumps(reader_policy(arn, args.prefix, root)))
+        reads = f"s3 prefix {args.prefix}/" if root is None else f"s3 prefixes {args.prefix}/ and {root}/"
         reader, reader_p = role(
             "reader",
             args.reader_service_account,
-            bucket_arn.apply(lambda arn: json.dumps(reader_policy(arn, args.prefix))),
-            f"Triton ({args.namespace}/{args.reader_service_account}) reads s3 prefix {args.prefix}/",
+            reader_doc,
+            f"Triton ({args.namespace}/{args.reader_service_account}) reads {reads}",
         )
         writer, writer_p = role(
             "writer",
@@ -111,7 +119,7 @@ class IrsaModelAccess(pulumi.ComponentResource):
             user_p = aws.iam.UserPolicy(
                 f"{name}-static-reader-s3",
                 user=user.name,
-                policy=bucket_arn.apply(lambda arn: json.dumps(reader_policy(arn, args.prefix))),
+                policy=reader_doc,
                 opts=child,
             )
             key = aws.iam.AccessKey(

@@ -4,9 +4,11 @@ Provisions one user-assigned managed identity per Kubernetes ServiceAccount (Tri
 TensorRT engine builder's when Jobs build engines), each federated with the cluster's OIDC
 issuer for exactly ``system:serviceaccount:<namespace>:<name>``, and data-plane role
 assignments scoped to the model container and narrowed by ABAC conditions to a path: Triton
-may read and list ``<prefix>/`` only (*Storage Blob Data Reader*), the builder may read and
-write ``<cache_prefix>/`` only, through a custom role with data actions and no
-management-plane action (``triton_platform.clouds.azure_rbac``: the built-in Contributor role could
+may read and list ``<prefix>/`` only (*Storage Blob Data Reader*; under ``triton.rollout.strategy:
+canary`` also ``<cache>/releases/served/``, every release's own repository, which canary pods
+mirror), the builder may read and write ``<cache_prefix>/`` only, through a custom role with
+data actions and no management-plane action (``triton_platform.clouds.azure_rbac``: the built-in
+Contributor role could
 delete or rewrite the container through Azure Resource Manager, which no condition limits).
 The identity running ``pulumi up`` gets *Storage Blob Data Contributor* on the container so the
 publisher can upload with its own login.
@@ -49,6 +51,9 @@ class AzureWorkloadIdentityArgs(ComponentArgs):
     container_id: pulumi.Output[str] | str
     model_prefix: str
     cache_prefix: str
+    # Canary rollouts only: <cache>/releases/served, which Triton (its mirror) reads as it reads
+    # model_prefix. None keeps the instant stacks' condition unchanged.
+    release_locations_root: str | None = None
     # Let the identity running `pulumi up` publish models (Contributor on the container).
     grant_deployer: bool = True
     static_keys: bool = False
@@ -82,14 +87,18 @@ class AzureWorkloadIdentity(pulumi.ComponentResource):
             triton = self._identity(f"{name}-triton", args.triton_service_account)
             self.triton_client_id = triton.client_id
             self.triton_principal_id = triton.principal_id
-            # Triton (or its model-sync sidecar) reads and lists the served prefix only.
+            # Triton (or its model-sync sidecar) reads and lists the served prefix only (and, for
+            # canary rollouts, the releases' own locations).
+            root = args.release_locations_root
             self._grant(
                 f"{name}-triton-reader",
                 triton.principal_id,
                 self._builtin(az.STORAGE_BLOB_DATA_READER),
-                az.blob_prefix_condition(args.container_name, args.model_prefix, write=False),
+                az.blob_prefix_condition(
+                    args.container_name, args.model_prefix, *([root] if root else []), write=False
+                ),
                 "ServicePrincipal",
-                "Triton reads the model repository prefix",
+                "Triton reads the model repository prefix" + (" and the release locations" if root else ""),
             )
 
         self.builder_client_id = None

@@ -12,6 +12,10 @@ GCS IAM is granted per bucket, not per prefix, so each object role carries an IA
   deny it; ``api.getAttribute("storage.googleapis.com/objectListPrefix", "")`` is the
   ``prefix`` parameter of the list call, and must start with ``<prefix>/``. Triton always lists
   with a trailing slash (``<prefix>/``, ``<prefix>/<model>/`` ...).
+- canary rollouts (``triton.rollout.strategy: canary``): canary pods read a release from its own
+  repository under ``<cache>/releases/served/``, so Triton's condition admits that folder too,
+  both terms again (objects, and listing with a prefix under it); the rest of the cache stays
+  out. Instant stacks keep the one-folder condition, unchanged.
 
 Triton also reads the bucket's metadata (its GCS client calls ``buckets.get`` before listing):
 ``roles/storage.bucketViewer`` grants that and no object access. So Triton gets
@@ -42,16 +46,33 @@ WORKLOAD_IDENTITY_ROLE = "roles/iam.workloadIdentityUser"
 _PREFIX = r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$"
 
 
-def prefix_condition(bucket: str, prefix: str) -> str:
-    """CEL that limits an object role on ``bucket`` to objects under ``prefix/`` and listing them."""
-    if not re.fullmatch(_PREFIX, prefix):
-        # Quotes or backslashes would change the expression, not just the prefix.
-        raise ValueError(f"prefix {prefix!r} must match {_PREFIX} (e.g. 'models')")
-    folder = prefix.rstrip("/") + "/"
-    return (
-        f'resource.name.startsWith("projects/_/buckets/{bucket}/objects/{folder}") || '
-        f'api.getAttribute("storage.googleapis.com/objectListPrefix", "").startsWith("{folder}")'
-    )
+def prefix_condition(bucket: str, prefix: str, *more: str) -> str:
+    """CEL that limits an object role on ``bucket`` to objects under ``prefix/`` (and each of
+    ``more``) and listing them.
+
+    One folder gives two terms joined by ``||``, each further folder two more: IAM Conditions
+    allow up to 12 logical operators per expression (Google Cloud IAM docs, "Overview of IAM
+    Conditions", limits), far above the two folders a canary stack needs.
+    """
+    terms: list[str] = []
+    for p in (prefix, *more):
+        if not re.fullmatch(_PREFIX, p):
+            # Quotes or backslashes would change the expression, not just the prefix.
+            raise ValueError(f"prefix {p!r} must match {_PREFIX} (e.g. 'models')")
+        folder = p.rstrip("/") + "/"
+        terms.append(f'resource.name.startsWith("projects/_/buckets/{bucket}/objects/{folder}")')
+        terms.append(f'api.getAttribute("storage.googleapis.com/objectListPrefix", "").startsWith("{folder}")')
+    return " || ".join(terms)
+
+
+def iam_condition(bucket: str, prefix: str, *more: str) -> gcp.storage.BucketIAMMemberConditionArgsDict:
+    """The IAM Condition of an object role: a title, a description and :func:`prefix_condition`."""
+    folders = (prefix, *more)
+    return {
+        "title": "only " + " and ".join(f"{p}/" for p in folders),
+        "description": "objects under " + " and ".join(f"gs://{bucket}/{p}/" for p in folders) + " and listing them",
+        "expression": prefix_condition(bucket, prefix, *more),
+    }
 
 
 def workload_identity_member(workload_pool: str, namespace: str, ksa: str) -> str:
@@ -69,6 +90,9 @@ class GkeWorkloadIdentityArgs(ComponentArgs):
     bucket: pulumi.Output[str] | str
     prefix: str = Field(pattern=_PREFIX)
     cache_prefix: str = Field(pattern=_PREFIX)
+    # Canary rollouts only: <cache>/releases/served, which Triton reads as it reads <prefix>.
+    # None keeps the instant stacks' condition unchanged.
+    release_locations_root: str | None = Field(default=None, pattern=_PREFIX)
     namespace: str = Field(pattern=r"^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$")
     triton_service_account: str = "triton"
     builder_service_account: str = "triton-engine-builder"
@@ -114,16 +138,10 @@ class GkeWorkloadIdentity(pulumi.ComponentResource):
                 opts=child,
             )
 
-        def bucket_role(part: str, account: gcp.serviceaccount.Account, role: str, prefix: str | None) -> None:
+        def bucket_role(part: str, account: gcp.serviceaccount.Account, role: str, *prefixes: str) -> None:
             condition: pulumi.Output[gcp.storage.BucketIAMMemberConditionArgsDict] | None = None
-            if prefix is not None:
-                condition = bucket.apply(
-                    lambda b: {
-                        "title": f"only {prefix}/",
-                        "description": f"objects under gs://{b}/{prefix}/ and listing them",
-                        "expression": prefix_condition(b, prefix),
-                    }
-                )
+            if prefixes:
+                condition = bucket.apply(lambda b: iam_condition(b, *prefixes))
             self.ready.append(
                 gcp.storage.BucketIAMMember(
                     f"{name}-{part}",
@@ -147,12 +165,13 @@ class GkeWorkloadIdentity(pulumi.ComponentResource):
             )
 
         triton = gsa("triton", "Triton Inference Server: reads the model repository")
-        bucket_role("triton-objects", triton, OBJECT_READ_ROLE, args.prefix)
-        bucket_role("triton-bucket-metadata", triton, BUCKET_METADATA_ROLE, None)
+        served = (args.prefix,) if args.release_locations_root is None else (args.prefix, args.release_locations_root)
+        bucket_role("triton-objects", triton, OBJECT_READ_ROLE, *served)
+        bucket_role("triton-bucket-metadata", triton, BUCKET_METADATA_ROLE)
 
         builder = gsa("builder", "TensorRT engine builder: reads and writes the engine cache")
         bucket_role("builder-objects", builder, OBJECT_WRITE_ROLE, args.cache_prefix)
-        bucket_role("builder-bucket-metadata", builder, BUCKET_METADATA_ROLE, None)
+        bucket_role("builder-bucket-metadata", builder, BUCKET_METADATA_ROLE)
         bind_ksa("builder", builder, args.builder_service_account)
 
         self.triton_email = triton.email

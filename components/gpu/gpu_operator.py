@@ -15,6 +15,7 @@ import pulumi_kubernetes as k8s
 import yaml
 from pydantic import Field, model_validator
 
+from components import kubernetes_objects
 from components.base import ComponentArgs, pinned_chart_release
 from triton_platform.catalog.gpu import GPU_TOLERATION, MigStrategy
 from triton_platform.catalog.versions import GPU_OPERATOR, ChartPin
@@ -156,13 +157,13 @@ class GpuOperator(pulumi.ComponentResource):
 
     namespace: pulumi.Output[str]
     release: k8s.helm.v3.Release
-    time_slicing: k8s.core.v1.ConfigMap | None
+    time_slicing: kubernetes_objects.ConfigMap | None
     ready: list[pulumi.Resource]
 
     def __init__(self, name: str, args: GpuOperatorArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("triton:gpu:GpuOperator", name, None, opts)
         child = pulumi.ResourceOptions(parent=self, provider=args.k8s_provider)
-        ns = k8s.core.v1.Namespace(
+        ns = kubernetes_objects.Namespace(
             f"{name}-ns",
             metadata=k8s.meta.v1.ObjectMetaArgs(
                 name=args.namespace,
@@ -181,7 +182,7 @@ class GpuOperator(pulumi.ComponentResource):
         self.time_slicing = None
         deps: list[pulumi.Resource] = [ns]
         if args.time_slicing_replicas is not None:
-            self.time_slicing = k8s.core.v1.ConfigMap(
+            self.time_slicing = kubernetes_objects.ConfigMap(
                 f"{name}-time-slicing",
                 metadata=k8s.meta.v1.ObjectMetaArgs(name=TIME_SLICING_CONFIG_MAP, namespace=self.namespace),
                 data={TIME_SLICING_CONFIG_KEY: time_slicing_config(args.time_slicing_replicas)},

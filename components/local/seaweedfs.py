@@ -21,6 +21,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 import pulumi_random as random
 
+from components import kubernetes_objects
 from components.base import ComponentArgs, pinned_chart_release
 from triton_platform.catalog.versions import SEAWEEDFS, SEAWEEDFS_IMAGE_TAG, ChartPin
 
@@ -113,7 +114,7 @@ class SeaweedFs(pulumi.ComponentResource):
     def __init__(self, name: str, args: SeaweedFsArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("triton:local:SeaweedFs", name, None, opts)
         child = pulumi.ResourceOptions(parent=self, provider=args.k8s_provider)
-        ns = k8s.core.v1.Namespace(
+        ns = kubernetes_objects.Namespace(
             f"{name}-ns",
             metadata=k8s.meta.v1.ObjectMetaArgs(
                 name=args.namespace, labels={"app.kubernetes.io/part-of": "triton-platform"}
@@ -128,7 +129,7 @@ class SeaweedFs(pulumi.ComponentResource):
         )
         self.access_key = pulumi.Output.secret(access.result)
         self.secret_key = pulumi.Output.secret(secret.result)
-        keys = k8s.core.v1.Secret(
+        keys = kubernetes_objects.Secret(
             f"{name}-s3-keys",
             metadata=k8s.meta.v1.ObjectMetaArgs(name=CREDENTIALS_SECRET, namespace=ns.metadata.name),
             string_data={

@@ -22,6 +22,7 @@ import pulumi_kubernetes as k8s
 import pulumi_random as random
 from pydantic import field_validator
 
+from components import kubernetes_objects
 from components.base import ComponentArgs, pinned_chart_release
 from triton_platform.catalog.versions import KUBE_PROMETHEUS_STACK, ChartPin
 from triton_platform.values.alerts import AlertThresholds, prometheus_rule_spec
@@ -204,7 +205,7 @@ class Monitoring(pulumi.ComponentResource):
         super().__init__("triton:monitoring:Monitoring", name, None, opts)
         child = pulumi.ResourceOptions(parent=self, provider=args.k8s_provider)
 
-        self.namespace_resource = k8s.core.v1.Namespace(
+        self.namespace_resource = kubernetes_objects.Namespace(
             f"{name}-namespace",
             metadata=k8s.meta.v1.ObjectMetaArgs(
                 name=args.namespace,
@@ -216,7 +217,7 @@ class Monitoring(pulumi.ComponentResource):
         self.namespace = self.namespace_resource.metadata.apply(lambda m: m.name or args.namespace)
 
         self.admin_password: random.RandomPassword | None = None
-        self.admin_secret: k8s.core.v1.Secret | None = None
+        self.admin_secret: kubernetes_objects.Secret | None = None
         self.grafana_admin_password = None
         if args.grafana_enabled:
             # pulumi-random needs no provider configuration: its default provider is fine.
@@ -224,7 +225,7 @@ class Monitoring(pulumi.ComponentResource):
                 f"{name}-grafana-password", length=32, special=False, opts=pulumi.ResourceOptions(parent=self)
             )
             self.grafana_admin_password = pulumi.Output.secret(self.admin_password.result)
-            self.admin_secret = k8s.core.v1.Secret(
+            self.admin_secret = kubernetes_objects.Secret(
                 f"{name}-grafana-admin",
                 metadata=k8s.meta.v1.ObjectMetaArgs(
                     name=GRAFANA_ADMIN_SECRET, namespace=self.namespace, labels=PART_OF
@@ -256,9 +257,9 @@ class Monitoring(pulumi.ComponentResource):
             ),
         )
 
-        self.dashboard: k8s.core.v1.ConfigMap | None = None
+        self.dashboard: kubernetes_objects.ConfigMap | None = None
         if args.grafana_enabled:
-            self.dashboard = k8s.core.v1.ConfigMap(
+            self.dashboard = kubernetes_objects.ConfigMap(
                 f"{name}-dashboard",
                 metadata=k8s.meta.v1.ObjectMetaArgs(
                     name=DASHBOARD_CONFIGMAP,

@@ -12,6 +12,7 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
+from components import kubernetes_objects
 from components.base import ComponentArgs, pinned_chart_release
 from triton_platform.catalog.versions import ENVOY_GATEWAY
 from triton_platform.config.schema import GatewayConfig
@@ -53,7 +54,7 @@ class ServingGateway(pulumi.ComponentResource):
     def __init__(self, name: str, args: ServingGatewayArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("triton:serving:ServingGateway", name, None, opts)
         child = pulumi.ResourceOptions(parent=self, provider=args.k8s_provider)
-        namespace = k8s.core.v1.Namespace(
+        namespace = kubernetes_objects.Namespace(
             f"{name}-namespace",
             metadata=k8s.meta.v1.ObjectMetaArgs(
                 name=CONTROLLER_NAMESPACE,

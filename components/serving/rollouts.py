@@ -13,6 +13,7 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
+from components import kubernetes_objects
 from components.base import ComponentArgs, pinned_chart_release
 from triton_platform.catalog.versions import ARGO_ROLLOUTS, ARGO_ROLLOUTS_GATEWAY_PLUGIN_VERSION
 
@@ -23,9 +24,24 @@ GATEWAY_PLUGIN = "argoproj-labs/gatewayAPI"
 PLUGIN_RELEASES = "https://github.com/argoproj-labs/rollouts-plugin-trafficrouter-gatewayapi/releases/download"
 
 
+# The sha256 of the plugin binary, per architecture, that the controller checks its download against
+# (the `sha256` of a trafficRouterPlugins entry, Argo Rollouts docs "Plugins"; a mismatch and the
+# controller refuses the plugin). v0.15.0 linux-amd64: the value a deployed configuration of this same
+# release pins (the plugin publishes no checksums file); other architectures download unverified.
+PLUGIN_SHA256 = {"amd64": "24816da0e613836b3f180a2b50f6199431668c72d7f4adeef09284bffc6582a1"}
+
+
 def plugin_location(arch: str = "amd64") -> str:
     """The plugin binary of the pinned release (an asset of its GitHub release) that the controller downloads."""
     return f"{PLUGIN_RELEASES}/{ARGO_ROLLOUTS_GATEWAY_PLUGIN_VERSION}/gatewayapi-plugin-linux-{arch}"
+
+
+def _plugin(arch: str) -> dict[str, str]:
+    """The controller's trafficRouterPlugins entry: name, location, and the sha256 it verifies when pinned."""
+    plugin = {"name": GATEWAY_PLUGIN, "location": plugin_location(arch)}
+    if arch in PLUGIN_SHA256:
+        plugin["sha256"] = PLUGIN_SHA256[arch]
+    return plugin
 
 
 def chart_values(arch: str = "amd64") -> dict[str, Any]:
@@ -37,7 +53,7 @@ def chart_values(arch: str = "amd64") -> dict[str, Any]:
     """
     providers = ("istio", "smi", "ambassador", "awsLoadBalancerController", "awsAppMesh", "traefik", "apisix")
     return {
-        "controller": {"trafficRouterPlugins": [{"name": GATEWAY_PLUGIN, "location": plugin_location(arch)}]},
+        "controller": {"trafficRouterPlugins": [_plugin(arch)]},
         "providerRBAC": {
             "enabled": True,
             "providers": {
@@ -72,7 +88,7 @@ class ArgoRollouts(pulumi.ComponentResource):
     def __init__(self, name: str, args: ArgoRolloutsArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("triton:serving:ArgoRollouts", name, None, opts)
         child = pulumi.ResourceOptions(parent=self, provider=args.k8s_provider)
-        namespace = k8s.core.v1.Namespace(
+        namespace = kubernetes_objects.Namespace(
             f"{name}-namespace",
             metadata=k8s.meta.v1.ObjectMetaArgs(
                 name=NAMESPACE,

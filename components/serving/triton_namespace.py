@@ -15,6 +15,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 from pydantic import Field
 
+from components import kubernetes_objects
 from components.base import ComponentArgs
 
 DNS_LABEL = r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"
@@ -51,7 +52,7 @@ class TritonNamespace(pulumi.ComponentResource):
         # alias keeps existing stacks from replacing them (a replaced namespace takes Triton with it).
         moved = [pulumi.Alias(parent=pulumi.ROOT_STACK_RESOURCE)]
         child = pulumi.ResourceOptions(parent=self, provider=args.k8s_provider, aliases=moved)
-        ns = k8s.core.v1.Namespace(
+        ns = kubernetes_objects.Namespace(
             f"{name}-namespace",
             metadata=k8s.meta.v1.ObjectMetaArgs(
                 name=args.namespace,
@@ -73,7 +74,7 @@ class TritonNamespace(pulumi.ComponentResource):
             credentials: dict[str, pulumi.Output[str]] = {
                 key: pulumi.Output.secret(value) for key, value in args.credentials_env.items()
             }
-            secret = k8s.core.v1.Secret(
+            secret = kubernetes_objects.Secret(
                 f"{name}-model-repository-credentials",
                 metadata=k8s.meta.v1.ObjectMetaArgs(name=CREDENTIALS_SECRET, namespace=self.namespace),
                 string_data=credentials,
@@ -88,7 +89,7 @@ class TritonNamespace(pulumi.ComponentResource):
         self.builder_service_account = None
         sa_spec = args.builder_service_account
         if sa_spec is not None:
-            sa = k8s.core.v1.ServiceAccount(
+            sa = kubernetes_objects.ServiceAccount(
                 f"{name}-engine-builder-sa",
                 metadata=k8s.meta.v1.ObjectMetaArgs(
                     name=sa_spec.name,

@@ -4,6 +4,7 @@ values ask for: traffic routing with Gateway routes, the analysis with a templat
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,7 @@ import pytest
 import yaml
 
 from tests.support.helm import CHART, render_triton
+from tests.support.tools import helm_path
 
 pytestmark = pytest.mark.chart
 
@@ -66,3 +68,68 @@ def test_instant_renders_no_canary_object(tmp_path: Path) -> None:
     assert not {"Rollout", "AnalysisTemplate"} & set(docs)
     assert docs["HorizontalPodAutoscaler"][0]["spec"]["scaleTargetRef"]["kind"] == "Deployment"
     assert len(docs["Service"]) == 2
+
+
+DIGESTS = ("sha256:" + "a" * 64, "sha256:" + "b" * 64)
+
+
+def _template(values: dict[str, Any], tmp_path: Path) -> dict[str, Any]:
+    (deployment,) = _by_kind(render_triton(values, tmp_path))["Deployment"]
+    template: dict[str, Any] = deployment["spec"]["template"]
+    return template
+
+
+def _served(digest: str) -> dict[str, Any]:
+    values = _values(release=digest)
+    values["triton"] = {**values.get("triton", {}), "modelControlMode": "none"}
+    values["modelRepository"] = {"uri": f"s3://bucket/_cache/releases/served/{digest.removeprefix('sha256:')}"}
+    return values
+
+
+def _refused(values: dict[str, Any], tmp_path: Path) -> str:
+    """``helm template`` that must fail: its stderr."""
+    path = tmp_path / "values.yaml"
+    path.write_text(yaml.safe_dump(values))
+    cmd = [str(helm_path()), "template", "triton", str(CHART), "-f", str(path)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120, check=False)
+    assert proc.returncode != 0, proc.stdout[:500]
+    return proc.stderr
+
+
+def test_a_new_release_is_a_new_pod_template_naming_it(tmp_path: Path) -> None:
+    """What makes Argo Rollouts run a release through the canary: its pod-template-hash covers the
+    whole template, so the release annotation (and the location) change it; nothing else does."""
+    old, new = (_template(_served(d), tmp_path) for d in DIGESTS)
+    assert old["metadata"]["annotations"]["triton-platform.io/release"] == DIGESTS[0]
+    assert new["metadata"]["annotations"]["triton-platform.io/release"] == DIGESTS[1]
+    args = new["spec"]["containers"][0]["args"]
+    assert f"--model-repository=s3://bucket/_cache/releases/served/{'b' * 64}" in args
+    assert "--model-control-mode=none" in args
+    # The annotation and the location are the whole difference between the two templates.
+    old["metadata"]["annotations"].pop("triton-platform.io/release")
+    new["metadata"]["annotations"].pop("triton-platform.io/release")
+    old_args, new_args = old["spec"]["containers"][0].pop("args"), new["spec"]["containers"][0].pop("args")
+    assert old == new
+    assert [a for a in old_args if a not in new_args] == [
+        f"--model-repository=s3://bucket/_cache/releases/served/{'a' * 64}"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        ({"triton": {"modelControlMode": "poll"}}, "triton.modelControlMode must be none with rollout.release"),
+        ({"rollout": {"strategy": "instant", "release": DIGESTS[0]}}, "rollout.release is for rollout.strategy canary"),
+    ],
+)
+def test_the_chart_refuses_a_release_it_cannot_serve_immutably(
+    edit: dict[str, Any], message: str, tmp_path: Path
+) -> None:
+    values = _served(DIGESTS[0])
+    for key, value in edit.items():
+        values[key] = {**values[key], **value}
+    assert message in _refused(values, tmp_path)
+
+
+def test_a_release_that_is_not_a_digest_is_refused_by_the_schema(tmp_path: Path) -> None:
+    assert "/rollout/release" in _refused(_served("latest"), tmp_path)

@@ -27,8 +27,8 @@ from components.aws.s3_model_bucket import generated_bucket_name, tls_only_polic
 from tests.support.cloud import WORKLOAD_OUTPUTS, Built, build_stack, secret_data_is_secret
 from tests.support.helm import assert_gpu_placement, pod_spec, render_triton
 from tests.support.iam_eval import Request, allowed
-from tests.support.pulumi_mocks import MOCK_AWS_SECRET_KEY, RecordingMocks, Registered
-from tests.support.stacks import REPO, Edit, drop_key, edited_config, parse_stack, set_key
+from tests.support.pulumi_mocks import MOCK_AWS_SECRET_KEY, RecordingMocks, Registered, run_program
+from tests.support.stacks import BEHIND_GATEWAY, REPO, Edit, drop_key, edited_config, parse_stack, set_key
 from triton_platform.clouds import aws_iam
 from triton_platform.config import ConfigError, PlatformConfig, parse_config
 
@@ -530,3 +530,53 @@ def test_bad_config_fails_before_any_resource(case: str, mocks: RecordingMocks, 
     assert key in err.keys, f"{case}: {err}"
     assert hint in str(err)
     assert mocks.resources == []
+
+
+# --- canary rollouts: Triton reads each release's own location --------------------------------
+
+CANARY = (*BEHIND_GATEWAY, set_key("triton.rollout.strategy", "canary"))
+LOCATIONS_ROOT = "_cache/releases/served"
+
+
+def provisioned_storage(mocks: RecordingMocks, cfg: PlatformConfig) -> dict[str, Any]:
+    """stacks.aws.provision's StorageBinding, resolved: the repository, the locations root, one location's values."""
+
+    def program() -> dict[str, Any]:
+        s = aws_stack.provision(cfg, REPO).storage
+        fn = s.location_values
+        return {
+            "repo": s.repository_uri,
+            "root": s.locations_root_uri,
+            "values": fn(f"{LOCATIONS_ROOT}/{'ab' * 32}") if fn else None,
+        }
+
+    return run_program(program).values
+
+
+@pytest.mark.parametrize("static_keys", [False, True])
+def test_canary_reader_reads_the_release_locations(mocks: RecordingMocks, static_keys: bool) -> None:
+    cfg = parse_stack(STACK, *CANARY, set_key("modelRepository.staticKeys", static_keys))
+    got = provisioned_storage(mocks, cfg)
+    bucket = got["repo"].removeprefix("s3://").split("/")[0]
+    assert got["repo"] == f"s3://{bucket}/models"
+    assert got["root"] == f"s3://{bucket}/{LOCATIONS_ROOT}"
+    assert got["values"] == {}
+    bucket_arn = "arn:aws:mock::123456789012:test-models-bucket"
+    reader_doc = policy(mocks.named("test-model-access-reader-s3"))
+    assert reader_doc == aws_iam.reader_policy(bucket_arn, "models", LOCATIONS_ROOT)
+    location = f"{bucket_arn}/{LOCATIONS_ROOT}/{'ab' * 32}"
+    assert allowed(reader_doc, Request("s3:GetObject", f"{location}/m/config.pbtxt", {}, "GetObject"))
+    assert allowed(reader_doc, Request("s3:ListBucket", bucket_arn, {"s3:prefix": f"{LOCATIONS_ROOT}/x/"}, "List"))
+    assert not allowed(reader_doc, Request("s3:GetObject", f"{bucket_arn}/_cache/engines/m/k/sm80.plan", {}, "Get"))
+    if static_keys:
+        assert policy(mocks.one("aws:iam/userPolicy:UserPolicy")) == reader_doc
+
+
+def test_instant_storage_has_no_release_locations(mocks: RecordingMocks) -> None:
+    got = provisioned_storage(mocks, parse_stack(STACK))
+    assert got["root"] is None
+    assert got["values"] is None
+    bucket_arn = "arn:aws:mock::123456789012:test-models-bucket"
+    assert policy(mocks.named("test-model-access-reader-s3")) == aws_iam.reader_policy(bucket_arn, "models")
+    description = mocks.named("test-model-access-reader").inputs["description"]
+    assert description == "Triton (triton/triton) reads s3 prefix models/"

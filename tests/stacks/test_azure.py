@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 
 import stacks
+import stacks.azure as azure_stack
 from stacks.common import BUILDER_SERVICE_ACCOUNT, TRITON_SERVICE_ACCOUNT
 from tests.support.cloud import WORKLOAD_OUTPUTS, Built, build_stack
 from tests.support.helm import CHART, assert_gpu_placement, pod_spec, render_triton, triton_container
@@ -29,7 +30,7 @@ from tests.support.pulumi_mocks import (
     RecordingMocks,
     run_program,
 )
-from tests.support.stacks import Edit, config_error, parse_stack, set_key
+from tests.support.stacks import BEHIND_GATEWAY, REPO, Edit, config_error, parse_stack, set_key
 from triton_platform.catalog import gpu
 from triton_platform.clouds import azure as az
 from triton_platform.clouds import azure_rbac
@@ -674,3 +675,58 @@ def test_generic_and_azure_problems_arrive_in_one_error(samples_built: Path) -> 
 def test_dotted_container_name_is_reported_once(samples_built: Path) -> None:
     err = config_error(STACK, set_key("modelRepository.bucket", "triton.models--x"))
     assert err.keys.count("triton-platform:modelRepository.bucket") == 1, str(err)
+
+
+# --------------------------------------------------------------------------- canary rollouts
+
+CANARY = (*BEHIND_GATEWAY, set_key("triton.rollout.strategy", "canary"))
+LOCATIONS_ROOT = "_cache/releases/served"
+LOCATION = f"{LOCATIONS_ROOT}/{'ab' * 32}"
+
+
+def provisioned_storage(mocks: RecordingMocks, *edits: Edit) -> dict[str, Any]:
+    """stacks.azure.provision's StorageBinding, resolved: the repository, the locations root, one location's values."""
+
+    def program() -> dict[str, Any]:
+        s = azure_stack.provision(parse_stack(STACK, *edits), REPO).storage
+        fn = s.location_values
+        return {"repo": s.repository_uri, "root": s.locations_root_uri, "values": fn(LOCATION) if fn else None}
+
+    return run_program(program).values
+
+
+def _reader_condition(mocks: RecordingMocks) -> str:
+    by_name = {r.name: r.inputs for r in mocks.of_type("azure-native:authorization:RoleAssignment")}
+    condition: str = by_name[f"{STACK}-identity-triton-reader"]["condition"]
+    return condition
+
+
+def test_canary_mirror_syncs_the_release_location_once(mocks: RecordingMocks) -> None:
+    got = provisioned_storage(mocks, *CANARY)
+    # Triton reads the mirror; a release's folder in it is <root>/<hex>, as on the other clouds.
+    assert got["repo"] == az.SYNC_REPOSITORY
+    assert got["root"] == f"{az.SYNC_REPOSITORY}/{LOCATIONS_ROOT}"
+    values = got["values"]
+    assert values["modelRepository"]["uri"] == f"{got['root']}/{'ab' * 32}"
+    (init,) = values["extraInitContainers"]
+    args = init["args"]
+    assert args[args.index("--prefix") + 1] == LOCATION
+    assert args[args.index("--dest") + 1] == values["modelRepository"]["uri"]
+    assert args[args.index("--account-url") + 1] == f"https://{ACCOUNT}.blob.core.windows.net"
+    assert args[args.index("--container") + 1] == "triton-models"
+    # Immutable location, loaded once (model control none under canary): no sidecar keeps it in step.
+    assert values["extraContainers"] == []
+    assert _reader_condition(mocks) == az.blob_prefix_condition("triton-models", "models", LOCATIONS_ROOT, write=False)
+
+
+def test_canary_with_the_account_key_reads_the_root_itself(mocks: RecordingMocks) -> None:
+    got = provisioned_storage(mocks, *CANARY, STATIC)
+    assert got["repo"] == f"as://{ACCOUNT}/triton-models/models"
+    assert got["root"] == f"as://{ACCOUNT}/triton-models/{LOCATIONS_ROOT}"
+    assert got["values"] == {}
+
+
+def test_instant_storage_has_no_release_locations(mocks: RecordingMocks) -> None:
+    got = provisioned_storage(mocks)
+    assert (got["root"], got["values"]) == (None, None)
+    assert _reader_condition(mocks) == az.blob_prefix_condition("triton-models", "models", write=False)

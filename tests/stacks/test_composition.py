@@ -98,3 +98,41 @@ def test_one_place_composes_the_workloads() -> None:
         source = (REPO / (module.replace(".", "/") + ".py")).read_text()
         assert "def provision(" in source, module
         assert "CloudPlatform(" in source, module
+
+
+def test_location_values_place_the_release_location_key_once_it_is_known(mocks: RecordingMocks) -> None:
+    """Canary: a storage's ``location_values`` (Azure's mirror of one location) gets the release's key,
+    an Output until the release's digest is known; the rest of its values stay as they are."""
+    import pulumi
+
+    from stacks.common import location_chart_values
+
+    seen: list[str] = []
+
+    def values(key: str) -> dict[str, object]:
+        seen.append(key)
+        return {
+            "extraInitContainers": [{"name": "sync", "args": ["--prefix", key, "--dest", f"/repo/{key}"]}],
+            "extraContainers": [],
+            "interval": 30,
+        }
+
+    key = pulumi.Output.from_input("_cache/releases/served/abc")
+    placed = location_chart_values(values, key)
+    assert len(seen) == 1  # once, on a placeholder
+    assert placed["extraContainers"] == []
+    assert placed["interval"] == 30
+
+    @pulumi.runtime.test
+    def resolved() -> pulumi.Output[None]:
+        def check(out: dict[str, object]) -> None:
+            assert out["extraInitContainers"] == [
+                {
+                    "name": "sync",
+                    "args": ["--prefix", "_cache/releases/served/abc", "--dest", "/repo/_cache/releases/served/abc"],
+                }
+            ]
+
+        return pulumi.Output.from_input(placed).apply(check)
+
+    resolved()

@@ -37,8 +37,8 @@ from components.gcp.gke_workload_identity import GkeWorkloadIdentityArgs, prefix
 from tests.support.cloud import WORKLOAD_OUTPUTS, Built, build_stack, secret_data_is_secret
 from tests.support.gcs_iam import COMPOSITE_PREFIX, ObjectRequest, condition_allows, object_name
 from tests.support.helm import assert_gpu_placement, pod_spec, render_triton
-from tests.support.pulumi_mocks import MOCK_HMAC_SECRET, MOCK_RANDOM_HEX, RecordingMocks
-from tests.support.stacks import Edit, config_error, drop_key, parse_stack, set_key
+from tests.support.pulumi_mocks import MOCK_HMAC_SECRET, MOCK_RANDOM_HEX, RecordingMocks, run_program
+from tests.support.stacks import BEHIND_GATEWAY, REPO, Edit, config_error, drop_key, parse_stack, set_key
 from triton_platform.clouds.gcp import bucket_name_issue, is_zone, region_of
 from triton_platform.config import PlatformConfig
 
@@ -642,3 +642,59 @@ def test_generic_and_gcp_problems_arrive_in_one_error(samples_built: Path) -> No
     assert "triton-platform:cluster.gpuNodePool.gpuCount" in keys, str(err)
     assert "triton-platform:cluster.project" in keys, str(err)
     assert "triton-platform:modelRepository.bucket" in keys, str(err)
+
+
+# --- canary rollouts: Triton reads each release's own location --------------------------------
+
+CANARY = (*BEHIND_GATEWAY, set_key("triton.rollout.strategy", "canary"))
+LOCATIONS_ROOT = "_cache/releases/served"
+
+
+def provisioned_storage(mocks: RecordingMocks, cfg: PlatformConfig) -> dict[str, Any]:
+    """stacks.gcp.provision's StorageBinding, resolved: the repository, the locations root, one location's values."""
+
+    def program() -> dict[str, Any]:
+        s = gcp_stack.provision(cfg, REPO).storage
+        fn = s.location_values
+        return {
+            "repo": s.repository_uri,
+            "root": s.locations_root_uri,
+            "values": fn(f"{LOCATIONS_ROOT}/{'ab' * 32}") if fn else None,
+        }
+
+    return run_program(program).values
+
+
+def test_canary_triton_condition_admits_the_release_locations(mocks: RecordingMocks) -> None:
+    got = provisioned_storage(mocks, parse_stack(STACK, *CANARY))
+    assert got["repo"] == f"gs://{BUCKET}/models"
+    assert got["root"] == f"gs://{BUCKET}/{LOCATIONS_ROOT}"
+    assert got["values"] == {}
+    (triton_read,) = _iam(Built(mocks), "roles/storage.objectViewer", TRITON_GSA)
+    expression = triton_read["condition"]["expression"]
+    assert expression == prefix_condition(BUCKET, "models", LOCATIONS_ROOT)
+    location = object_name(BUCKET, f"{LOCATIONS_ROOT}/{'ab' * 32}/m/config.pbtxt")
+    assert condition_allows(expression, ObjectRequest("storage.objects.get", location))
+    assert not condition_allows(
+        expression, ObjectRequest("storage.objects.get", object_name(BUCKET, "_cache/engines/m/k/sm80.plan"))
+    )
+    # The builder's condition (its cache prefix) is not touched.
+    (builder_write,) = _iam(Built(mocks), "roles/storage.objectUser", BUILDER_GSA)
+    assert builder_write["condition"]["expression"] == prefix_condition(BUCKET, "_cache")
+
+
+def test_canary_with_hmac_keys_reads_the_root_through_the_xml_api(mocks: RecordingMocks) -> None:
+    got = provisioned_storage(mocks, parse_stack(STACK, *CANARY, set_key("modelRepository.staticKeys", True)))
+    assert got["repo"] == f"s3://https://storage.googleapis.com:443/{BUCKET}/models"
+    assert got["root"] == f"s3://https://storage.googleapis.com:443/{BUCKET}/{LOCATIONS_ROOT}"
+
+
+def test_instant_storage_has_no_release_locations(mocks: RecordingMocks) -> None:
+    got = provisioned_storage(mocks, parse_stack(STACK))
+    assert (got["root"], got["values"]) == (None, None)
+    (triton_read,) = _iam(Built(mocks), "roles/storage.objectViewer", TRITON_GSA)
+    assert triton_read["condition"] == {
+        "title": "only models/",
+        "description": f"objects under gs://{BUCKET}/models/ and listing them",
+        "expression": prefix_condition(BUCKET, "models"),
+    }

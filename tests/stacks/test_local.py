@@ -10,11 +10,21 @@ import pulumi
 import pytest
 import yaml
 
+import stacks.local as local_stack
 from stacks import build_stack
 from tests.support.cloud import WORKLOAD_OUTPUTS
 from tests.support.helm import render_triton
 from tests.support.pulumi_mocks import ProgramResult, RecordingMocks, run_program
-from tests.support.stacks import REPO, set_pulumi_config, stack_config
+from tests.support.stacks import (
+    BEHIND_GATEWAY,
+    REPO,
+    Edit,
+    drop_key,
+    parse_stack,
+    set_key,
+    set_pulumi_config,
+    stack_config,
+)
 from triton_platform.catalog.versions import KIND_DEFAULT_KUBERNETES_VERSION, KIND_NODE_IMAGES
 from triton_platform.config import ConfigError, load_config
 
@@ -308,3 +318,38 @@ def test_dev_stack_requests_fit_the_docker_vm_dev_up_checks(
     assert _dev_up_number("MIN_FREE_MEMORY_MIB") < _dev_up_number("MIN_MEMORY_MIB")
     # What Triton asked before (2 CPUs, 4Gi) did not fit with the rest.
     assert mib - 2048 + 4096 > _dev_up_number("MIN_FREE_MEMORY_MIB")
+
+
+# --- canary rollouts: Triton reads each release's own location --------------------------------
+
+LOCATIONS_ROOT = "_cache/releases/served"
+
+
+def provisioned_storage(mocks: RecordingMocks, *edits: Edit) -> dict[str, Any]:
+    """stacks.local.provision's StorageBinding, resolved: the repository, the locations root, one location's values."""
+
+    def program() -> dict[str, Any]:
+        s = local_stack.provision(parse_stack("dev", *edits), REPO).storage
+        fn = s.location_values
+        return {
+            "repo": s.repository_uri,
+            "root": s.locations_root_uri,
+            "values": fn(f"{LOCATIONS_ROOT}/{'ab' * 32}") if fn else None,
+        }
+
+    return run_program(program).values
+
+
+def test_canary_reads_the_locations_root_through_the_same_s3_endpoint(mocks: RecordingMocks) -> None:
+    canary = (*BEHIND_GATEWAY, drop_key("triton.service.nodePorts"), set_key("triton.rollout.strategy", "canary"))
+    got = provisioned_storage(mocks, *canary)
+    endpoint = "s3://http://seaweedfs-all-in-one.seaweedfs.svc.cluster.local:8333/triton-models"
+    assert got["repo"] == f"{endpoint}/models"
+    assert got["root"] == f"{endpoint}/{LOCATIONS_ROOT}"
+    # SeaweedFS's one S3 identity (components/local/seaweedfs.py) reads the whole bucket: nothing to add.
+    assert got["values"] == {}
+
+
+def test_instant_storage_has_no_release_locations(mocks: RecordingMocks) -> None:
+    got = provisioned_storage(mocks)
+    assert (got["root"], got["values"]) == (None, None)

@@ -391,3 +391,40 @@ def test_a_promoting_stack_with_every_engine_builds_nothing_and_exports_the_upst
 
     outputs = _run(main)
     assert outputs["release"]["digest"] == exported.digest
+
+
+def test_a_rollback_under_canary_serves_the_older_release_from_its_own_location(
+    mocks: RecordingMocks, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 18 item 5: pinning an older digest the upstream keeps goes through the same canary:
+    the location of the older release is copied (ReleaseLocation) and the pods' template names it."""
+    import stacks.release
+
+    older, exported = upstream_release("8.0"), upstream_release("8.0", "9.0")
+    history = [{"digest": exported.digest, "promotedAt": "t2"}, {"digest": older.digest, "promotedAt": "t1"}]
+    mocks.stack_outputs[UPSTREAM] = {"release": exported.to_output(), "releaseHistory": history}
+    monkeypatch.setattr(
+        stacks.release, "_fetch_manifest", lambda _s, d: older.manifest.canonical() if d == older.digest else None
+    )
+    canary = {
+        "triton": {
+            "rollout": {"strategy": "canary"},
+            "gateway": {"enabled": True, "internal": True},
+            "service": {"type": "ClusterIP"},
+        },
+        "monitoring": {"enabled": True},
+    }
+    raw = _gcp(release={"fromStack": UPSTREAM, "digest": older.digest}, **canary)
+    outputs = _run(_program(parse_config(raw, base_dir=REPO, stack="staging")))
+    assert outputs["release"]["digest"] == older.digest
+    (location,) = mocks.of_type("pulumi-python:dynamic/triton:ReleaseLocation")
+    assert location.inputs["digest"] == older.digest
+    assert "staging-models-release" in mocks.dependency_names(location.name)
+    values = mocks.release("charts/triton-inference-server").inputs["values"]
+    hex_ = older.digest.removeprefix("sha256:")
+    bucket = outputs["release"]["store"]["bucket"]
+    assert values["modelRepository"]["uri"] == f"gs://{bucket}/_cache/releases/served/{hex_}"
+    assert values["rollout"]["release"] == older.digest
+    assert values["triton"]["modelControlMode"] == "none"
+    # The exported release being rolled out is the older one (None under the mocks until the provider ran).
+    assert "releaseRollingOut" in outputs

@@ -55,8 +55,10 @@ CLUSTER_AUTOSCALER = ChartPin(
 # 1.32 9.45.0+, 1.33 9.47.0+, 1.34 9.51.0+; 1.35 is the chart's own appVersion since 9.55.1. So the
 # pinned chart 9.59.0 serves 1.32-1.35 (the minors EKS still creates, 2026-12-06), each with the
 # newest patch release of that minor (kubernetes/autoscaler tags cluster-autoscaler-1.<minor>.<patch>:
-# 1.32.7 2026-02-13, 1.33.6 2026-07-22, 1.34.5 2026-07-22, 1.35.2 2026-07-22); a cluster of another
-# minor is a config error. 1.36 waits for a chart whose appVersion is 1.36.
+# 1.32.7 2026-02-13, 1.33.6 2026-07-22, 1.34.5 2026-07-22, 1.35.2 2026-07-22; the tag list, read
+# 2026-12-06 from the newest stored snapshot of the repository (commit of 2026-08-22), is test data:
+# tests/components/aws/data/cluster-autoscaler-tags.json); a cluster of another minor is a config
+# error. 1.36 (tag 1.36.1, 2026-07-22) waits for a chart whose appVersion is 1.36.
 CLUSTER_AUTOSCALER_IMAGE_TAGS: dict[str, str] = {
     "1.32": "v1.32.7",
     "1.33": "v1.33.6",
@@ -116,10 +118,18 @@ KIND_NODE_IMAGES: dict[str, str] = {
 # v1 support, as the kind v0.31.0 release notes warn for its node images).
 KIND_DEFAULT_KUBERNETES_VERSION = "1.34"
 KIND_NODE_IMAGE = KIND_NODE_IMAGES[KIND_DEFAULT_KUBERNETES_VERSION]
-# Images used by the Kubernetes engine-build Job to move files to and from the bucket.
-AWS_CLI_IMAGE = "amazon/aws-cli:2.22.35"
-GCLOUD_IMAGE = "gcr.io/google.com/cloudsdktool/google-cloud-cli:505.0.0-slim"
-AZURE_CLI_IMAGE = "mcr.microsoft.com/azure-cli:2.67.0"
+# Images used by the Kubernetes engine-build Job to move files to and from the bucket (read
+# 2026-12-06; the flags the Job passes were checked in each CLI's source, docs/integrations.md PIN-10):
+# - aws-cli 2.42.1: released by 2026-11-22 (a release feed tracking aws/aws-cli; the newest tag in
+#   the stored aws/aws-cli snapshot is 2.36.7, 2026-07-23); Docker Hub amazon/aws-cli has a tag per
+#   release.
+# - gcloud 587.0.0 (weekly releases, 568.0.0 on 2026-05-12): the newest release found published;
+#   google-cloud-cli repositories delete versions older than a year (cloud-sdk-docker README,
+#   "Package retention policy"), so 505.0.0 (January 2025) no longer pulls.
+# - azure-cli 2.93.0: released 2026-11-15 (Azure/azure-cli releases, tag azure-cli-2.93.0).
+AWS_CLI_IMAGE = "amazon/aws-cli:2.42.1"
+GCLOUD_IMAGE = "gcr.io/google.com/cloudsdktool/google-cloud-cli:587.0.0-slim"
+AZURE_CLI_IMAGE = "mcr.microsoft.com/azure-cli:2.93.0"
 
 
 @dataclass(frozen=True)
@@ -135,7 +145,16 @@ class NgcRelease:
     tensorrt: str
 
 
-# From NVIDIA's Triton / TensorRT container release notes (support matrix).
+# From NVIDIA's Triton / TensorRT container release notes (support matrix). The Triton column is
+# checked against triton-inference-server/server's release tags (build.py's container version per
+# tag; tests/triton_platform/catalog/data/triton-server-release-tags.json). Newer releases exist
+# (Triton release notes up to 26.10, read 2026-12-06), but:
+# - their TensorRT versions come only from the Frameworks Support Matrix, not readable from here, and
+#   a wrong TensorRT version keys engines Triton refuses to load, so no row is added unverified;
+# - 26.06 and later ship TensorRT 11 (server commit d898a0fe, "prepare server for 26.06 ... TRT 11"),
+#   which removed trtexec's --fp16/--int8/--calib and BuilderFlag FP16/INT8 (TensorRT OSS v11.0
+#   samples/common/sampleOptions.cpp): the builders need strongly typed networks before such a row
+#   joins (tests/triton_platform/catalog/test_versions.py refuses it).
 NGC_RELEASES: dict[str, NgcRelease] = {
     r.release: r
     for r in (

@@ -8,7 +8,9 @@ roles here (a test derives them from this module):
   association, scope ``cluster`` (EKS API reference, CreateAccessEntry / AssociateAccessPolicy;
   the policy ARNs from the EKS user guide, "Review access policy permissions"). The cluster
   creator already has an entry with the admin policy (``bootstrapClusterCreatorAdminPermissions``):
-  creating it again fails with ResourceInUseException, so ``same_iam_principal`` finds it.
+  creating it again fails with ResourceInUseException. Which principal that is, is recorded once,
+  when the cluster is created, in its ``EKS_CREATOR_TAG`` tag (``eks_creator``), so a later
+  ``pulumi up`` by another identity skips the same principal (``same_iam_principal``).
 - AKS (Entra ID + Azure RBAC): *Azure Kubernetes Service Cluster User Role*, which allows
   ``listClusterUserCredential/action`` (the kubeconfig), plus the RBAC role that authorizes the
   Kubernetes API (role definition ids from learn.microsoft.com/azure/role-based-access-control/
@@ -61,6 +63,67 @@ def same_iam_principal(configured: str, caller_arn: str) -> bool:
     """
     a, b = _iam_identity(configured), _iam_identity(caller_arn)
     return a is not None and a == b
+
+
+# The cluster creator. CreateCluster with accessConfig.bootstrapClusterCreatorAdminPermissions
+# gives "the cluster creator IAM principal" an admin access entry (EKS API reference,
+# AccessConfigResponse); EKS names it by the IAM role or user ARN, never the STS session (access
+# entries take no STS session principal: CreateAccessEntry, principalArn), path included (an SSO
+# role's entry is arn:aws:iam::<account>:role/aws-reserved/sso.amazonaws.com/<region>/<name>,
+# terraform-aws-modules/terraform-aws-eks#2969, which uses aws_iam_session_context.issuer_arn for
+# it). The EKS API does not say who created a cluster, so the cluster records it itself: this tag,
+# set at creation and never updated (ignore_changes), read back with DescribeCluster.
+EKS_CREATOR_TAG = "triton-platform/creator"
+# EKS tag values: up to 256 letters, numbers, spaces and + - = . _ : / @ (the EKS tag
+# restrictions, CloudFormation AWS::EKS::AccessEntry Tag); an IAM name may hold a comma, which
+# then goes unrecorded (eks_creator falls back to the caller and says so).
+_EKS_TAG_VALUE = re.compile(r"^[\w +=.:/@-]{1,256}$")
+_STS_ROLE = re.compile(r"^arn:(aws|aws-cn|aws-us-gov):sts::(\d{12}):assumed-role/([\w+=,.@-]+)/.+$")
+
+
+def iam_principal_arn(caller_arn: str) -> str:
+    """The IAM ARN behind GetCallerIdentity's ``Arn``: a role session names its role (path unknown)."""
+    m = _STS_ROLE.match(caller_arn)
+    return f"arn:{m.group(1)}:iam::{m.group(2)}:role/{m.group(3)}" if m else caller_arn
+
+
+def creator_tag(caller_arn: str) -> dict[str, str]:
+    """``{EKS_CREATOR_TAG: <IAM ARN>}`` for the cluster ``caller_arn`` creates (empty if no tag can hold it)."""
+    principal = iam_principal_arn(caller_arn)
+    return {EKS_CREATOR_TAG: principal} if _EKS_TAG_VALUE.match(principal) else {}
+
+
+@dataclass(frozen=True)
+class EksCreator:
+    """Who holds the bootstrap admin entry of one cluster, and why that is the answer."""
+
+    principal: str | None  # an IAM ARN (or STS session ARN) to compare with same_iam_principal
+    warning: str | None = None
+
+    def created(self, configured: str) -> bool:
+        """Whether the configured ``admins``/``viewers`` ARN is the creator (it has its entry)."""
+        return self.principal is not None and same_iam_principal(configured, self.principal)
+
+
+def eks_creator(cluster_name: str, caller_arn: str, existing_tags: dict[str, str] | None) -> EksCreator:
+    """The creator of ``cluster_name``: the caller when the cluster does not exist yet
+    (``existing_tags`` None: this run creates it), else its recorded ``EKS_CREATOR_TAG``.
+
+    A cluster without the tag (created before it was recorded, or by a name no tag holds) falls
+    back to the caller, with a warning that says how to record the creator.
+    """
+    if existing_tags is None:
+        return EksCreator(caller_arn)
+    recorded = existing_tags.get(EKS_CREATOR_TAG)
+    if recorded:
+        return EksCreator(recorded)
+    return EksCreator(
+        caller_arn,
+        f"EKS cluster {cluster_name!r} has no {EKS_CREATOR_TAG!r} tag, so which cluster.access entry EKS "
+        f"created for its creator is unknown; assuming the identity running this update ({caller_arn}). "
+        f"Record the creator once: aws eks tag-resource --resource-arn <cluster ARN> "
+        f"--tags {EKS_CREATOR_TAG}=<IAM role or user ARN that created the cluster>",
+    )
 
 
 # --- AKS ----------------------------------------------------------------------------------------

@@ -82,8 +82,14 @@ def web_identity_trust_policy(
     }
 
 
-def reader_policy(bucket_arn: str, prefix: str) -> dict[str, Any]:
+def reader_policy(bucket_arn: str, prefix: str, locations_root: str | None = None) -> dict[str, Any]:
     """Triton's access: HeadBucket, list and read ``<prefix>/``; nothing else in the bucket.
+
+    ``locations_root`` (``triton.rollout.strategy: canary`` only): the parent of every release's
+    own model repository, ``<cache>/releases/served`` (``publisher.stores.base.release_locations_root``),
+    which canary pods read instead of ``<prefix>/``; it gets exactly the prefix's access (list
+    with ``s3:prefix`` under ``<root>/``, ``s3:GetObject`` on ``<root>/*``) and the rest of the
+    cache stays denied. Without it the document is byte-for-byte the instant one.
 
     HeadBucket is ``s3:ListBucket`` without an ``s3:prefix`` key, so the listing condition is
     ``StringLikeIfExists`` (true when the key is absent). Residual, and unavoidable: a
@@ -92,8 +98,15 @@ def reader_policy(bucket_arn: str, prefix: str) -> dict[str, Any]:
     stay on ``<prefix>/*``). Any listing that names another prefix is denied explicitly.
     """
     _check_prefix("prefix", prefix)
+    folders = [prefix]
+    if locations_root is not None:
+        _check_prefix("locations_root", locations_root)
+        folders.append(locations_root)
     # '*' matches zero characters too: Triton lists '<prefix>/' itself and '<prefix>/<dir>/'.
-    listing = [f"{prefix}/*"]
+    # Several values of one condition key are ORed (IAM User Guide, "Creating a condition with
+    # multiple keys or values"); StringNotLike holds only when none matches.
+    listing = [f"{folder}/*" for folder in folders]
+    reads = [f"{bucket_arn}/{folder}/*" for folder in folders]
     return {
         "Version": POLICY_VERSION,
         "Statement": [
@@ -108,7 +121,7 @@ def reader_policy(bucket_arn: str, prefix: str) -> dict[str, Any]:
                 "Sid": "ReadModels",
                 "Effect": "Allow",
                 "Action": "s3:GetObject",
-                "Resource": f"{bucket_arn}/{prefix}/*",
+                "Resource": reads[0] if len(reads) == 1 else reads,
             },
             {
                 # Explicit, so no other policy on the principal can widen listing: a request

@@ -44,17 +44,23 @@ def role_definition_id(subscription_id: str, role: str) -> str:
     return f"/subscriptions/{subscription_id}/providers/Microsoft.Authorization/roleDefinitions/{role}"
 
 
-def blob_prefix_condition(container: str, prefix: str, *, write: bool) -> str:
+def blob_prefix_condition(container: str, prefix: str, *more: str, write: bool) -> str:
     """An ABAC condition (version 2.0) confining a blob data role to ``<prefix>/`` of a container.
 
     Azure RBAC scopes stop at the container; a role assignment condition narrows it to a path,
     following Microsoft's "read or list blobs in named containers with a path" example: reads,
     (writes, deletes) need ``blobs:path`` under the prefix, and List Blobs needs a request
     ``prefix`` under it (listing the container root is denied).
+
+    ``more``: further folders admitted the same way (a canary stack's ``<cache>/releases/served``,
+    which Triton's mirror reads); each is one more ``StringStartsWith`` ORed in parentheses, the
+    expression grammar of "Azure role assignment condition format and syntax" (``AND``, ``OR``,
+    ``NOT``/``!``, grouping). With one folder the condition is the one-path form, unchanged.
     """
     _check_name("container", container, r"^[a-z0-9](?!.*--)[a-z0-9-]{1,61}[a-z0-9]$")
-    _check_name("prefix", prefix, r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$")
-    path = prefix.rstrip("/") + "/"
+    for p in (prefix, *more):
+        _check_name("prefix", p, r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$")
+    paths = [p.rstrip("/") + "/" for p in (prefix, *more)]
     guarded = [f"!(ActionMatches{{'{_BLOB}/read'}} AND NOT SubOperationMatches{{'Blob.List'}})"]
     if write:
         guarded += [
@@ -65,13 +71,19 @@ def blob_prefix_condition(container: str, prefix: str, *, write: bool) -> str:
         ]
     objects = (
         f"(({' AND '.join(guarded)}) OR "
-        f"({_CONTAINER_NAME} StringEquals '{container}' AND {_BLOB_PATH} StringStartsWith '{path}'))"
+        f"({_CONTAINER_NAME} StringEquals '{container}' AND {_starts_with(_BLOB_PATH, paths)}))"
     )
     listing = (
         f"((!(ActionMatches{{'{_BLOB}/read'}} AND SubOperationMatches{{'Blob.List'}})) OR "
-        f"({_CONTAINER_NAME} StringEquals '{container}' AND {_LIST_PREFIX} StringStartsWith '{path}'))"
+        f"({_CONTAINER_NAME} StringEquals '{container}' AND {_starts_with(_LIST_PREFIX, paths)}))"
     )
     return f"{objects} AND {listing}"
+
+
+def _starts_with(attribute: str, paths: list[str]) -> str:
+    # One path: the bare comparison (the instant stacks' condition, unchanged); more: ORed, grouped.
+    terms = [f"{attribute} StringStartsWith '{path}'" for path in paths]
+    return terms[0] if len(terms) == 1 else f"({' OR '.join(terms)})"
 
 
 def _check_name(what: str, value: str, pattern: str) -> None:
@@ -155,14 +167,18 @@ def model_sync_values(
     interval_seconds: int,
     sidecar: bool = True,
     size_limit: str | None = None,
+    dest: str = SYNC_REPOSITORY,
 ) -> dict[str, Any]:
     """Chart values that mirror the container into the pod (see ``azure_model_sync``).
 
     An init container fills the local repository before Triton starts; a sidecar keeps it in
     step every ``interval_seconds`` (left out with ``sidecar=False``: model control mode
     ``none`` never looks at the repository again). Triton mounts the same emptyDir read-only and gets
-    ``modelRepository.uri`` = :data:`SYNC_REPOSITORY`. ``account`` may be a Pulumi Output.
+    ``modelRepository.uri`` = ``dest`` (:data:`SYNC_REPOSITORY`, or a folder under it: a canary
+    release's own mirror, :func:`release_mirror`). ``account`` may be a Pulumi Output.
     """
+    if dest != SYNC_REPOSITORY and not dest.startswith(SYNC_REPOSITORY + "/"):
+        raise ValueError(f"the mirror {dest!r} must lie under {SYNC_REPOSITORY} (the emptyDir Triton mounts)")
 
     def mirror(name: str, mode: list[str]) -> dict[str, Any]:
         return {
@@ -179,7 +195,7 @@ def model_sync_values(
                 "--prefix",
                 prefix,
                 "--dest",
-                SYNC_REPOSITORY,
+                dest,
                 "--work-dir",
                 SYNC_ROOT,
                 *mode,
@@ -192,12 +208,24 @@ def model_sync_values(
 
     empty_dir: dict[str, Any] = {"sizeLimit": size_limit} if size_limit else {}
     return {
-        "modelRepository": {"uri": SYNC_REPOSITORY},
+        "modelRepository": {"uri": dest},
         "extraInitContainers": [mirror("model-sync-init", ["--once"])],
         "extraContainers": [mirror("model-sync", ["--interval", str(interval_seconds)])] if sidecar else [],
         "extraVolumes": [{"name": SYNC_VOLUME, "emptyDir": empty_dir}],
         "extraVolumeMounts": [{"name": SYNC_VOLUME, "mountPath": SYNC_ROOT, "readOnly": True}],
     }
+
+
+def release_mirror(location_key: str) -> str:
+    """Where the mirror of the container's ``location_key`` lands in the pod: ``<SYNC_REPOSITORY>/<key>``.
+
+    A canary release's key ``<cache>/releases/served/<hex>`` mirrors to
+    ``<SYNC_REPOSITORY>/<cache>/releases/served/<hex>``: the container's own layout, so with
+    ``release_mirror(<cache>/releases/served)`` as the root URI (``StorageBinding.locations_root_uri``)
+    the release's path is ``<root>/<hex>`` as on every other cloud, and the pod spec names the release
+    it serves. Placement only (the key may be a placeholder the composition fills in later).
+    """
+    return f"{SYNC_REPOSITORY}/{location_key.strip('/')}"
 
 
 def _account_url_value(account: Any) -> Any:

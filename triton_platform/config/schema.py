@@ -762,7 +762,10 @@ class RolloutAnalysis(_Cfg):
     )
     # 5 %: the Gateway also counts clients' own 4xx, which a new release does not cause.
     max_gateway_error_ratio: float = Field(
-        description="Most error responses/all at the Gateway for the canary.", default=0.05, gt=0, le=1
+        description="Most 4xx+5xx/all responses of Triton's worse Gateway route while a canary runs.",
+        default=0.05,
+        gt=0,
+        le=1,
     )
     # 1 s: the load test's own p99 bound (triton.loadTest).
     max_p99_latency_ms: float = Field(

@@ -43,7 +43,7 @@ from triton_platform.publisher.publish import (
     publish_version,
     read_manifest,
     remove_model,
-    unpublish_version,
+    version_keys,
 )
 from triton_platform.publisher.sources import SOURCE_URI, local_source, uri_store
 from triton_platform.publisher.spec import ModelSpec, is_url
@@ -528,11 +528,23 @@ def choose_version(
     published; older stale attempts are removed (they are ours: we wrote the marker).
     Another owner's pending attempts are left alone, and their numbers are never taken.
     """
+    version, owned, _fresh = _choose_version(store, model, published, owner=owner)
+    return version, owned
+
+
+def _choose_version(
+    store: ObjectStore, model: str, published: Sequence[int], *, owner: str | None = None
+) -> tuple[int, list[int], bool]:
+    """``choose_version``, and whether the version is fresh: a number above every directory just listed.
+
+    A fresh version's directory is known to be empty (``publish_version(fresh=True)`` lists it
+    no more); a resumed one may hold an interrupted attempt's files.
+    """
     owned = sorted({int(v) for v in published})
     pending, foreign = _split_pending(store, model, owner)
     candidate = next_version(store, model, [*owned, *foreign])
     if not pending:
-        return candidate, owned
+        return candidate, owned, True
     configured = set(_configured_versions(store, model))
     resume: int | None = None
     for version in pending:
@@ -546,8 +558,8 @@ def choose_version(
         else:
             store.delete([*_version_dir_keys(store, model, version), _pending_key(store.ref, model, version)])
     if resume is not None:
-        return resume, owned
-    return next_version(store, model, [*owned, *foreign]), owned
+        return resume, owned, False
+    return next_version(store, model, [*owned, *foreign]), owned, True
 
 
 def _version_files(store: ObjectStore, model: str, version: int) -> list[str]:
@@ -586,11 +598,28 @@ def _config_renderer(request: PublishRequest, prepared: Prepared) -> Callable[[l
     return render
 
 
-def _retire(store: ObjectStore, model: str, owned: Sequence[int], served: Sequence[int]) -> None:
-    """Drop the versions this resource owns that the new config no longer serves."""
+def _retired_keys(
+    store: ObjectStore, model: str, owned: Sequence[int], served: Sequence[int], previous: ModelVersionState | None
+) -> list[str]:
+    """The keys of the versions this resource owns that the new config no longer serves.
+
+    The files of the version the state names come from the state; older ones from their manifests.
+    """
+    keys: list[str] = []
     for old in owned:
-        if old not in served:
-            unpublish_version(store, model, old, _version_files(store, model, old))
+        if old in served:
+            continue
+        if previous is not None and old == previous.version and previous.files:
+            names: list[str] = [f.path for f in previous.files]
+        else:
+            names = _version_files(store, model, old)
+        keys.extend(version_keys(store, model, old, names))
+    return keys
+
+
+def _prepare_uses_stores(spec: ModelSpec) -> bool:
+    """Whether ``prepare`` downloads or builds (URI and URL sources, TensorRT), not just reads a local file."""
+    return spec.format == "tensorrt" or is_url(spec.source) or SOURCE_URI.match(spec.source) is not None
 
 
 def publish(
@@ -606,10 +635,11 @@ def publish(
     started = time.perf_counter()
     model = request.model
     store = store or open_store(request.store)
-    store.check()
+    if _prepare_uses_stores(request.spec):
+        store.check()  # before downloads and engine builds; otherwise choose_version's listings check the bucket
     with tempfile.TemporaryDirectory(prefix=f"triton-publish-{model}-") as tmp:
         prepared = prepare(request, store, Path(tmp), progress, builder=builder)
-        version, owned = choose_version(
+        version, owned, fresh = _choose_version(
             store, model, previous.published_versions if previous else [], owner=request.owner
         )
         served = served_after(request.spec, owned, version)
@@ -624,14 +654,15 @@ def publish(
                 served_versions=served,
                 progress=progress,
                 digests=prepared.digests,
+                fresh=fresh,
             )
         except DigestMismatch:
             if _fingerprinted(request) is None:
                 raise
             raise _changed_after_preview(request.spec) from None
-    store.delete([_pending_key(request.store, model, version)])
-    # Only now that the config serves the new version: drop what the policy retired.
-    _retire(store, model, owned, served)
+    # Only now that the config serves the new version: the marker goes, and with it (one request)
+    # what the policy retired.
+    store.delete([_pending_key(request.store, model, version), *_retired_keys(store, model, owned, served, previous)])
     seconds = time.perf_counter() - started
     uploaded = int(result.bytes_uploaded)
     progress.note(

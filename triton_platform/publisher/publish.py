@@ -272,6 +272,7 @@ def publish_version(
     served_versions: Sequence[int],
     progress: Progress | None = None,
     digests: Mapping[str, str] | None = None,
+    fresh: bool = False,
 ) -> PublishResult:
     """Upload ``files`` as ``<prefix>/<model>/<version>/`` and make them visible, config last.
 
@@ -281,6 +282,9 @@ def publish_version(
     ``digests`` maps some of those paths to the sha256 their bytes must have (a fingerprint taken
     earlier): the upload checks it as it reads, and a file that differs is never published.
     Re-running after an interruption deletes leftovers and skips files already uploaded.
+    ``fresh``: the caller has just listed the model and the version is a number never used
+    (``pipeline.choose_version``): its directory holds nothing to list, and no config.pbtxt can
+    already name it, so the current config is not read before it is replaced.
     """
     started = time.perf_counter()
     progress = ensure_progress(progress)
@@ -289,11 +293,11 @@ def publish_version(
     vprefix = version_prefix(store, model, version)
     local = _local_files(vprefix, model, files, digests)
     # 1) Leftovers of an interrupted attempt: anything here that is not exactly what we publish.
-    keep = _reusable(store, vprefix, local, progress, what=f"{model} v{version}")
+    keep = set() if fresh else _reusable(store, vprefix, local, progress, what=f"{model} v{version}")
     # 2) + 3) Upload what is missing and verify everything.
     uploaded = _upload_verified(store, model, local, keep, progress)
     # 4) Config last: only now does Triton learn about the new version.
-    config_sha = write_config(store, model, render_config(served))
+    config_sha = write_config(store, model, render_config(served), changed=fresh)
     # 5) The manifest.
     published = [PublishedFile(item.rel, item.size, item.sha256) for _, item in sorted(local.items())]
     return PublishResult(
@@ -308,12 +312,15 @@ def publish_version(
     )
 
 
-def write_config(store: ObjectStore, model: str, text: str) -> str:
-    """Write ``<prefix>/<model>/config.pbtxt`` unless it already holds ``text``; returns its sha256."""
+def write_config(store: ObjectStore, model: str, text: str, *, changed: bool = False) -> str:
+    """Write ``<prefix>/<model>/config.pbtxt`` unless it already holds ``text``; returns its sha256.
+
+    ``changed``: the caller knows the config differs (it names a new version): written unread.
+    """
     data = text.encode("utf-8")
     sha = hashlib.sha256(data).hexdigest()
     key = config_key(store, model)
-    if store.read_bytes(key) != data:
+    if changed or store.read_bytes(key) != data:
         store.upload_bytes(key, data, content_type="text/plain")
     return sha
 
@@ -352,10 +359,15 @@ def unpublish_version(
     """
     if config_text is not None:
         write_config(store, model, config_text)
-    vprefix = version_prefix(store, model, version)
-    keys = [vprefix + rel for rel in _file_names(files)] + [manifest_key(store, model, version)]
+    keys = version_keys(store, model, version, files)
     store.delete(keys)
     return sorted(keys)
+
+
+def version_keys(store: ObjectStore, model: str, version: int, files: Iterable[str | PublishedFile]) -> list[str]:
+    """The keys of a version this publisher wrote: its files and its manifest."""
+    vprefix = version_prefix(store, model, version)
+    return [vprefix + rel for rel in _file_names(files)] + [manifest_key(store, model, version)]
 
 
 def remove_model(

@@ -5,6 +5,8 @@ Layout in a bucket (under the cache prefix, outside what Triton reads)::
     <cache>/releases/<hex>.json        the canonical manifest of release sha256:<hex>
     <cache>/releases/blobs/<sha256>    every file a kept release names, content-addressed
     <cache>/releases/history.json      the last releases this bucket served: digest, when, from where
+                                       (and, under canary rollouts, when one was promoted to 100 %: servedAt)
+    <cache>/releases/served/<hex>/     a release's own model repository (triton_platform.release.materialize)
 
 A TensorRT model's ONNX (and INT8 calibration cache) is a blob of its release too, so a stack
 whose GPU the release has no engine for can build one from it (triton_platform.release.rebuild).
@@ -25,8 +27,9 @@ clouds the source's ranges stream into the target's upload and are hashed on the
 is committed unless they hash to the manifest's sha256. (4) The versions of the previous
 release that the new one does not serve are retired, (5) the manifest and history are written
 and (6) blobs no kept release names are pruned. A release is kept while it is among the last
-``keep`` of the history, so the previous one survives until the next promotion succeeded and
-rolling back is promoting an older digest again.
+``keep`` of the history (or is the one a canary rollout last promoted to 100 %: ``serving_digest``),
+so the previous one survives until the next promotion succeeded and rolling back is promoting an
+older digest again.
 Plain Python: no Pulumi.
 """
 
@@ -37,7 +40,7 @@ import json
 import tempfile
 import time
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -103,6 +106,9 @@ class HistoryEntry:
     # The upstream's digest when this bucket serves it with engines it built itself (``digest`` then
     # is the digest of the manifest that records the rebuild); None when both are the same release.
     upstreamDigest: str | None = None
+    # When a canary rollout (triton.rollout.strategy canary) promoted this release to 100 % of the
+    # traffic (`python -m triton_platform.release served`); None while it was not, or under ``instant``.
+    servedAt: str | None = None
 
     @classmethod
     def parse(cls, data: Any) -> HistoryEntry:
@@ -112,7 +118,16 @@ class HistoryEntry:
             fromStack=str(data["fromStack"]) if data.get("fromStack") else None,
             models={str(k): int(v) for k, v in (data.get("models") or {}).items()},
             upstreamDigest=str(data["upstreamDigest"]) if data.get("upstreamDigest") else None,
+            servedAt=str(data["servedAt"]) if data.get("servedAt") else None,
         )
+
+    def to_json(self) -> dict[str, Any]:
+        """The entry in history.json and the ``releaseHistory`` output; ``servedAt`` only once it is set,
+        so the history of a stack that never rolled out a canary stays exactly what it was."""
+        data = asdict(self)
+        if self.servedAt is None:
+            del data["servedAt"]
+        return data
 
 
 def read_history(store: ObjectStore) -> list[HistoryEntry]:
@@ -128,7 +143,7 @@ def read_history(store: ObjectStore) -> list[HistoryEntry]:
 
 
 def _write_history(store: ObjectStore, entries: list[HistoryEntry]) -> None:
-    body = {"schema": 1, "releases": [asdict(e) for e in entries[:HISTORY_LIMIT]]}
+    body = {"schema": 1, "releases": [e.to_json() for e in entries[:HISTORY_LIMIT]]}
     store.upload_bytes(history_key(store), json.dumps(body, indent=2).encode(), content_type="application/json")
 
 
@@ -141,6 +156,43 @@ def kept_releases(history: Iterable[HistoryEntry], keep: int = KEEP_RELEASES) ->
         if len(out) == keep:
             break
     return out
+
+
+def serving_digest(history: Iterable[HistoryEntry]) -> str | None:
+    """The release a canary rollout last promoted to 100 % (the latest ``servedAt``); None when none was.
+
+    The stable pods serve it until the next rollout completes, however many newer releases were
+    kept meanwhile (aborted canaries). Equal times: the newer entry (history is newest first).
+    """
+    best: HistoryEntry | None = None
+    for entry in history:
+        if entry.servedAt is not None and (best is None or entry.servedAt > (best.servedAt or "")):
+            best = entry
+    return best.digest if best is not None else None
+
+
+def mark_served(store: ObjectStore, digest: str, *, now: Callable[[], str] | None = None) -> list[HistoryEntry]:
+    """Record in the history that ``digest`` now serves 100 % of the traffic; the history as written.
+
+    The newest entry of ``digest`` gets ``servedAt``; nothing is written when it already is the
+    serving release. ReleaseError when the bucket does not keep ``digest`` (no manifest, or no
+    history entry): only a kept release can have been rolled out.
+    """
+    digest_hex(digest)
+    history = read_history(store)
+    kept = [e.digest for e in history]
+    if read_release(store, digest) is None or digest not in kept:
+        raise ReleaseError(
+            f"{store.ref.describe()} does not keep release {digest} (its history keeps "
+            f"{', '.join(dict.fromkeys(kept)) or 'none'}); only a release the stack kept can have been rolled out"
+        )
+    if serving_digest(history) == digest:
+        return history
+    at = (now or _now)()
+    index = kept.index(digest)
+    history[index] = replace(history[index], servedAt=at)
+    _write_history(store, history)
+    return history
 
 
 def read_release(store: ObjectStore, digest: str) -> ReleaseManifest | None:
@@ -185,7 +237,7 @@ class PromotionResult:
         return {
             "digest": self.digest,
             "release_key": self.release_key,
-            "history": [asdict(e) for e in self.history],
+            "history": [e.to_json() for e in self.history],
             "objects_copied": self.objects_copied,
             "bytes_copied": self.bytes_copied,
             "seconds": round(self.seconds, 3),
@@ -401,7 +453,10 @@ def _finish(
         entry = HistoryEntry(release.digest, now(), from_stack, models, upstream_digest)
         history = [entry, *history][:HISTORY_LIMIT]
         _write_history(store, history)
-    pruned = prune(store, kept_releases(history, keep))
+    # The release a canary rollout last promoted stays too: the stable pods serve it (and it can be
+    # rolled back to) however many releases were kept since (aborted canaries).
+    serving = serving_digest(history)
+    pruned = prune(store, list(dict.fromkeys([*kept_releases(history, keep), *([serving] if serving else [])])))
     return PromotionResult(
         digest=release.digest,
         release_key=key,

@@ -271,8 +271,11 @@ def _hpa_at_max(ns: str) -> str:
     )
 
 
-def _gateway_rate(ns: str, *by: str, code_class: str = "") -> str:
+def _gateway_rate(ns: str, *by: str, code_class: str = "", routes: str = "", window: str = "5m") -> str:
     """Responses per second the Gateway returned on Triton's routes, per route (and ``by``).
+
+    ``routes``: a regex of route names to count (all of Triton's routes when empty); ``window``: the
+    ``rate()`` range. The canary analysis (triton_platform.values.rollout) reads this same definition.
 
     Envoy Gateway names a route rule's cluster ``<kind>/<namespace>/<name>/rule/<index>``
     (internal/gatewayapi/helpers.go irRouteDestinationName, v1.9.0), and Envoy's tag extraction
@@ -282,11 +285,15 @@ def _gateway_rate(ns: str, *by: str, code_class: str = "") -> str:
     The proxies' pods live in the controller's namespace, so Triton's namespace is matched in
     the cluster name, not the ``namespace`` label.
     """
-    selector = f'envoy_cluster_name=~"(httproute|grpcroute)/{ns}/.+"'
+    name = f"({routes})/rule/.+" if routes else ".+"
+    selector = f'envoy_cluster_name=~"(httproute|grpcroute)/{ns}/{name}"'
     if code_class:
         selector += f', envoy_response_code_class=~"{code_class}"'
     labels = ", ".join(("envoy_cluster_name", *by))
-    return f"sum by ({labels}) (rate(envoy_cluster_upstream_rq_xx{{{selector}}}[5m]))"
+    return f"sum by ({labels}) (rate(envoy_cluster_upstream_rq_xx{{{selector}}}[{window}]))"
+
+
+gateway_rate = _gateway_rate
 
 
 def _template_values(ns: str, t: AlertThresholds) -> dict[str, str]:

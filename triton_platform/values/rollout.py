@@ -10,8 +10,11 @@ on Triton's own metrics, queried from the cluster's Prometheus:
   ``--metrics-config=summary_latencies=true``), at most ``maxP99LatencyMs``;
 - ``queue-time-ms``: the average time a successful request waited in Triton's queue
   (``nv_inference_queue_duration_us`` over ``nv_inference_request_success``), at most ``maxQueueTimeMs``;
-- ``gateway-error-ratio`` when the caller passes ``gateway_error_query`` (the hook the Gateway's
-  module fills): error responses at the Gateway for the canary, at most ``maxGatewayErrorRatio``.
+- ``gateway-error-ratio`` when the caller passes ``gateway_error_query`` (``gateway_error_ratio_query``
+  with the Gateway on): 4xx and 5xx over all responses of Triton's worst route at the Gateway, at most
+  ``maxGatewayErrorRatio``. Envoy's counters are per route rule, and Envoy Gateway makes one cluster
+  of a rule's weighted backends (stable and canary), so this is the routes' ratio: a canary failing
+  every request at weight w raises it by about w. Triton's ``failure-ratio`` is the canary's own.
 
 Every query is scoped to the canary's pods through the template's args (``namespace``, ``rollout``,
 ``canary-hash``; ``analysis_args`` gives the Rollout's side): Argo Rollouts names a pod
@@ -33,6 +36,7 @@ from decimal import Decimal
 from typing import Any
 
 from triton_platform.config.schema import RolloutAnalysis, RolloutStep
+from triton_platform.values.alerts import gateway_rate
 
 API_VERSION = "argoproj.io/v1alpha1"
 TEMPLATE_NAME = "triton-canary"
@@ -41,9 +45,9 @@ ARG_NAMESPACE, ARG_ROLLOUT, ARG_CANARY_HASH = "namespace", "rollout", "canary-ha
 # Seconds Argo Rollouts waits for one Prometheus query (its own default is 30).
 QUERY_TIMEOUT_S = 30
 
-# The hook for the Gateway's error ratio: (route name, window such as "1m") -> a PromQL expression
-# whose one-element vector is the ratio of error responses (4xx and 5xx) to all responses that the
-# Gateway sent from the canary's backend of that route. triton_platform.values.gateway provides it.
+# The hook for the Gateway's error ratio: (regex of route names, window such as "1m") -> a PromQL
+# expression whose one-element vector is the ratio of error responses (4xx and 5xx) to all responses
+# the Gateway sent on those routes (gateway_error_ratio_query).
 GatewayErrorQuery = Callable[[str, str], str]
 
 
@@ -77,6 +81,23 @@ def queue_time_query(window: str, selector: str) -> str:
     """Average queue time of the successful requests over ``window``, in ms."""
     queued = f"sum(rate(nv_inference_queue_duration_us{{{selector}}}[{window}]))"
     return f"{queued} / sum(rate(nv_inference_request_success{{{selector}}}[{window}])) / 1000"
+
+
+def gateway_error_ratio_query(routes: str, window: str) -> str:
+    """The worst route's 4xx and 5xx over all its responses, of the routes ``routes`` (a regex of names).
+
+    The series are the alerts' (triton_platform.values.alerts ``gateway_rate``: Envoy's
+    ``envoy_cluster_upstream_rq_xx`` per Envoy Gateway route cluster) in the template's namespace.
+    Per route, then the worst: gRPC errors travel as HTTP 200 with a grpc-status, so a healthy-looking
+    gRPC route must not dilute the HTTP route's errors. Envoy creates a code class's counter at its
+    first response, so a route without errors yet is ``or <all> * 0``; a route without requests in
+    the window is 0/0 = NaN, which ``max`` passes over while another route has a number; no request
+    at all is NaN or nothing: inconclusive, as for Triton's own metrics.
+    """
+    ns = f"{{{{args.{ARG_NAMESPACE}}}}}"
+    errors = gateway_rate(ns, code_class="4|5", routes=routes, window=window)
+    every = gateway_rate(ns, routes=routes, window=window)
+    return f"max(({errors} or {every} * 0) / {every})"
 
 
 def _number(value: float) -> str:

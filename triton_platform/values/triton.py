@@ -29,6 +29,11 @@ PRESTOP_SLEEP_SECONDS = 10
 EXIT_TIMEOUT_SECONDS = 30
 # Covers both, plus time for Triton's exit after the timeout (gRPC and metrics stop after it).
 TERMINATION_GRACE_SECONDS = PRESTOP_SLEEP_SECONDS + EXIT_TIMEOUT_SECONDS + 20
+# Under triton.rollout.strategy canary: the pod template's annotation naming the release its pods
+# serve (the chart's rollout.release). A new release changes the template, so Argo Rollouts computes
+# a new pod-template-hash and runs it through the canary steps (its ComputeHash, like Kubernetes'
+# controller.ComputeHash, hashes the whole PodTemplateSpec, metadata and annotations included).
+RELEASE_ANNOTATION = "triton-platform.io/release"
 
 
 def gpu_placement(cfg: PlatformConfig, *, gke: bool = False) -> gpu.GpuPlacement:
@@ -85,10 +90,13 @@ def triton_values(
     base_dir: Path | None = None,
     release_name: str = "triton",
     prometheus_url: str | None = None,
+    release_digest: Any | None = None,
 ) -> dict[str, Any]:
     """The chart values; ``base_dir`` resolves model sources (load-test shapes come from their ONNX graphs).
 
     ``prometheus_url`` is where a canary's analysis queries (the stack's Prometheus, with monitoring on).
+    ``release_digest`` (canary only): the release the pods serve; ``repository_uri`` is then its own
+    location (``location_uri``), which never changes, so Triton loads it once (``--model-control-mode=none``).
     """
     t = cfg.triton
     svc = t.service
@@ -146,11 +154,27 @@ def triton_values(
     }
     if t.rollout.strategy == "canary":
         # Only under canary: an instant stack's values (and its Helm release) stay exactly as before.
-        values["rollout"] = rollout_values(cfg, prometheus_url=prometheus_url)
+        values["rollout"] = rollout_values(cfg, prometheus_url=prometheus_url, release_digest=release_digest)
+        if release_digest is not None:
+            # The location is immutable: nothing to poll (and `explicit` is refused by the config rules).
+            values["triton"]["modelControlMode"] = "none"
     return values
 
 
-def rollout_values(cfg: PlatformConfig, *, prometheus_url: str | None) -> dict[str, Any]:
+def location_uri(locations_root_uri: str, digest_hex: str) -> str:
+    """The URI Triton gets for one release's own location: ``<locations root URI>/<hex>``.
+
+    ``locations_root_uri`` is the storage's URI of ``<cache>/releases/served``
+    (``stacks.common.StorageBinding.locations_root_uri``), in the form of ``repository_uri``.
+    """
+    if not digest_hex or "/" in digest_hex:
+        raise ValueError(f"location_uri: {digest_hex!r} is not a release digest's hex")
+    return f"{locations_root_uri.rstrip('/')}/{digest_hex}"
+
+
+def rollout_values(
+    cfg: PlatformConfig, *, prometheus_url: str | None, release_digest: Any | None = None
+) -> dict[str, Any]:
     """The chart's ``rollout`` block for ``triton.rollout.strategy: canary``.
 
     The analysis needs Prometheus (monitoring on); the weighted routes need the Gateway. Without
@@ -158,12 +182,21 @@ def rollout_values(cfg: PlatformConfig, *, prometheus_url: str | None) -> dict[s
     """
     canary, namespace = cfg.triton.rollout.canary, cfg.triton.namespace
     spec: dict[str, Any] = {}
-    if prometheus_url:
-        template = rollout.analysis_template(canary.analysis, namespace=namespace, prometheus_url=prometheus_url)
-        spec = template["spec"]
     routed = cfg.triton.gateway.enabled
+    routes = [route_name(DEFAULT_GATEWAY_NAME, section) for section in ("http", "grpc")]
+    if prometheus_url:
+        template = rollout.analysis_template(
+            canary.analysis,
+            namespace=namespace,
+            prometheus_url=prometheus_url,
+            # With the Gateway (canary requires it): its error ratio on Triton's two routes too.
+            gateway_error_query=rollout.gateway_error_ratio_query if routed else None,
+            route="|".join(routes) if routed else None,
+        )
+        spec = template["spec"]
     return {
         "strategy": "canary",
+        "release": release_digest if release_digest is not None else "",
         "steps": rollout.canary_steps(canary.steps),
         "analysis": {
             "templateName": rollout.TEMPLATE_NAME,
@@ -172,8 +205,8 @@ def rollout_values(cfg: PlatformConfig, *, prometheus_url: str | None) -> dict[s
         },
         "gatewayRoutes": {
             "namespace": namespace,
-            "httpRoute": route_name(DEFAULT_GATEWAY_NAME, "http") if routed else "",
-            "grpcRoute": route_name(DEFAULT_GATEWAY_NAME, "grpc") if routed else "",
+            "httpRoute": routes[0] if routed else "",
+            "grpcRoute": routes[1] if routed else "",
         },
     }
 

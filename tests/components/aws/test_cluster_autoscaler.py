@@ -206,5 +206,30 @@ def test_image_minor_is_the_clusters_minor_or_the_chart_cannot_serve_it(minor: s
     assert autoscaler_values("triton-prod", "us-east-1", "arn:role", minor)["image"] == {"tag": tag}
 
 
+# The cluster-autoscaler release tags, read from github:kubernetes/autoscaler (source, snapshot
+# commit and date inside the file).
+RELEASE_TAGS = json.loads((Path(__file__).parent / "data" / "cluster-autoscaler-tags.json").read_text())
+
+
+def _patch(tag: str) -> tuple[int, int, int]:
+    major, minor, patch = tag.rsplit("-", 1)[-1].removeprefix("v").split(".")
+    return int(major), int(minor), int(patch)
+
+
+def test_recorded_release_tags_name_their_source_and_date() -> None:
+    assert RELEASE_TAGS["source"].startswith("https://github.com/kubernetes/autoscaler")
+    assert RELEASE_TAGS["read"] == "2026-12-06"
+    assert len(RELEASE_TAGS["snapshot"]["commit"]) == 40
+    assert all(tag.startswith("cluster-autoscaler-1.") for tag in RELEASE_TAGS["tags"])
+
+
+@pytest.mark.parametrize("minor", sorted(versions.CLUSTER_AUTOSCALER_IMAGE_TAGS))
+def test_each_image_pin_is_a_real_release_and_the_newest_patch_of_its_minor(minor: str) -> None:
+    pin = versions.CLUSTER_AUTOSCALER_IMAGE_TAGS[minor]
+    assert f"cluster-autoscaler-{pin.removeprefix('v')}" in RELEASE_TAGS["tags"], pin
+    same_minor = [_patch(t) for t in RELEASE_TAGS["tags"] if _patch(t)[:2] == _patch(pin)[:2]]
+    assert max(same_minor) == _patch(pin), f"{minor}: newest is {max(same_minor)}, pinned {pin}"
+
+
 def test_without_a_version_the_charts_own_image_stays() -> None:
     assert "image" not in autoscaler_values("triton-prod", "us-east-1", "arn:role")

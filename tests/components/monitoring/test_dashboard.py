@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from pathlib import Path
 from typing import Any
 
@@ -187,6 +188,9 @@ class TritonPythonModel:
 """
 
 
+SUCCESS_LINE = 'nv_inference_request_success{model="double",version="1"} 3'
+
+
 @pytest.mark.integration
 @pytest.mark.timeout(120)
 def test_a_real_triton_exports_every_metric_the_dashboard_and_alerts_query(
@@ -221,8 +225,15 @@ def test_a_real_triton_exports_every_metric_the_dashboard_and_alerts_query(
             )
             with urllib.request.urlopen(request, timeout=10) as resp:
                 assert resp.status == 200
-        with urllib.request.urlopen(f"http://127.0.0.1:{server.metrics_port}/metrics", timeout=10) as resp:
-            exposition = resp.read().decode()
+        # Triton counts a request once its response is released, which can follow the HTTP reply by
+        # a moment: read the metrics until the three requests are counted (bounded).
+        deadline = time.monotonic() + 10
+        while True:
+            with urllib.request.urlopen(f"http://127.0.0.1:{server.metrics_port}/metrics", timeout=10) as resp:
+                exposition = resp.read().decode()
+            if SUCCESS_LINE in exposition or time.monotonic() > deadline:
+                break
+            time.sleep(0.1)
 
     exported = set(re.findall(r"^# TYPE (\w+) ", exposition, flags=re.MULTILINE))
     alert_exprs = [r["expr"] for g in build_rule_groups("triton") for r in g["rules"]]
@@ -230,7 +241,7 @@ def test_a_real_triton_exports_every_metric_the_dashboard_and_alerts_query(
     assert queried
     missing = queried - exported - GPU_ONLY
     assert not missing, f"queried but not exported by Triton: {sorted(missing)}"
-    assert 'nv_inference_request_success{model="double",version="1"} 3' in exposition
+    assert SUCCESS_LINE in exposition
 
 
 def test_autoscaling_row_shows_replicas_against_the_metric_and_its_target(dashboard: dict[str, Any]) -> None:

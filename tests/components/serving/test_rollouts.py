@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import kubernetes_validate
+import pulumi
 import pytest
 import yaml
 
@@ -29,6 +30,7 @@ from tests.support.crd_schema import validate_strict
 from tests.support.gateway_crds import validate as validate_gateway_object
 from tests.support.helm import render_triton
 from tests.support.pulumi_mocks import RecordingMocks
+from tests.support.release import sha_of
 from tests.support.stacks import parse_stack, set_key
 from triton_platform.catalog.versions import (
     ARGO_ROLLOUTS,
@@ -38,6 +40,7 @@ from triton_platform.catalog.versions import (
 )
 from triton_platform.config import PlatformConfig
 from triton_platform.values import rollout
+from triton_platform.values.triton import RELEASE_ANNOTATION
 
 STACK = "prod"  # EKS, monitoring on
 DATA = Path(__file__).resolve().parents[2] / "triton_platform" / "values" / "data"
@@ -47,6 +50,7 @@ SCHEMAS = {
 }
 CRD_KINDS = {"Rollout", "AnalysisTemplate", "ServiceMonitor"}
 FULLNAME = "triton"  # the stack's release name (the chart's fullnameOverride)
+VERSION = 3  # the version every published model comes back with
 
 
 def validate_argo(obj: dict[str, Any]) -> None:
@@ -62,9 +66,34 @@ def _cfg(strategy: str = "canary", **gateway: Any) -> PlatformConfig:
     )
 
 
+class PublishedMocks(RecordingMocks):
+    """RecordingMocks whose ModelVersions come back published, so the stack's release has its digest
+    (the provider is not called under mocks; tests/stacks/test_release.py does the same)."""
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
+        resource_id, outputs = super().new_resource(args)
+        if args.typ == "pulumi-python:dynamic/triton:ModelVersion":
+            outputs.update(
+                version=VERSION,
+                config_sha256=sha_of("config"),
+                files=[{"path": "model.plan", "size": 4, "sha256": args.inputs["source_fingerprint"]}],
+                # One engine (prod's GPU): a TensorRT model's only engine is its model.plan.
+                engine_objects={"8.0": "engines/sample-mlp.plan"},
+                tensorrt_version=outputs.get("tensorrt_version") or "10.7.0",
+            )
+        return resource_id, outputs
+
+
 @pytest.fixture
-def canary(mocks: RecordingMocks, samples_built: Path) -> Built:
-    return build_stack(mocks, stacks.build_stack, _cfg())
+def published(pulumi_stack: str) -> RecordingMocks:
+    m = PublishedMocks()
+    m.install(stack=pulumi_stack)
+    return m
+
+
+@pytest.fixture
+def canary(published: RecordingMocks, samples_built: Path) -> Built:
+    return build_stack(published, stacks.build_stack, _cfg())
 
 
 def _routes(built: Built) -> dict[str, dict[str, Any]]:
@@ -82,7 +111,13 @@ def test_controller_values_load_the_pinned_gateway_plugin() -> None:
         "name": "argoproj-labs/gatewayAPI",
         "location": "https://github.com/argoproj-labs/rollouts-plugin-trafficrouter-gatewayapi/releases/download/"
         f"{ARGO_ROLLOUTS_GATEWAY_PLUGIN_VERSION}/gatewayapi-plugin-linux-amd64",
+        # What the controller checks the download against (a PluginItem's sha256).
+        "sha256": "24816da0e613836b3f180a2b50f6199431668c72d7f4adeef09284bffc6582a1",
     }
+    # An architecture without a pinned checksum downloads from the same release, unverified.
+    (arm,) = rollouts.chart_values("arm64")["controller"]["trafficRouterPlugins"]
+    assert "sha256" not in arm
+    assert arm["location"].endswith(f"{ARGO_ROLLOUTS_GATEWAY_PLUGIN_VERSION}/gatewayapi-plugin-linux-arm64")
     rbac = values["providerRBAC"]
     assert rbac["providers"]["gatewayAPI"] is True
     assert [k for k, on in rbac["providers"].items() if on] == ["gatewayAPI"]
@@ -149,7 +184,20 @@ def test_rendered_canary_fits_the_pinned_crds_and_passes_validation(canary: Buil
     }
     assert canary_spec["analysis"]["args"] == rollout.analysis_args(FULLNAME, "triton")
     assert canary_spec["analysis"]["templates"] == [{"templateName": rollout.TEMPLATE_NAME}]
-    assert {m["name"] for m in template["spec"]["metrics"]} == {"failure-ratio", "p99-latency-ms", "queue-time-ms"}
+    assert {m["name"] for m in template["spec"]["metrics"]} == {
+        "failure-ratio",
+        "p99-latency-ms",
+        "queue-time-ms",
+        "gateway-error-ratio",  # the Gateway is on (canary requires it)
+    }
+    # The release is the pod template's: a new one is a new template, run through the steps above.
+    digest = canary.result.values["release"]["digest"]
+    pod = deployment["spec"]["template"]
+    assert pod["metadata"]["annotations"][RELEASE_ANNOTATION] == digest
+    args = pod["spec"]["containers"][0]["args"]
+    assert f"--model-repository={_location_uri(canary)}" in args
+    assert "--model-control-mode=none" in args
+    assert not [a for a in args if a.startswith("--repository-poll-secs")]
     # The routes' backends are the chart's Services and their ports.
     services = {d["metadata"]["name"]: {p["name"]: p["port"] for p in d["spec"]["ports"]} for d in by_kind["Service"]}
     for backend in _routes(canary)["HTTPRoute"]["spec"]["rules"][0]["backendRefs"]:
@@ -164,12 +212,54 @@ def test_rendered_canary_fits_the_pinned_crds_and_passes_validation(canary: Buil
     assert failed <= CHART_ACCEPTED, sorted(failed - CHART_ACCEPTED)
 
 
+LOCATION = "pulumi-python:dynamic/triton:ReleaseLocation"
+
+
+def _location_uri(built: Built) -> str:
+    """Where prod's Triton reads a release under canary: s3://<bucket>/<cache>/releases/served/<hex>."""
+    release = built.result.values["release"]
+    return f"s3://{release['store']['bucket']}/_cache/releases/served/{release['digest'].removeprefix('sha256:')}"
+
+
+def test_canary_serves_the_release_from_its_own_location(canary: Built) -> None:
+    mocks, release = canary.mocks, canary.result.values["release"]
+    assert release["digest"].startswith("sha256:")
+    (location,) = mocks.of_type(LOCATION)
+    (promotion,) = mocks.of_type("pulumi-python:dynamic/triton:ReleasePromotion")
+    assert location.name == "test-models-location"
+    assert location.inputs["digest"] == release["digest"]
+    assert location.inputs["store"] == promotion.inputs["target_store"]
+    assert location.inputs["keep"] == promotion.inputs["keep"]
+    # Beside the promotion (a child of the ModelPublisher), after it; Triton after both.
+    assert mocks.parent_of(location.name) == mocks.parent_of(promotion.name)
+    assert promotion.name in mocks.dependency_names(location.name)
+    (triton,) = mocks.of_type("triton:serving:TritonServer")
+    assert location.name in mocks.dependency_names(triton.name)
+    values = canary.triton_values()
+    assert values["modelRepository"]["uri"] == _location_uri(canary)
+    assert values["rollout"]["release"] == release["digest"]
+    # prod says `poll`: the location never changes, so the pods load it once.
+    assert values["triton"]["modelControlMode"] == "none"
+    # Exported, never secret (None under the mocks: no rollout completed, nothing recorded as rolling).
+    assert {"releaseServing", "releaseRollingOut"} <= set(canary.result.values)
+    assert not {"releaseServing", "releaseRollingOut"} & canary.result.secret
+
+
 def test_instant_registers_no_controller_and_passes_no_rollout_values(
-    mocks: RecordingMocks, samples_built: Path
+    published: RecordingMocks, samples_built: Path
 ) -> None:
+    mocks = published
     built = build_stack(mocks, stacks.build_stack, _cfg("instant"))
     assert mocks.of_type("triton:serving:ArgoRollouts") == []
-    assert "rollout" not in built.triton_values()
+    assert mocks.of_type(LOCATION) == []
+    values = built.triton_values()
+    assert "rollout" not in values
+    assert "podAnnotations" not in values
+    # Every pod reads <prefix>/ as before, polling it.
+    assert values["modelRepository"]["uri"] == built.result.values["modelRepository"]
+    assert values["triton"]["modelControlMode"] == "poll"
+    release = built.result.values["release"]["digest"]
+    assert (built.result.values["releaseServing"], built.result.values["releaseRollingOut"]) == (release, None)
     for route in _routes(built).values():
         assert route["spec"]["rules"][0]["backendRefs"] == [
             {"name": FULLNAME, "port": route["spec"]["rules"][0]["backendRefs"][0]["port"]}

@@ -37,7 +37,7 @@ from triton_platform.clouds import aws_iam
 from triton_platform.publisher.builders import BuilderRef, EngineJob
 from triton_platform.publisher.builders.kubernetes_job import job_manifest
 from triton_platform.publisher.spec import ModelSpec
-from triton_platform.publisher.stores.base import StoreRef
+from triton_platform.publisher.stores.base import StoreRef, release_location, release_locations_root
 
 BUCKET = "acme-models"
 BUCKET_ARN = f"arn:aws:s3:::{BUCKET}"
@@ -412,3 +412,93 @@ def test_policies_refuse_prefixes_that_would_change_their_meaning(prefix: str) -
         aws_iam.reader_policy(BUCKET_ARN, prefix)
     with pytest.raises(ValueError, match="plain S3 key prefix"):
         aws_iam.builder_policy(BUCKET_ARN, "models", prefix)
+
+
+# --------------------------------------------------------------------------- canary rollouts
+
+# Under triton.rollout.strategy canary, canary pods load a release from its own repository,
+# <cache>/releases/served/<hex>/ (publisher.stores.base), with the same S3 calls as <prefix>/.
+ROOT = release_locations_root(CACHE)
+LOCATION = release_location(CACHE, "ab" * 32)
+RELEASE = [f"{LOCATION}/{key.removeprefix(PREFIX + '/')}" for key in REPOSITORY]
+# The release's content-addressed blobs and manifests beside the locations stay unreadable.
+CACHE_ELSEWHERE = [f"{CACHE}/releases/{'c' * 64}.json", f"{CACHE}/releases/served", f"{CACHE}/releases/served-x/a"]
+# The reader's document of every stack before canary rollouts existed: instant stacks keep it.
+INSTANT_READER = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {
+            "Sid": "HeadBucketAndListModelPrefix",
+            "Effect": "Allow",
+            "Action": "s3:ListBucket",
+            "Resource": BUCKET_ARN,
+            "Condition": {"StringLikeIfExists": {"s3:prefix": ["models/*"]}},
+        },
+        {"Sid": "ReadModels", "Effect": "Allow", "Action": "s3:GetObject", "Resource": f"{BUCKET_ARN}/models/*"},
+        {
+            "Sid": "DenyListingOtherPrefixes",
+            "Effect": "Deny",
+            "Action": "s3:ListBucket",
+            "Resource": BUCKET_ARN,
+            "Condition": {"Null": {"s3:prefix": "false"}, "StringNotLike": {"s3:prefix": ["models/*"]}},
+        },
+        {
+            "Sid": "DenyEveryOtherActionOnTheBucket",
+            "Effect": "Deny",
+            "NotAction": ["s3:GetObject", "s3:ListBucket"],
+            "Resource": [BUCKET_ARN, f"{BUCKET_ARN}/*"],
+        },
+    ],
+}
+
+
+def canary_reader() -> dict[str, Any]:
+    return aws_iam.reader_policy(BUCKET_ARN, PREFIX, ROOT)
+
+
+def test_instant_reader_is_unchanged() -> None:
+    assert aws_iam.reader_policy(BUCKET_ARN, PREFIX) == INSTANT_READER
+    assert aws_iam.reader_policy(BUCKET_ARN, PREFIX, None) == INSTANT_READER
+    fs = TritonS3(REPOSITORY + RELEASE)
+    fs.load_repository(LOCATION)
+    assert any(not allowed(INSTANT_READER, r) for r in fs.requests), "an instant stack must not read the locations"
+
+
+def test_canary_reader_allows_every_call_triton_makes_for_a_release_location() -> None:
+    fs = TritonS3(REPOSITORY + RELEASE + ELSEWHERE + CACHE_ELSEWHERE)
+    fs.load_repository(LOCATION)
+    assert {r.resource for r in fs.requests if r.call == "GetObject"} == {obj(k) for k in RELEASE}
+    assert list_request(f"{LOCATION}/") in fs.requests
+    denied = [str(r) for r in fs.requests if not allowed(canary_reader(), r)]
+    assert not denied, denied
+    # And the served prefix, as before (stable pods of an instant history, the first release).
+    assert all(allowed(canary_reader(), r) for r in triton_requests())
+
+
+@pytest.mark.parametrize("key", [*ELSEWHERE, *CACHE_ELSEWHERE, f"{CACHE}/releasesXserved/a"])
+def test_canary_reader_denies_reads_outside_the_prefix_and_the_root(key: str) -> None:
+    for call in ("GetObject", "HeadObject"):
+        assert not allowed(canary_reader(), Request("s3:GetObject", obj(key), {}, call)), (call, key)
+
+
+@pytest.mark.parametrize("prefix", ["_cache/", "_cache/releases/", "_cache/releases/served", "_cache/engines/", "x/"])
+def test_canary_reader_denies_listing_above_or_beside_the_root(prefix: str) -> None:
+    assert evaluate([canary_reader()], list_request(prefix)) is Decision.EXPLICIT_DENY
+
+
+def test_canary_reader_denies_every_write_to_the_locations() -> None:
+    # The publisher (the operator's own credentials) writes them; Triton never.
+    requests = _write_requests(RELEASE)
+    assert len(requests) >= len(WRITES)
+    for req in requests:
+        assert evaluate([canary_reader()], req) is Decision.EXPLICIT_DENY, str(req)
+
+
+def test_builder_cannot_write_the_locations() -> None:
+    doc = aws_iam.builder_policy(BUCKET_ARN, PREFIX, CACHE)
+    assert not any(allowed(doc, r) for r in _write_requests(RELEASE))
+
+
+def test_locations_root_is_checked_like_a_prefix() -> None:
+    with pytest.raises(ValueError, match="locations_root"):
+        aws_iam.reader_policy(BUCKET_ARN, PREFIX, "_cache/releases/*")

@@ -248,3 +248,19 @@ def test_aws_session_outlasts_the_job(file: str) -> None:
     job, steps, _ = _job(file)
     (login,) = [s for s in steps if str(s.get("uses", "")).startswith("aws-actions/configure-aws-credentials@")]
     assert int(login["with"]["role-duration-seconds"]) >= int(job["timeout-minutes"]) * 60
+
+
+def test_deploy_records_the_release_a_canary_promoted() -> None:
+    """Issue 18: after the rollout is promoted (and only then) the bucket's history records the release."""
+    steps = _load(WORKFLOWS / "deploy.yml")["jobs"]["deploy"]["steps"]
+    names = [s.get("name") for s in steps]
+    wait = steps[names.index("wait for the canary rollout")]
+    assert names.index("pulumi up") < names.index("wait for the canary rollout")
+    run = str(wait["run"])
+    healthy, degraded = run.index("Healthy/*)"), run.index("Degraded/*)")
+    served = run.index("python -m triton_platform.release served")
+    assert healthy < served < degraded  # in the promoted branch only
+    assert "triton-platform\\.io/release" in run  # the release the promoted pod template names
+    assert "::error title=canary aborted::$message" in run  # an abort fails with the analysis' reason
+    # The controller must have seen this deploy's Deployment before its phase counts.
+    assert ".status.workloadObservedGeneration" in run

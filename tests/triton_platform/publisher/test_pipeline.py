@@ -101,7 +101,7 @@ def test_one_publish_reads_the_model_file_once(
     kind: str, make_store: MakeStore, spy_reads: Callable[[Path], ReadSpy], tmp_path: Path
 ) -> None:
     case = make_store(kind)
-    size = 24 * MiB  # several parts on every backend
+    size = 24 * MiB  # several parts on GCS and Azure, one PutObject streamed from the file on S3
     model = write_large_onnx(tmp_path / "big.onnx", size)
     file_size = model.stat().st_size
     # The program fingerprints the file (the preview); then the engine calls create.
@@ -146,3 +146,43 @@ def test_a_changed_source_is_refused_before_anything_is_uploaded_with_the_memory
     with pytest.raises(PublisherError, match="changed after the preview"):
         pipeline.publish(request, store=store)
     assert [k for k in store.objects if k.startswith("models/")] == []
+
+
+# --------------------------------------------------------------------------- requests per publish
+
+
+@pytest.mark.integration
+def test_an_s3_publish_sends_only_the_requests_its_protocol_needs(
+    s3_requests: list[str], make_store: MakeStore, tmp_path: Path
+) -> None:
+    """A create and an update of a 12 MiB ONNX: 7 requests each (a bare upload of it by boto3 takes 4).
+
+    Listings of the pending markers and of the model (which also checks the bucket), the pending
+    marker, the model as one PutObject streamed from the file (its SHA256 checked by the server,
+    the reply's checksum verifies it), config.pbtxt (a new version: not read first), the manifest,
+    and one DeleteObjects for the marker and the version the update retires (its files from the
+    state). Nothing is read back: no HeadObject, no GetObject.
+    """
+    case = make_store("s3")
+    model = write_large_onnx(tmp_path / "m.onnx", 12 * MiB)
+    props = provider_props(_onnx_spec("m", "m.onnx"), _store(case), tmp_path, instance_kind="KIND_CPU")
+    provider = ModelVersionProvider()
+    created = provider.create(props).outs
+    assert created is not None
+    assert created["version"] == 1
+    expected = ["DeleteObjects", "ListObjectsV2", "ListObjectsV2", *["PutObject"] * 4]
+    assert sorted(s3_requests) == expected, s3_requests
+    s3_requests.clear()
+    updated = provider.update("id", {**props, **created}, props).outs
+    assert updated is not None
+    assert updated["version"] == 2
+    assert updated["published_versions"] == [2]
+    assert sorted(s3_requests) == expected, s3_requests
+    # What those requests left: version 2 verified, served by the config; version 1 and the marker gone.
+    store = open_store(case.store.ref)
+    stored = store.stat(store.ref.served_key("m", "2", "model.onnx"))
+    assert stored is not None
+    assert (stored.size, stored.sha256) == (model.stat().st_size, props["source_fingerprint"])
+    served = [o.key for o in store.list(store.ref.served_key("m") + "/")]
+    assert served == ["models/m/2/model.onnx", "models/m/config.pbtxt"]
+    assert [o.key for o in store.list(store.ref.cache_prefix + "/")] == ["_cache/manifests/m/2.json"]

@@ -36,11 +36,13 @@ from triton_platform.publisher.stores import ObjectStore, StoreRef, open_store
 from triton_platform.publisher.stores.gcs import GcsStore
 from triton_platform.release.manifest import Release, ReleaseError, manifest_from_published
 from triton_platform.release.promotion import (
+    HistoryEntry,
     blob_key,
     kept_digests,
     promote_release,
     read_history,
     release_key,
+    serving_digest,
 )
 
 pytestmark = pytest.mark.integration
@@ -300,3 +302,32 @@ def test_release_promoted_from_s3_to_azurite_byte_identical_and_a_tampered_upstr
     source.delete([release_key(source, release.digest)])
     with pytest.raises(ReleaseError, match="does not keep release"):
         promote_release(source, other, release, from_stack=DEV)
+
+
+# --------------------------------------------------------------------------- which release serves
+
+
+def _entry(digest_char: str, served_at: str | None = None) -> HistoryEntry:
+    return HistoryEntry("sha256:" + digest_char * 64, "2026-12-01T00:00:00Z", servedAt=served_at)
+
+
+def test_serving_digest_is_the_latest_release_a_rollout_promoted_to_100_percent() -> None:
+    # Newest first: c and b were kept after a (their canaries aborted); a still serves.
+    assert serving_digest([]) is None
+    assert serving_digest([_entry("c"), _entry("b")]) is None  # no rollout completed (or strategy instant)
+    history = [_entry("c"), _entry("b"), _entry("a", "2026-12-02T10:00:00Z"), _entry("d", "2026-12-01T10:00:00Z")]
+    assert serving_digest(history) == "sha256:" + "a" * 64
+    # `served --digest` of an older entry later: the latest servedAt wins, not the position.
+    history.append(_entry("e", "2026-12-03T10:00:00Z"))
+    assert serving_digest(history) == "sha256:" + "e" * 64
+    # Equal times: the newer entry.
+    assert serving_digest([_entry("f", "2026-12-03T10:00:00Z"), *history]) == "sha256:" + "f" * 64
+
+
+def test_history_entries_carry_served_at_only_once_set() -> None:
+    # The history (and the releaseHistory output) of a stack that never rolled out a canary is unchanged.
+    assert "servedAt" not in _entry("a").to_json()
+    marked = _entry("a", "2026-12-02T10:00:00Z")
+    assert marked.to_json()["servedAt"] == "2026-12-02T10:00:00Z"
+    assert HistoryEntry.parse(marked.to_json()) == marked
+    assert HistoryEntry.parse(_entry("a").to_json()) == _entry("a")

@@ -128,3 +128,22 @@ def test_canary_steps() -> None:
         {"pause": {"duration": "10m"}},
         {"setWeight": 100},
     ]
+
+
+def test_gateway_error_ratio_query_parses_and_reads_the_alerts_series() -> None:
+    from triton_platform.values.alerts import gateway_rate
+
+    query = rollout.gateway_error_ratio_query("triton-http|triton-grpc", "1m")
+    resolved = resolve(query, ARGS)
+    promql.parse(resolved)
+    # One definition of the Gateway's series: the alerts' rate, over the template's window.
+    assert gateway_rate("triton", routes="triton-http|triton-grpc", window="1m") in resolved
+    assert 'envoy_cluster_name=~"(httproute|grpcroute)/triton/(triton-http|triton-grpc)/rule/.+"' in resolved
+    template = rollout.analysis_template(
+        RolloutAnalysis(),
+        namespace="triton",
+        prometheus_url=PROMETHEUS,
+        gateway_error_query=rollout.gateway_error_ratio_query,
+        route="triton-http|triton-grpc",
+    )
+    _validate(template)

@@ -76,12 +76,31 @@ def _prerequisite_issues(cfg: PlatformConfig) -> list[Issue]:
     return issues
 
 
+def _model_control_issues(cfg: PlatformConfig) -> list[Issue]:
+    """Under canary each pod loads its release's immutable location once (``--model-control-mode=none``).
+
+    ``poll`` (the default) and ``none`` both render ``none``: the location never changes, a new release
+    comes as new pods. ``explicit`` would start pods serving no model until a client loads one: a
+    canary judged on nothing, and pods that serve something other than the release.
+    """
+    if cfg.triton.model_control_mode != "explicit":
+        return []
+    return [
+        Issue(
+            key("triton.modelControlMode"),
+            "explicit cannot serve a canary release: under triton.rollout.strategy canary every pod loads its "
+            "release's own location once, at start (poll and none both run as none)",
+            "'none'",
+        )
+    ]
+
+
 def rollout_issues(cfg: PlatformConfig) -> list[Issue]:
     """With ``strategy: canary``: monitoring and the Gateway on, steps and analysis interval that fit together."""
     rollout = cfg.triton.rollout
     if rollout.strategy != "canary":
         return []
-    prerequisites = _prerequisite_issues(cfg)
+    prerequisites = _prerequisite_issues(cfg) + _model_control_issues(cfg)
     if prerequisites:
         return prerequisites
     interval = rollout.canary.analysis.interval

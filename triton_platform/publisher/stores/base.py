@@ -67,6 +67,23 @@ def join_key(*parts: str) -> str:
     return "/".join(p.strip("/") for p in parts if p and p.strip("/"))
 
 
+# Under triton.rollout.strategy canary every release a stack serves gets its own immutable model
+# repository, <cache>/releases/served/<hex>/ (triton_platform.release.materialize): outside the
+# served prefix (Triton's loader would take a hidden folder inside it for a model), beside the
+# release's content-addressed blobs it is copied from on the server.
+RELEASE_LOCATIONS = ("releases", "served")
+
+
+def release_locations_root(cache_prefix: str) -> str:
+    """``<cache>/releases/served``: the parent of every release's own location (canary rollouts)."""
+    return join_key(cache_prefix, *RELEASE_LOCATIONS)
+
+
+def release_location(cache_prefix: str, digest_hex: str) -> str:
+    """``<cache>/releases/served/<hex>``: release ``sha256:<hex>``'s own model repository."""
+    return join_key(release_locations_root(cache_prefix), digest_hex)
+
+
 def _clean_prefix(value: str, field: str) -> str:
     cleaned = value.strip("/")
     if cleaned and (not _KEY_PART.match(cleaned) or any(seg in (".", "..") for seg in cleaned.split("/"))):
@@ -527,8 +544,9 @@ class ObjectStore(ABC):
         ``sent``: the digests the upload computed as it read the bytes; the server's checksum is
         compared with those, and ``source`` is read only for a checksum the upload did not compute
         (``source`` None: an object streamed from another store, checked against ``sent`` only).
+        The object is the one ``sent.stored`` describes (the server's reply to the upload) when known.
         """
-        info = self.stat(key)
+        info = sent.stored if sent is not None and sent.stored is not None else self.stat(key)
         if info is None:
             raise self.error("object missing right after upload (eventual consistency or a concurrent delete)", key=key)
         if info.size != size:

@@ -23,9 +23,12 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, BinaryIO, Protocol
+from typing import TYPE_CHECKING, Any, BinaryIO, Protocol
 
 from triton_platform.publisher.errors import StoreError
+
+if TYPE_CHECKING:
+    from triton_platform.publisher.stores.base import ObjectInfo
 
 ByteCallback = Callable[[int], None]
 # A read: bytes (at most n; b"" at the end).
@@ -42,7 +45,9 @@ class Sent:
 
     ``checksum`` (base64, as the server reports it) in ``algorithm`` is what the server should
     report for the object (``sha256``, ``sha256-composite``, ``crc32c``, ``md5``); None when the
-    upload computed none the server keeps.
+    upload computed none the server keeps. ``stored``: the object as the server's reply to the
+    upload described it, when that reply carries the checksum the server kept (S3's PutObject
+    answers with its ``x-amz-checksum-sha256``): verification compares with it and asks nothing more.
     """
 
     size: int
@@ -50,6 +55,7 @@ class Sent:
     checksum: str | None = None
     algorithm: str | None = None
     parts: int = 0
+    stored: ObjectInfo | None = None
 
 
 @dataclass(frozen=True)

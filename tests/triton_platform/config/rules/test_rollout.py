@@ -125,3 +125,13 @@ def test_canary_needs_monitoring_and_the_gateway() -> None:
     assert "triton.gateway.enabled" in without_gateway[f"{ROLLOUT}.strategy"]
     without_monitoring = _keys(_canary(), set_key("monitoring.enabled", False))
     assert "monitoring.enabled" in without_monitoring[f"{ROLLOUT}.strategy"]
+
+
+def test_explicit_model_control_is_refused_under_canary_and_poll_runs_as_none() -> None:
+    # Each canary pod loads its release's immutable location once: explicit would serve no model.
+    reasons = _keys(_canary(), set_key("triton.modelControlMode", "explicit"))
+    assert "explicit cannot serve a canary release" in reasons["triton-platform:triton.modelControlMode"]
+    # prod's own `poll` is accepted (the values run it as none, tests/triton_platform/values/test_triton.py).
+    assert parse_stack(STACK, *GATEWAY, _canary()).triton.model_control_mode == "poll"
+    # Instant stacks keep every mode.
+    assert parse_stack(STACK, set_key("triton.modelControlMode", "explicit")).triton.model_control_mode == "explicit"

@@ -1,0 +1,106 @@
+"""Kubernetes core/v1 objects (Namespace, Secret, ConfigMap, ServiceAccount), registered as the SDK does.
+
+Importing ``pulumi_kubernetes.core.v1`` costs a program about 180 ms: its ``__init__`` imports every
+core/v1 class and the whole ``_inputs`` module. The stack registers four core/v1 kinds, and what
+pulumi-kubernetes sends the engine for them is small: the classes here register the same thing,
+read from pulumi-kubernetes 4.34's generated classes
+(``pulumi_kubernetes/core/v1/{Namespace,Secret,ConfigMap,ServiceAccount}.py``, ``_internal_init``):
+
+- type token ``kubernetes:core/v1:<Kind>``;
+- inputs ``apiVersion: v1``, ``kind: <Kind>`` and the kind's own fields, each key present even when
+  unset (``None``), under the provider's camelCase names (Namespace adds ``status: None``);
+- options merged over ``_utilities.get_resource_opts_defaults()`` (the package's ``version`` and
+  ``plugin_download_url``), the caller's options winning;
+- Secret: ``data`` and ``stringData`` wrapped in ``pulumi.Output.secret`` and listed in
+  ``additional_secret_outputs`` (merged after the caller's options, as the SDK does).
+
+``metadata`` reads back as pulumi-kubernetes' own ``ObjectMeta`` output type (``ns.metadata.name``).
+tests/components/test_kubernetes_objects.py registers every object both ways under the mock runtime
+and compares the engine's RegisterResource requests field by field. Reads (``Service.get``) stay
+with the SDK.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import pulumi
+from pulumi_kubernetes import _utilities
+from pulumi_kubernetes.meta.v1 import outputs as meta_outputs
+
+
+class _CoreV1Object(pulumi.CustomResource):
+    """One core/v1 object: ``Kind(resource_name, opts=None, **fields)`` with the SDK's keyword names."""
+
+    KIND: ClassVar[str]
+    # (Python keyword (the SDK's), the provider's property name), in the SDK's order. Subclasses
+    # annotate nothing: Pulumi reads a resource class's own annotations as its output properties.
+    FIELDS: ClassVar[tuple[tuple[str, str], ...]]
+    # Keys the SDK always sends as None (outputs only).
+    OUTPUT_ONLY: ClassVar[tuple[str, ...]] = ()
+    SECRET_FIELDS: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(self, resource_name: str, opts: pulumi.ResourceOptions | None = None, **fields: Any) -> None:
+        names = dict(self.FIELDS)
+        unknown = sorted(set(fields) - set(names))
+        if unknown:
+            raise TypeError(f"{type(self).__name__}() got unexpected keyword arguments {unknown}")
+        opts = pulumi.ResourceOptions.merge(_utilities.get_resource_opts_defaults(), opts)
+        props: dict[str, Any] = {"apiVersion": "v1", "kind": self.KIND}
+        for keyword, prop in self.FIELDS:
+            value = fields.get(keyword)
+            if keyword in self.SECRET_FIELDS and value is not None:
+                value = pulumi.Output.secret(value)
+            props[prop] = value
+        props.update(dict.fromkeys(self.OUTPUT_ONLY))
+        if self.SECRET_FIELDS:
+            secret_outputs = [names[k] for k in self.SECRET_FIELDS]
+            opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(additional_secret_outputs=secret_outputs))
+        super().__init__(f"kubernetes:core/v1:{self.KIND}", resource_name, props, opts)
+
+    @property
+    @pulumi.getter
+    def metadata(self) -> pulumi.Output[meta_outputs.ObjectMeta]:
+        """The object's metadata, as pulumi-kubernetes types it."""
+        return pulumi.get(self, "metadata")
+
+
+class Namespace(_CoreV1Object):
+    """kubernetes:core/v1:Namespace (pulumi_kubernetes.core.v1.Namespace)."""
+
+    KIND = "Namespace"
+    FIELDS = (("metadata", "metadata"), ("spec", "spec"))
+    OUTPUT_ONLY = ("status",)
+
+
+class Secret(_CoreV1Object):
+    """kubernetes:core/v1:Secret (pulumi_kubernetes.core.v1.Secret): data and stringData secret."""
+
+    KIND = "Secret"
+    FIELDS = (
+        ("data", "data"),
+        ("immutable", "immutable"),
+        ("metadata", "metadata"),
+        ("string_data", "stringData"),
+        ("type", "type"),
+    )
+    SECRET_FIELDS = ("data", "string_data")
+
+
+class ConfigMap(_CoreV1Object):
+    """kubernetes:core/v1:ConfigMap (pulumi_kubernetes.core.v1.ConfigMap)."""
+
+    KIND = "ConfigMap"
+    FIELDS = (("binary_data", "binaryData"), ("data", "data"), ("immutable", "immutable"), ("metadata", "metadata"))
+
+
+class ServiceAccount(_CoreV1Object):
+    """kubernetes:core/v1:ServiceAccount (pulumi_kubernetes.core.v1.ServiceAccount)."""
+
+    KIND = "ServiceAccount"
+    FIELDS = (
+        ("automount_service_account_token", "automountServiceAccountToken"),
+        ("image_pull_secrets", "imagePullSecrets"),
+        ("metadata", "metadata"),
+        ("secrets", "secrets"),
+    )
