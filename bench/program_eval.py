@@ -23,7 +23,9 @@ source in every round. ``--no-bytecode-cache`` measures that case (the environme
 
 The dev program must not import what only the provider host or another cloud needs
 (``FORBIDDEN``): the script fails if it does.
-Run: ``.venv/bin/python bench/program_eval.py [--repeat 5 --imports]``.
+``--baseline DIR`` runs another checkout's dev program (an older commit's ``git archive``, with
+``samples`` built) in the same rounds, for a before/after on the same minute's machine.
+Run: ``.venv/bin/python bench/program_eval.py [--repeat 5 --imports --baseline DIR]``.
 """
 
 from __future__ import annotations
@@ -76,6 +78,15 @@ FORBIDDEN = (
     "stacks.aws",
     "stacks.gcp",
     "stacks.azure",
+    # The provider host's work (tests/stacks/test_local.py checks the same list in the tests).
+    "triton_platform.publisher.pipeline",
+    "triton_platform.publisher.publish",
+    "triton_platform.publisher.pbtxt",
+    "triton_platform.publisher.builders.kubernetes_job",
+    "triton_platform.publisher.builders.local_tensorrt",
+    "triton_platform.release.materialize",
+    "triton_platform.release.promotion",
+    "triton_platform.release.rebuild",
 )
 
 
@@ -104,11 +115,12 @@ def program_env(pycache: str | None) -> dict[str, str]:
 ENV: dict[str, str] = {}
 
 
-def run(code: str, extra: list[str] | None = None) -> tuple[float, str, str]:
-    env = ENV or program_env(None)
+def run(code: str, extra: list[str] | None = None, tree: Path = REPO) -> tuple[float, str, str]:
+    """Run ``code`` in a fresh interpreter in ``tree`` (this repository, or ``--baseline``'s copy)."""
+    env = {**(ENV or program_env(None)), "PYTHONPATH": str(tree)}
     t0 = time.perf_counter()
     proc = subprocess.run(
-        [sys.executable, *(extra or []), "-c", code], capture_output=True, text=True, cwd=REPO, env=env, check=False
+        [sys.executable, *(extra or []), "-c", code], capture_output=True, text=True, cwd=tree, env=env, check=False
     )
     seconds = time.perf_counter() - t0
     if proc.returncode != 0:
@@ -151,6 +163,12 @@ def main() -> None:
     parser.add_argument(
         "--no-bytecode-cache", action="store_true", help="run with the environment's bytecode setting as it is"
     )
+    parser.add_argument(
+        "--baseline",
+        type=Path,
+        help="another checkout (e.g. `git archive` of an older commit, samples built): its dev program "
+        "runs in the same alternating rounds",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="program_eval-pycache-") as pycache:
         ENV.update(program_env(None if args.no_bytecode_cache else pycache))
@@ -160,6 +178,9 @@ def main() -> None:
     out.write_text(json.dumps(report, indent=2))
     dev, floor = report["median_seconds"]["dev"], report["median_seconds"]["floor"]
     print(f"\nmedian of {args.repeat}: dev {dev:.3f} s, floor {floor:.3f} s: {dev / floor:.2f}x the floor")
+    if args.baseline:
+        base = report["median_seconds"]["baseline"]
+        print(f"baseline ({args.baseline}) dev {base:.3f} s: {base / floor:.2f}x the floor")
     print(f"load average {report['load_average']}; dev imports no {', '.join(FORBIDDEN)}")
     for module, ms in report.get("dev_extra_imports_ms", {}).items():
         print(f"  {module:45s} {ms:8.1f} ms")
@@ -168,18 +189,23 @@ def main() -> None:
 
 def measure(args: argparse.Namespace) -> dict[str, Any]:
     """The alternating rounds (after an untimed warm-up of both), as the JSON report."""
+    programs = {name: (code, REPO) for name, code in PROGRAMS.items()}
+    if args.baseline:
+        programs["baseline"] = (_DEV, args.baseline.resolve())
     _, modules, _ = run(_DEV)  # warm the file system cache and the bytecode caches, untimed
-    run(_FLOOR)
+    for name, (code, tree) in programs.items():
+        if name != "dev":
+            run(code, tree=tree)
     bad = forbidden_imports(json.loads(modules))
     if bad:
         raise SystemExit(f"the dev program imports {bad}: none of {list(FORBIDDEN)} belongs in it")
-    times: dict[str, list[float]] = {name: [] for name in PROGRAMS}
+    times: dict[str, list[float]] = {name: [] for name in programs}
     for round_no in range(args.repeat):
-        order = list(PROGRAMS) if round_no % 2 == 0 else list(reversed(PROGRAMS))
+        order = list(programs) if round_no % 2 == 0 else list(reversed(programs))
         for name in order:
-            seconds, _, _ = run(PROGRAMS[name])
+            seconds, _, _ = run(programs[name][0], tree=programs[name][1])
             times[name].append(seconds)
-            print(f"round {round_no + 1} {name:5s} {seconds:6.3f} s", flush=True)
+            print(f"round {round_no + 1} {name:8s} {seconds:6.3f} s", flush=True)
     dev, floor = statistics.median(times["dev"]), statistics.median(times["floor"])
     report: dict[str, Any] = {
         "benchmark": "program_eval",
@@ -187,7 +213,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
         "repeat": args.repeat,
         "bytecode_cache": not args.no_bytecode_cache,
         "seconds": {k: [round(s, 3) for s in v] for k, v in times.items()},
-        "median_seconds": {"dev": round(dev, 3), "floor": round(floor, 3)},
+        "median_seconds": {name: round(statistics.median(t), 3) for name, t in times.items()},
         "ratio_dev_to_floor": round(dev / floor, 3),
         "dev_imports_none_of": list(FORBIDDEN),
         "load_average": [round(x, 2) for x in os.getloadavg()],

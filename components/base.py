@@ -20,7 +20,9 @@ class ComponentArgs(BaseModel):
     explicitly by every child.
     """
 
-    model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True)
+    # defer_build: a model's validator is built when it first validates, not when its module is
+    # imported, so a stack pays only for the components it creates (pydantic "defer_build").
+    model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True, defer_build=True)
 
 
 def pinned_chart_release(

@@ -14,19 +14,15 @@ import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.monitoring.metrics_adapter import MetricsAdapter, MetricsAdapterArgs
 from components.monitoring.monitoring import RELEASE_NAME as PROMETHEUS_RELEASE
 from components.monitoring.monitoring import Monitoring, MonitoringArgs
-from components.providers.release_location import ReleaseLocation, ReleaseLocationArgs
 from components.providers.release_promotion import ReleasePromotionArgs
 from components.publisher.model_publisher import ModelPublisher, ModelPublisherArgs
-from components.serving.gateway import ServingGateway, ServingGatewayArgs
-from components.serving.rollouts import ArgoRollouts, ArgoRolloutsArgs
 from components.serving.triton_namespace import BuilderServiceAccount, TritonNamespace, TritonNamespaceArgs
 from components.serving.triton_server import TritonServer, TritonServerArgs
 from stacks.release import ReleaseDeployment, builds_engines, deploy_release
@@ -37,6 +33,14 @@ from triton_platform.publisher.stores import StoreRef
 from triton_platform.publisher.stores.base import release_location
 from triton_platform.release.manifest import digest_hex
 from triton_platform.values.triton import engine_build_selectors, gpu_placement, location_uri, triton_values
+
+# The components a stack creates only with a feature on (prometheus-adapter with autoscaling on
+# Triton's metrics, Argo Rollouts and the release locations with a canary rollout, the Gateway)
+# are imported where they are created: a stack without the feature does not load them.
+if TYPE_CHECKING:
+    from components.providers.release_location import ReleaseLocation
+    from components.serving.gateway import ServingGateway
+    from components.serving.rollouts import ArgoRollouts
 
 STATE_DIR_ENV = "TRITON_PLATFORM_STATE_DIR"
 TRITON_SERVICE_ACCOUNT = "triton"
@@ -262,6 +266,8 @@ def _release_location(
     A child of the stack's ModelPublisher, as the ReleasePromotion is; it keeps the locations of the
     releases the bucket's history keeps (the promotion's own ``keep``), so a rollback finds its location.
     """
+    from components.providers.release_location import ReleaseLocation, ReleaseLocationArgs
+
     return ReleaseLocation(
         f"{name}-models-location",
         ReleaseLocationArgs(
@@ -322,6 +328,8 @@ def _monitoring(
     ready: list[pulumi.Resource] = list(monitoring.ready)
     if cfg.triton.autoscaling.enabled and cfg.triton.autoscaling.effective_metric != "cpu":
         # The HPA's Triton metrics come from prometheus-adapter reading this Prometheus.
+        from components.monitoring.metrics_adapter import MetricsAdapter, MetricsAdapterArgs
+
         adapter = MetricsAdapter(
             f"{name}-metrics-adapter",
             MetricsAdapterArgs(
@@ -444,6 +452,8 @@ def prometheus_service(cfg: PlatformConfig) -> str:
 
 def _argo_rollouts(name: str, cluster: ClusterBinding) -> ArgoRollouts:
     """Argo Rollouts with its Gateway API plugin (triton.rollout.strategy canary)."""
+    from components.serving.rollouts import ArgoRollouts, ArgoRolloutsArgs
+
     return ArgoRollouts(
         f"{name}-rollouts",
         ArgoRolloutsArgs(k8s_provider=cluster.provider),
@@ -471,6 +481,8 @@ def _serving_gateway(
     monitoring: Monitoring | None,
 ) -> ServingGateway:
     """Envoy Gateway and the Gateway routing to Triton's Service; its proxies scraped when monitoring is on."""
+    from components.serving.gateway import ServingGateway, ServingGatewayArgs
+
     svc = cfg.triton.service
     return ServingGateway(
         f"{name}-gateway",

@@ -47,7 +47,6 @@ from triton_platform.release.manifest import (
     pinned_release,
     release_problems,
 )
-from triton_platform.release.promotion import release_key
 
 UPSTREAM_RESOURCE = "release-upstream"
 # What a ModelVersion's outputs must hold for its model's manifest entry.
@@ -202,6 +201,8 @@ def _sources(published: Sequence[Mapping[str, Any]]) -> dict[str, dict[str, str]
 
 def _fetch_manifest(store: StoreRef, digest: str) -> bytes | None:
     """The canonical manifest an upstream bucket keeps for ``digest`` (None when it does not)."""
+    from triton_platform.release.promotion import release_key  # the promotion work: only for a pinned release
+
     upstream = open_store(store)
     return upstream.read_bytes(release_key(upstream, digest))
 

@@ -39,13 +39,17 @@ from components.providers.props import (
     validation_message,
 )
 from triton_platform.catalog.versions import DEFAULT_NGC_RELEASE, NGC_RELEASES
-from triton_platform.publisher import pipeline
 from triton_platform.publisher.builders import BuilderRef
 from triton_platform.publisher.errors import PublisherError
 from triton_platform.publisher.progress import Progress
 from triton_platform.publisher.spec import ModelSpec
 from triton_platform.publisher.stores import StoreRef
 from triton_platform.publisher.wire import restore_ints
+
+# The publishing work (triton_platform.publisher.pipeline: publish, stores, builders, config.pbtxt,
+# the ONNX checks) is imported in the provider's methods: they run in the provider host, and the
+# Pulumi program that registers a ModelVersion needs only the resource and its args
+# (bench/program_eval.py).
 
 _T = TypeVar("_T")
 
@@ -106,6 +110,8 @@ class ModelVersionProvider(pulumi.dynamic.ResourceProvider):
             return pulumi.dynamic.CheckResult(news, failures)
         failures = check_parts(news, {"spec": ModelSpec, "store": StoreRef, "builder": BuilderRef})
         if not failures and not unknown(_inputs(news)):
+            from triton_platform.publisher import pipeline
+
             try:
                 pipeline.parse_request(news)
             except ValidationError as err:
@@ -146,6 +152,8 @@ class ModelVersionProvider(pulumi.dynamic.ResourceProvider):
         )
 
     def create(self, props: dict[str, Any]) -> pulumi.dynamic.CreateResult:
+        from triton_platform.publisher import pipeline
+
         request = pipeline.parse_request(props)
         state = _run(request.spec.name, "create", lambda progress: pipeline.publish(request, progress=progress))
         ref = request.store
@@ -153,6 +161,8 @@ class ModelVersionProvider(pulumi.dynamic.ResourceProvider):
         return pulumi.dynamic.CreateResult(resource_id, {**_inputs(props), **state.to_outputs()})
 
     def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> pulumi.dynamic.UpdateResult:
+        from triton_platform.publisher import pipeline
+
         request = pipeline.parse_request(news)
         previous = pipeline.ModelVersionState.from_outputs(olds)
         state = _run(
@@ -163,6 +173,8 @@ class ModelVersionProvider(pulumi.dynamic.ResourceProvider):
         return pulumi.dynamic.UpdateResult({**_inputs(news), **state.to_outputs()})
 
     def delete(self, _id: str, props: dict[str, Any]) -> None:
+        from triton_platform.publisher import pipeline
+
         store = parse_store(props["store"])
         model = str(props["spec"]["name"])
         state = pipeline.ModelVersionState.from_outputs(props)

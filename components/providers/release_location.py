@@ -38,8 +38,10 @@ from triton_platform.publisher.stores import StoreRef
 from triton_platform.publisher.stores.base import release_locations_root
 from triton_platform.publisher.wire import restore_ints
 from triton_platform.release.manifest import ReleaseError, digest_hex
-from triton_platform.release.materialize import materialize_release, prune_locations
-from triton_platform.release.promotion import kept_releases, read_history, serving_digest
+
+# The release work (triton_platform.release.materialize, .promotion) is imported in the provider's
+# methods: they run in the provider host, and the Pulumi program that registers the resource
+# needs only the resource and its args (bench/program_eval.py).
 
 # Bump when the provider's behaviour changes so every ReleaseLocation runs again.
 PROVIDER_VERSION = "1"
@@ -57,6 +59,8 @@ def _keep(props: Mapping[str, Any]) -> int:
 
 def _serving_now(props: Mapping[str, Any]) -> str | None:
     """The bucket's serving release, read for ``diff``; the recorded one when the bucket cannot be read."""
+    from triton_platform.release.promotion import read_history, serving_digest
+
     try:
         return serving_digest(read_history(stores.open_store(parse_store(props["store"]))))
     except (PublisherError, ValidationError, KeyError, OSError):
@@ -99,6 +103,9 @@ class ReleaseLocationProvider(pulumi.dynamic.ResourceProvider):
         return pulumi.dynamic.DiffResult(changes=changed, replaces=replaces, stables=[], delete_before_replace=False)
 
     def _run(self, props: Mapping[str, Any]) -> dict[str, Any]:
+        from triton_platform.release.materialize import materialize_release, prune_locations
+        from triton_platform.release.promotion import kept_releases, read_history, serving_digest
+
         digest = str(props["digest"])
         progress = Progress()
         try:
@@ -138,6 +145,8 @@ class ReleaseLocationProvider(pulumi.dynamic.ResourceProvider):
 
     def delete(self, _id: str, props: dict[str, Any]) -> None:
         # Back to instant (or the stack goes): no pod serves a release's own location any more.
+        from triton_platform.release.materialize import prune_locations
+
         progress = Progress()
         try:
             prune_locations(stores.open_store(parse_store(props["store"])), [], progress=progress)

@@ -22,7 +22,7 @@ from __future__ import annotations
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import pulumi
 import pulumi.dynamic
@@ -42,14 +42,20 @@ from components.providers.props import (
     validation_message,
 )
 from triton_platform.publisher import stores
-from triton_platform.publisher.builders import BuilderRef, EngineBuilder, open_builder
+from triton_platform.publisher.builders import BuilderRef
 from triton_platform.publisher.errors import PublisherError
 from triton_platform.publisher.progress import Progress
 from triton_platform.publisher.stores import ObjectStore, StoreRef
 from triton_platform.publisher.wire import restore_ints
 from triton_platform.release.manifest import RebuiltEngine, Release, ReleaseError
-from triton_platform.release.promotion import PromotionResult, promote_release, remove_release, snapshot_release
-from triton_platform.release.rebuild import RebuildResult, rebuild_missing_engines
+
+# The release work (triton_platform.release.promotion, .rebuild, the engine builders) is imported in
+# the provider's methods: they run in the provider host, and the Pulumi program that registers the
+# resource needs only the resource and its args (bench/program_eval.py).
+if TYPE_CHECKING:
+    from triton_platform.publisher.builders import EngineBuilder
+    from triton_platform.release.promotion import PromotionResult
+    from triton_platform.release.rebuild import RebuildResult
 
 # Bump when the provider's behaviour changes so every ReleasePromotion runs again.
 PROVIDER_VERSION = "2"
@@ -162,6 +168,8 @@ class ReleasePromotionProvider(pulumi.dynamic.ResourceProvider):
 
     def _keep(self, props: Mapping[str, Any], release: Release, progress: Progress) -> PromotionResult:
         """mode publish: keep the release the stack's ModelVersions made in its own bucket."""
+        from triton_platform.release.promotion import snapshot_release
+
         _, target = _stores(props)
         sources = restore_ints(props.get("sources") or {})
         return snapshot_release(
@@ -172,6 +180,8 @@ class ReleasePromotionProvider(pulumi.dynamic.ResourceProvider):
         self, props: Mapping[str, Any], release: Release, progress: Progress
     ) -> tuple[Release, list[RebuiltEngine], PromotionResult]:
         """mode promote: the release this bucket serves (with the engines built here), what was built, the copy."""
+        from triton_platform.release.promotion import promote_release
+
         source_ref, target_ref = _stores(props)
         source, target = stores.open_store(source_ref), stores.open_store(target_ref)
         served, rebuilt = release, list[RebuiltEngine]()
@@ -193,6 +203,9 @@ class ReleasePromotionProvider(pulumi.dynamic.ResourceProvider):
         self, props: Mapping[str, Any], source: ObjectStore, target: ObjectStore, release: Release, progress: Progress
     ) -> RebuildResult:
         """``release`` plus the engines it lacks for ``compute_capabilities``, built here with the stack's builder."""
+        from triton_platform.publisher.builders import open_builder
+        from triton_platform.release.rebuild import rebuild_missing_engines
+
         ref = parse_builder(props.get("builder"))
         builder: EngineBuilder = self._builder or open_builder(ref)
         with tempfile.TemporaryDirectory(prefix="triton-rebuild-") as tmp:
@@ -225,6 +238,8 @@ class ReleasePromotionProvider(pulumi.dynamic.ResourceProvider):
         # of a publishing stack stays: its models belong to the ModelVersions, its blobs to the history.
         if props.get("mode") != "promote":
             return
+        from triton_platform.release.promotion import remove_release
+
         _, target = _stores(props)
         remove_release(stores.open_store(target), _release(props).manifest)
 

@@ -23,8 +23,8 @@ from pydantic import model_validator
 from components.providers.model_version import ModelVersion, ModelVersionArgs, PublishTarget
 from triton_platform.catalog.versions import NGC_RELEASES
 from triton_platform.publisher.errors import PublisherError
-from triton_platform.publisher.pipeline import source_fingerprint
 from triton_platform.publisher.python_imports import python_import_warnings
+from triton_platform.publisher.sources import source_fingerprint
 from triton_platform.publisher.spec import ModelSpec
 
 

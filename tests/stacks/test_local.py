@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -353,3 +357,53 @@ def test_canary_reads_the_locations_root_through_the_same_s3_endpoint(mocks: Rec
 def test_instant_storage_has_no_release_locations(mocks: RecordingMocks) -> None:
     got = provisioned_storage(mocks)
     assert (got["root"], got["values"]) == (None, None)
+
+
+# What only the provider host runs (the publishing, release and engine-building work) and what
+# only a feature the dev stack leaves off creates: the dev program must not import them
+# (bench/program_eval.py measures what they cost a `pulumi up`).
+PROVIDER_HOST_ONLY = (
+    "triton_platform.publisher.pipeline",
+    "triton_platform.publisher.publish",
+    "triton_platform.publisher.pbtxt",
+    "triton_platform.publisher.builders.kubernetes_job",
+    "triton_platform.publisher.builders.local_tensorrt",
+    "triton_platform.release.materialize",
+    "triton_platform.release.promotion",
+    "triton_platform.release.rebuild",
+    "components.monitoring.metrics_adapter",
+    "components.providers.release_location",
+    "components.serving.gateway",
+    "components.serving.rollouts",
+)
+_DEV_PROGRAM = """
+import json, sys
+from pathlib import Path
+from tests.support.pulumi_mocks import RecordingMocks, run_program
+RecordingMocks().install("dev")
+from stacks import build_stack
+from triton_platform.config import load_config
+run_program(lambda: build_stack(load_config(Path.cwd()), Path.cwd()))
+print(json.dumps(sorted(sys.modules)))
+"""
+
+
+def test_dev_program_imports_no_provider_host_work(samples_built: Path) -> None:
+    """A fresh interpreter evaluating the dev stack (as `pulumi up` starts one) loads none of PROVIDER_HOST_ONLY."""
+    config = {
+        f"triton-platform:{k}": v if isinstance(v, str) else json.dumps(v) for k, v in stack_config("dev").items()
+    }
+    env = {**os.environ, "PYTHONPATH": str(REPO), "PULUMI_CONFIG": json.dumps(config)}
+    proc = subprocess.run(
+        [sys.executable, "-c", _DEV_PROGRAM],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    loaded = set(json.loads(proc.stdout.strip().splitlines()[-1]))
+    assert "stacks.local" in loaded  # the program ran
+    assert sorted(loaded.intersection(PROVIDER_HOST_ONLY)) == []

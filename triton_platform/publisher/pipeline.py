@@ -19,7 +19,6 @@ failure leaves the previous version serving and no stray version directory behin
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 import tempfile
@@ -45,7 +44,7 @@ from triton_platform.publisher.publish import (
     remove_model,
     version_keys,
 )
-from triton_platform.publisher.sources import SOURCE_URI, local_source, uri_store
+from triton_platform.publisher.sources import SOURCE_URI, local_source, source_fingerprint, uri_store
 from triton_platform.publisher.spec import ModelSpec, is_url
 from triton_platform.publisher.stores import ObjectStore, StoreRef, open_store
 from triton_platform.publisher.stores.transfer import DigestMismatch
@@ -186,42 +185,6 @@ class Prepared:
 
 
 # --- sources ---------------------------------------------------------------------------------------
-
-
-def source_fingerprint(spec: ModelSpec, base_dir: str | Path, store: StoreRef | None = None) -> str:
-    """sha256 naming the source's content: what the program puts in the resource's inputs.
-
-    Local files and directories go through the persistent hash cache (an unchanged 1 GB file
-    is not hashed again); URI sources hash the server's listing (key, size, checksums); an
-    https:// source is named by the sha256 its config gives (it is checked when downloaded).
-    """
-    if is_url(spec.source):
-        if spec.sha256 is None:
-            raise ModelSourceError("an https:// source needs sha256", model=spec.name, key="models[].sha256")
-        return spec.sha256
-    uri = SOURCE_URI.match(spec.source)
-    if uri is not None:
-        if store is None:
-            raise ModelSourceError(
-                "URI sources need the target store to resolve credentials", model=spec.name, key="models[].source"
-            )
-        ref, key = uri_store(spec.source, spec, store)
-        remote = open_store(ref)
-        objects = [remote.stat(key)] if spec.format != "python" else remote.list(key.rstrip("/") + "/")
-        found = [o for o in objects if o is not None]
-        if not found:
-            raise ModelSourceError(
-                f"{spec.source!r} does not exist",
-                model=spec.name,
-                key="models[].source",
-                example="s3://bucket/model.onnx",
-            )
-        listing = [[o.key, o.size, o.sha256 or o.checksum or o.etag or ""] for o in found]
-        return hashlib.sha256(fingerprint.canonical_json(listing).encode()).hexdigest()
-    path = local_source(spec, base_dir)
-    if spec.format == "python":
-        return fingerprint.tree_sha256(path, model=spec.name)
-    return fingerprint.file_sha256(path, model=spec.name)
 
 
 def fetch_source(request: PublishRequest, workdir: Path, progress: Progress) -> Path:

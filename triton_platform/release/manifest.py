@@ -45,7 +45,11 @@ class ReleaseError(ValueError):
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid", alias_generator=to_camel, populate_by_name=True)
+    # defer_build: validators built on first use; the Pulumi program imports this module for its
+    # helpers and validates a manifest only when a release is pinned or promoted.
+    model_config = ConfigDict(
+        frozen=True, extra="forbid", alias_generator=to_camel, populate_by_name=True, defer_build=True
+    )
 
 
 def _sha(value: str) -> str:
@@ -265,7 +269,7 @@ class Release(BaseModel):
     never credentials): what a promoting stack copies from.
     """
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     digest: str = Field(pattern=DIGEST_PATTERN)
     manifest: ReleaseManifest

@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 class EngineJob(BaseModel):
     """One TensorRT engine to build: which ONNX, with which options, for which GPU and TensorRT."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)  # built when a build is planned
 
     model: str = Field(pattern=NAME_PATTERN)
     key: str = Field(pattern=r"^[0-9a-f]{64}$")
