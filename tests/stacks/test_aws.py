@@ -24,10 +24,11 @@ import stacks.aws as aws_stack
 from components.aws.eks_cluster import GPU_AMI, MIG_CONFIG_LABEL, kubeconfig, subnet_plan
 from components.aws.irsa_access import web_identity_trust_policy
 from components.aws.s3_model_bucket import generated_bucket_name, tls_only_policy
-from tests.support.cloud import WORKLOAD_OUTPUTS, Built, build_stack, secret_data_is_secret
+from tests.support.cloud import LOCATIONS_ROOT, WORKLOAD_OUTPUTS, Built, build_stack, secret_data_is_secret
+from tests.support.cloud import provisioned_storage as storage_of
 from tests.support.helm import assert_gpu_placement, pod_spec, render_triton
 from tests.support.iam_eval import Request, allowed
-from tests.support.pulumi_mocks import MOCK_AWS_SECRET_KEY, RecordingMocks, Registered, run_program
+from tests.support.pulumi_mocks import MOCK_AWS_SECRET_KEY, RecordingMocks, Registered
 from tests.support.stacks import BEHIND_GATEWAY, REPO, Edit, drop_key, edited_config, parse_stack, set_key
 from triton_platform.clouds import aws_iam
 from triton_platform.config import ConfigError, PlatformConfig, parse_config
@@ -535,22 +536,11 @@ def test_bad_config_fails_before_any_resource(case: str, mocks: RecordingMocks, 
 # --- canary rollouts: Triton reads each release's own location --------------------------------
 
 CANARY = (*BEHIND_GATEWAY, set_key("triton.rollout.strategy", "canary"))
-LOCATIONS_ROOT = "_cache/releases/served"
 
 
-def provisioned_storage(mocks: RecordingMocks, cfg: PlatformConfig) -> dict[str, Any]:
-    """stacks.aws.provision's StorageBinding, resolved: the repository, the locations root, one location's values."""
-
-    def program() -> dict[str, Any]:
-        s = aws_stack.provision(cfg, REPO).storage
-        fn = s.location_values
-        return {
-            "repo": s.repository_uri,
-            "root": s.locations_root_uri,
-            "values": fn(f"{LOCATIONS_ROOT}/{'ab' * 32}") if fn else None,
-        }
-
-    return run_program(program).values
+def provisioned_storage(_mocks: RecordingMocks, cfg: PlatformConfig) -> dict[str, Any]:
+    """stacks.aws.provision's StorageBinding, resolved (tests.support.cloud.provisioned_storage)."""
+    return storage_of(aws_stack.provision, cfg)
 
 
 @pytest.mark.parametrize("static_keys", [False, True])

@@ -20,7 +20,8 @@ import pytest
 import stacks
 import stacks.azure as azure_stack
 from stacks.common import BUILDER_SERVICE_ACCOUNT, TRITON_SERVICE_ACCOUNT
-from tests.support.cloud import WORKLOAD_OUTPUTS, Built, build_stack
+from tests.support.cloud import LOCATION, LOCATIONS_ROOT, WORKLOAD_OUTPUTS, Built, build_stack
+from tests.support.cloud import provisioned_storage as storage_of
 from tests.support.helm import CHART, assert_gpu_placement, pod_spec, render_triton, triton_container
 from tests.support.pulumi_mocks import (
     MOCK_AKS_PRINCIPAL_ID,
@@ -30,7 +31,7 @@ from tests.support.pulumi_mocks import (
     RecordingMocks,
     run_program,
 )
-from tests.support.stacks import BEHIND_GATEWAY, REPO, Edit, config_error, parse_stack, set_key
+from tests.support.stacks import BEHIND_GATEWAY, Edit, config_error, parse_stack, set_key
 from triton_platform.catalog import gpu
 from triton_platform.clouds import azure as az
 from triton_platform.clouds import azure_rbac
@@ -680,19 +681,11 @@ def test_dotted_container_name_is_reported_once(samples_built: Path) -> None:
 # --------------------------------------------------------------------------- canary rollouts
 
 CANARY = (*BEHIND_GATEWAY, set_key("triton.rollout.strategy", "canary"))
-LOCATIONS_ROOT = "_cache/releases/served"
-LOCATION = f"{LOCATIONS_ROOT}/{'ab' * 32}"
 
 
-def provisioned_storage(mocks: RecordingMocks, *edits: Edit) -> dict[str, Any]:
-    """stacks.azure.provision's StorageBinding, resolved: the repository, the locations root, one location's values."""
-
-    def program() -> dict[str, Any]:
-        s = azure_stack.provision(parse_stack(STACK, *edits), REPO).storage
-        fn = s.location_values
-        return {"repo": s.repository_uri, "root": s.locations_root_uri, "values": fn(LOCATION) if fn else None}
-
-    return run_program(program).values
+def provisioned_storage(_mocks: RecordingMocks, *edits: Edit) -> dict[str, Any]:
+    """stacks.azure.provision's StorageBinding, resolved (tests.support.cloud.provisioned_storage)."""
+    return storage_of(azure_stack.provision, parse_stack(STACK, *edits))
 
 
 def _reader_condition(mocks: RecordingMocks) -> str:

@@ -34,11 +34,12 @@ from components.gcp.gke_cluster import (
     service_account_id,
 )
 from components.gcp.gke_workload_identity import GkeWorkloadIdentityArgs, prefix_condition, workload_identity_member
-from tests.support.cloud import WORKLOAD_OUTPUTS, Built, build_stack, secret_data_is_secret
+from tests.support.cloud import LOCATIONS_ROOT, WORKLOAD_OUTPUTS, Built, build_stack, secret_data_is_secret
+from tests.support.cloud import provisioned_storage as storage_of
 from tests.support.gcs_iam import COMPOSITE_PREFIX, ObjectRequest, condition_allows, object_name
 from tests.support.helm import assert_gpu_placement, pod_spec, render_triton
-from tests.support.pulumi_mocks import MOCK_HMAC_SECRET, MOCK_RANDOM_HEX, RecordingMocks, run_program
-from tests.support.stacks import BEHIND_GATEWAY, REPO, Edit, config_error, drop_key, parse_stack, set_key
+from tests.support.pulumi_mocks import MOCK_HMAC_SECRET, MOCK_RANDOM_HEX, RecordingMocks
+from tests.support.stacks import BEHIND_GATEWAY, Edit, config_error, drop_key, parse_stack, set_key
 from triton_platform.clouds.gcp import bucket_name_issue, is_zone, region_of
 from triton_platform.config import PlatformConfig
 
@@ -647,22 +648,11 @@ def test_generic_and_gcp_problems_arrive_in_one_error(samples_built: Path) -> No
 # --- canary rollouts: Triton reads each release's own location --------------------------------
 
 CANARY = (*BEHIND_GATEWAY, set_key("triton.rollout.strategy", "canary"))
-LOCATIONS_ROOT = "_cache/releases/served"
 
 
-def provisioned_storage(mocks: RecordingMocks, cfg: PlatformConfig) -> dict[str, Any]:
-    """stacks.gcp.provision's StorageBinding, resolved: the repository, the locations root, one location's values."""
-
-    def program() -> dict[str, Any]:
-        s = gcp_stack.provision(cfg, REPO).storage
-        fn = s.location_values
-        return {
-            "repo": s.repository_uri,
-            "root": s.locations_root_uri,
-            "values": fn(f"{LOCATIONS_ROOT}/{'ab' * 32}") if fn else None,
-        }
-
-    return run_program(program).values
+def provisioned_storage(_mocks: RecordingMocks, cfg: PlatformConfig) -> dict[str, Any]:
+    """stacks.gcp.provision's StorageBinding, resolved (tests.support.cloud.provisioned_storage)."""
+    return storage_of(gcp_stack.provision, cfg)
 
 
 def test_canary_triton_condition_admits_the_release_locations(mocks: RecordingMocks) -> None:

@@ -16,7 +16,8 @@ import yaml
 
 import stacks.local as local_stack
 from stacks import build_stack
-from tests.support.cloud import WORKLOAD_OUTPUTS
+from tests.support.cloud import LOCATIONS_ROOT, WORKLOAD_OUTPUTS
+from tests.support.cloud import provisioned_storage as storage_of
 from tests.support.helm import render_triton
 from tests.support.pulumi_mocks import ProgramResult, RecordingMocks, run_program
 from tests.support.stacks import (
@@ -326,22 +327,10 @@ def test_dev_stack_requests_fit_the_docker_vm_dev_up_checks(
 
 # --- canary rollouts: Triton reads each release's own location --------------------------------
 
-LOCATIONS_ROOT = "_cache/releases/served"
 
-
-def provisioned_storage(mocks: RecordingMocks, *edits: Edit) -> dict[str, Any]:
-    """stacks.local.provision's StorageBinding, resolved: the repository, the locations root, one location's values."""
-
-    def program() -> dict[str, Any]:
-        s = local_stack.provision(parse_stack("dev", *edits), REPO).storage
-        fn = s.location_values
-        return {
-            "repo": s.repository_uri,
-            "root": s.locations_root_uri,
-            "values": fn(f"{LOCATIONS_ROOT}/{'ab' * 32}") if fn else None,
-        }
-
-    return run_program(program).values
+def provisioned_storage(_mocks: RecordingMocks, *edits: Edit) -> dict[str, Any]:
+    """stacks.local.provision's StorageBinding, resolved (tests.support.cloud.provisioned_storage)."""
+    return storage_of(local_stack.provision, parse_stack("dev", *edits))
 
 
 def test_canary_reads_the_locations_root_through_the_same_s3_endpoint(mocks: RecordingMocks) -> None:

@@ -101,3 +101,21 @@ def secret_data_is_secret(built: Built) -> pulumi.Output[Any]:
         assert all(flags), f"Secret data not secret: {flags}"
 
     return pulumi.Output.all(*[secret_flag(v) for v in values]).apply(all_secret)
+
+
+# triton.rollout.strategy canary: where each release's own location lies
+# (triton_platform.publisher.stores.base.release_locations_root, the default cache prefix).
+LOCATIONS_ROOT = "_cache/releases/served"
+LOCATION = f"{LOCATIONS_ROOT}/{'ab' * 32}"
+
+
+def provisioned_storage(provision: Callable[[PlatformConfig, Path], Any], cfg: PlatformConfig) -> dict[str, Any]:
+    """A cloud's ``provision(cfg, base_dir).storage`` under the mocks, resolved: the repository URI,
+    the locations root URI and the chart values for the location ``LOCATION`` (None when instant)."""
+
+    def program() -> dict[str, Any]:
+        s = provision(cfg, REPO).storage
+        fn = s.location_values
+        return {"repo": s.repository_uri, "root": s.locations_root_uri, "values": fn(LOCATION) if fn else None}
+
+    return run_program(program).values
