@@ -170,6 +170,10 @@ def main() -> None:
         "runs in the same alternating rounds",
     )
     args = parser.parse_args()
+    if args.repeat < 1:
+        parser.error(f"--repeat {args.repeat}: at least 1 round (e.g. --repeat 5)")
+    if args.baseline and not (args.baseline / "stacks" / "__init__.py").is_file():
+        parser.error(f"--baseline {args.baseline}: not a checkout of this project (no stacks/__init__.py there)")
     with tempfile.TemporaryDirectory(prefix="program_eval-pycache-") as pycache:
         ENV.update(program_env(None if args.no_bytecode_cache else pycache))
         report = measure(args)

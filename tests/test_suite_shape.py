@@ -33,6 +33,8 @@ MIRRORS = {
     "chart": REPO / "charts" / "triton-inference-server",
     # docs/integrations.md, the register of third-party contract points (tests/docs/).
     "docs": REPO / "docs",
+    # The benchmarks' own command-line behaviour (bench/README.md).
+    "bench": REPO / "bench",
 }
 # Folders that mirror no source package: the import contract and the shared helpers.
 OWN_FOLDERS = {"architecture", "support"}

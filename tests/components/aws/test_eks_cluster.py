@@ -34,22 +34,8 @@ def test_node_group_sizes_belong_to_the_autoscaler(mocks: RecordingMocks) -> Non
         if args.type_ == "aws:eks/nodeGroup:NodeGroup":
             ignored[args.name] = list(args.opts.ignore_changes or [])
 
-    @pulumi.runtime.test
-    def program() -> None:
-        EksCluster(
-            "triton-prod",
-            EksClusterArgs(
-                provider=aws.Provider("aws", region="us-east-1"),
-                cluster_name="triton-prod",
-                kubernetes_version="1.31",
-                region="us-east-1",
-                system_node_group=EksNodeGroupSpec(instance_type="m6i.xlarge", min_size=2, max_size=4, desired_size=2),
-                gpu_node_group=EksNodeGroupSpec(instance_type="p4d.24xlarge", min_size=0, max_size=2, desired_size=1),
-            ),
-            pulumi.ResourceOptions(transformations=[capture]),
-        )
-
-    program()
+    gpu_spec = EksNodeGroupSpec(instance_type="p4d.24xlarge", min_size=0, max_size=2, desired_size=1)
+    _cluster([], [], capture, gpu_node_group=gpu_spec)
     assert set(ignored) == {"triton-prod-system", "triton-prod-gpu"}, ignored
     assert all("scalingConfig.desiredSize" in fields for fields in ignored.values()), ignored
     (gpu,) = [g for g in mocks.of_type("aws:eks/nodeGroup:NodeGroup") if g.name == "triton-prod-gpu"]
@@ -88,7 +74,9 @@ def _existing(mocks: RecordingMocks, tags: dict[str, str]) -> None:
     }
 
 
-def _cluster(admins: list[str], viewers: list[str], capture: Any = None) -> None:
+def _cluster(admins: list[str], viewers: list[str], capture: Any = None, **extra: Any) -> None:
+    """EksCluster ``triton-prod`` under the mock runtime (``extra``: more EksClusterArgs fields)."""
+
     @pulumi.runtime.test
     def program() -> None:
         EksCluster(
@@ -101,6 +89,7 @@ def _cluster(admins: list[str], viewers: list[str], capture: Any = None) -> None
                 system_node_group=EksNodeGroupSpec(instance_type="m6i.xlarge", min_size=2, max_size=4, desired_size=2),
                 admins=admins,
                 viewers=viewers,
+                **extra,
             ),
             pulumi.ResourceOptions(transformations=[capture] if capture else []),
         )

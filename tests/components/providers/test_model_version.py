@@ -10,8 +10,6 @@ from __future__ import annotations
 import base64
 import json
 import shutil
-import subprocess
-import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,6 +22,7 @@ from components.providers.model_version import PROVIDER_VERSION, ModelVersionArg
 from samples import make_samples
 from tests.support import servers
 from tests.support.fakes import provider_props, wire_floats
+from tests.support.providers import unpickled_class
 from tests.support.stacks import REPO
 from triton_platform.publisher import pipeline
 from triton_platform.publisher.builders import BuilderRef
@@ -367,21 +366,7 @@ def test_outputs_and_provider_carry_no_credentials(
     assert env.secret_key.encode() not in base64.b64decode(serialized)
     # The provider unpickles in a fresh interpreter started from the project root, as the
     # dynamic-provider process does.
-    code = (
-        "import base64, sys, dill; p = dill.loads(base64.b64decode(sys.stdin.read())); "
-        "print(type(p).__module__ + '.' + type(p).__name__)"
-    )
-    result = subprocess.run(
-        [sys.executable, "-c", code],
-        input=serialized,
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        timeout=60,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "components.providers.model_version.ModelVersionProvider"
+    assert unpickled_class(serialized) == "components.providers.model_version.ModelVersionProvider"
 
 
 @pytest.mark.integration

@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import base64
 import json
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +23,7 @@ from pulumi.dynamic.dynamic import serialize_provider
 from components.providers.release_location import ReleaseLocation, ReleaseLocationArgs, ReleaseLocationProvider
 from tests.support import servers
 from tests.support.fakes import wire_floats
-from tests.support.stacks import REPO
+from tests.support.providers import unpickled_class
 from tests.triton_platform.release.test_promotion import DevStack, _bucket
 from triton_platform.publisher.stores import open_store
 from triton_platform.release.materialize import location_key, locations
@@ -127,21 +125,8 @@ def test_the_provider_pickles_without_clients_and_unpickles_in_a_fresh_interpret
     serialized = base64.b64decode(serialize_provider(ReleaseLocationProvider()))
     assert b"boto" not in serialized
     assert b"AWS_SECRET" not in serialized
-    code = (
-        "import base64, sys, dill; p = dill.loads(base64.b64decode(sys.stdin.read())); "
-        "print(type(p).__module__ + '.' + type(p).__name__)"
-    )
-    unpickled = subprocess.run(
-        [sys.executable, "-c", code],
-        input=base64.b64encode(serialized).decode(),
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        timeout=60,
-        check=False,
-    )
-    assert unpickled.returncode == 0, unpickled.stderr
-    assert unpickled.stdout.strip() == "components.providers.release_location.ReleaseLocationProvider"
+    loaded = unpickled_class(base64.b64encode(serialized).decode())
+    assert loaded == "components.providers.release_location.ReleaseLocationProvider"
     assert issubclass(ReleaseLocation, pulumi.dynamic.Resource)
     # The type the state records (pulumi/dynamic/dynamic.py __init_subclass__): pulumi-python:dynamic/triton:...
     assert ReleaseLocation._resource_type_name == "dynamic/triton:ReleaseLocation"

@@ -264,3 +264,21 @@ def test_deploy_records_the_release_a_canary_promoted() -> None:
     assert "::error title=canary aborted::$message" in run  # an abort fails with the analysis' reason
     # The controller must have seen this deploy's Deployment before its phase counts.
     assert ".status.workloadObservedGeneration" in run
+
+
+# The Rollout CRD's openAPIV3Schema of the pinned Argo Rollouts (v1.9.0, from its chart; see
+# tests/components/serving/test_rollouts.py for where it comes from).
+ROLLOUT_SCHEMA = Path("tests/triton_platform/values/data/argo-rollouts-v1.9.0-rollout.schema.json")
+
+
+def test_every_rollout_status_field_the_deploy_job_reads_is_in_the_pinned_crd() -> None:
+    """The wait step reads the Rollout with kubectl jsonpath: a field the controller never writes
+    would read as "" forever (the job would wait out its timeout instead of failing)."""
+    import json
+
+    steps = _load(WORKFLOWS / "deploy.yml")["jobs"]["deploy"]["steps"]
+    (wait,) = [s for s in steps if s.get("name") == "wait for the canary rollout"]
+    fields = set(re.findall(r"\$\(field \.status\.(\w+)\)", str(wait["run"])))
+    assert {"phase", "message", "observedGeneration", "workloadObservedGeneration"} <= fields
+    status = json.loads(ROLLOUT_SCHEMA.read_text())["properties"]["status"]["properties"]
+    assert sorted(fields - set(status)) == [], "not in Argo Rollouts v1.9.0's Rollout status"

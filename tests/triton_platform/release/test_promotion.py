@@ -13,8 +13,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import subprocess
-import sys
 import time
 import uuid
 from pathlib import Path
@@ -29,8 +27,8 @@ from components.providers.release_promotion import ReleasePromotionArgs, Release
 from samples import make_samples
 from tests.support import servers
 from tests.support.fakes import wire_floats
+from tests.support.providers import unpickled_class
 from tests.support.served import cpu_props, infer, lazy_triton, python_onnx_source, python_spec, sample_batch
-from tests.support.stacks import REPO
 from tests.support.triton import TritonServer
 from triton_platform.publisher.stores import ObjectStore, StoreRef, open_store
 from triton_platform.publisher.stores.gcs import GcsStore
@@ -269,18 +267,8 @@ def test_release_promoted_from_s3_to_azurite_byte_identical_and_a_tampered_upstr
     for secret in (moto_endpoint.secret_key, servers.AZURITE_KEY):
         assert secret not in json.dumps([props, outs])
         assert secret.encode() not in serialized
-    code = "import base64, sys, dill; p = dill.loads(base64.b64decode(sys.stdin.read())); print(type(p).__name__)"
-    unpickled = subprocess.run(
-        [sys.executable, "-c", code],
-        input=base64.b64encode(serialized).decode(),
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        timeout=60,
-        check=False,
-    )
-    assert unpickled.returncode == 0, unpickled.stderr
-    assert unpickled.stdout.strip() == "ReleasePromotionProvider"
+    loaded = unpickled_class(base64.b64encode(serialized).decode())
+    assert loaded == "components.providers.release_promotion.ReleasePromotionProvider"
     # A second run copies nothing: everything is there and verified.
     again = promote_release(source, target, release, from_stack=DEV)
     assert again.objects_copied == 0
