@@ -12,6 +12,7 @@ import pytest
 import yaml
 
 from tests.support.helm import CHART, render_triton
+from tests.support.k8s_names import label_key_errors
 from tests.support.tools import helm_path
 
 pytestmark = pytest.mark.chart
@@ -102,6 +103,9 @@ def test_a_new_release_is_a_new_pod_template_naming_it(tmp_path: Path) -> None:
     old, new = (_template(_served(d), tmp_path) for d in DIGESTS)
     assert old["metadata"]["annotations"]["triton-platform.io/release"] == DIGESTS[0]
     assert new["metadata"]["annotations"]["triton-platform.io/release"] == DIGESTS[1]
+    # Annotation keys are qualified names, as label keys (apimachinery ValidateAnnotations ->
+    # IsQualifiedName); their values are free text.
+    assert [e for key in new["metadata"]["annotations"] for e in label_key_errors(key)] == []
     args = new["spec"]["containers"][0]["args"]
     assert f"--model-repository=s3://bucket/_cache/releases/served/{'b' * 64}" in args
     assert "--model-control-mode=none" in args
