@@ -14,12 +14,18 @@ from typing import Any
 
 import pulumi
 
-from stacks import build_stack
-from stacks.release import resolve_upstream
-from stacks.versions import check_kubernetes_version
-from triton_platform.config import ConfigError, load_config
-from triton_platform.publisher.errors import PublisherError
-from triton_platform.release.manifest import ReleaseError
+from triton_platform.process import prepare_for_one_evaluation
+
+# First, before the imports below build the config models: this process evaluates the program
+# once and exits (no garbage collection, no pydantic plugin search; triton_platform/process.py).
+prepare_for_one_evaluation()
+
+from stacks import build_stack  # noqa: E402
+from stacks.release import resolve_upstream  # noqa: E402
+from stacks.versions import check_kubernetes_version  # noqa: E402
+from triton_platform.config import ConfigError, load_config  # noqa: E402
+from triton_platform.publisher.errors import PublisherError  # noqa: E402
+from triton_platform.release.manifest import ReleaseError  # noqa: E402
 
 BASE_DIR = Path(__file__).resolve().parent
 # The user's mistakes, each with a message that says what to fix; anything else is a bug, and its

@@ -18,6 +18,7 @@ tests here drive exactly that path: the module, the entrypoint, the exports.
 from __future__ import annotations
 
 import asyncio
+import gc
 import runpy
 import traceback
 from pathlib import Path
@@ -79,6 +80,10 @@ class LanguageHost:
             return str(err), False
         except Exception:  # what the language host prints for any other exception
             return traceback.format_exc(), True
+        finally:
+            # The program turns the garbage collector off for its process (triton_platform/process.py),
+            # which here is pytest's: the tests after this one collect again.
+            gc.enable()
         return None, False
 
 

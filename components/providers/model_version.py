@@ -212,7 +212,7 @@ class PublishTarget(ComponentArgs):
     ngc_release: str = Field(default=DEFAULT_NGC_RELEASE, examples=["25.01"])
     # Defaults to the TensorRT of ``ngc_release`` (what its Triton loads).
     tensorrt_version: str | None = Field(default=None, examples=["10.8.0"])
-    compute_capabilities: list[str] = Field(default_factory=list, examples=[["8.0"]])
+    compute_capabilities: list[str] = Field(default=[], examples=[["8.0"]])
     # Relative model sources are resolved against this directory (the Pulumi project root).
     base_dir: str = "."
     # Instance kind of models whose spec says instanceKind 'auto'.

@@ -258,7 +258,7 @@ class ReleasePromotionArgs(ComponentArgs):
     # promote: build the engines the release lacks for these compute capabilities (this stack's GPUs)
     # with this builder (the stack's: stacks.common.builder_ref).
     build_missing_engines: bool = False
-    compute_capabilities: list[str] = Field(default_factory=list, examples=[["9.0"]])
+    compute_capabilities: list[str] = Field(default=[], examples=[["9.0"]])
     builder: BuilderRef | None = None
     # publish: per TensorRT model, where this machine finds its ONNX (and calibration cache) to keep
     # it with the release when no Kubernetes build put it into the bucket: {model: {onnx: path or URI}}.

@@ -218,7 +218,7 @@ class AksOptions(_Cfg):
             "azure only. Entra ID group object ids whose members are cluster-admin, e.g. "
             "`['5e0c4a6f-1b2c-4d3e-8f90-0123456789ab']` (`az ad group show -g <name> --query id -o tsv`)."
         ),
-        default_factory=list,
+        default=[],
         examples=[["00000000-0000-0000-0000-000000000000"]],
     )
     # An existing subnet for the nodes (a VNet the deployer reaches, e.g. through a VPN or a
@@ -246,7 +246,7 @@ class ClusterAccess(_Cfg):
             "`serviceAccount:<email>` (GKE, roles/container.admin), `servicePrincipal:<object id>` (AKS RBAC Cluster "
             "Admin)."
         ),
-        default_factory=list,
+        default=[],
         examples=[["arn:aws:iam::123456789012:role/deploy"]],
     )
     viewers: list[AccessPrincipal] = Field(
@@ -254,7 +254,7 @@ class ClusterAccess(_Cfg):
             "Identities given read-only access to the Kubernetes API (AmazonEKSViewPolicy, roles/container.viewer, AKS"
             " RBAC Reader), e.g. the CI preview identity."
         ),
-        default_factory=list,
+        default=[],
         examples=[["arn:aws:iam::123456789012:role/preview"]],
     )
 
@@ -687,7 +687,7 @@ class GatewayJwt(_Cfg):
     )
     audiences: list[str] = Field(
         description="Accepted `aud` claims (any when empty; at most 8).",
-        default_factory=list,
+        default=[],
         max_length=8,
         examples=[["triton"]],
     )
@@ -828,7 +828,7 @@ class TritonConfig(_Cfg):
     # tritonserver flags appended after the chart's own (rules/triton_args.py checks them).
     extra_args: list[str] = Field(
         description="tritonserver flags appended after the chart's own (checked against tritonserver's options).",
-        default_factory=list,
+        default=[],
         examples=[["--model-load-thread-count=2"]],
     )
     # Exposure through a Gateway API route (triton_platform.values.gateway).
@@ -890,7 +890,7 @@ class PublisherConfig(_Cfg):
             "GPU architectures to build engines for; each must be one a GPU pool of the stack provides (today: the "
             "pool's own GPU, always included), since every engine is built on a GPU of its own architecture."
         ),
-        default_factory=list,
+        default=[],
         examples=[["8.0", "9.0"]],
     )
     build_timeout_seconds: int = Field(
@@ -950,7 +950,7 @@ class PlatformConfig(_Cfg):
     )
     models: list[ModelSpec] = Field(
         description="The models to publish (model specs below); a stack that promotes sets `release` instead.",
-        default_factory=list,
+        default=[],
     )
     publisher: PublisherConfig = Field(description="How models are published.", default_factory=PublisherConfig)
     release: ReleaseConfig | None = Field(

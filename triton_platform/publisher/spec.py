@@ -89,7 +89,7 @@ class DynamicBatching(_Spec):
     """Triton's dynamic batcher for one model."""
 
     preferred_batch_sizes: list[int] = Field(
-        description="Batch sizes the scheduler prefers.", default_factory=list, examples=[[4, 8]]
+        description="Batch sizes the scheduler prefers.", default=[], examples=[[4, 8]]
     )
     max_queue_delay_microseconds: int = Field(
         description="How long a request may wait for a batch.", default=100, ge=0, le=10_000_000, examples=[100]

@@ -88,7 +88,7 @@ class ModelEntry(_Model):
     config_sha256: str
     # Path inside the version directory -> sha256 of its bytes.
     files: dict[str, str] = Field(min_length=1)
-    engines: list[EngineEntry] = Field(default_factory=list)
+    engines: list[EngineEntry] = Field(default=[])
     # TensorRT only, what a promoting stack needs to build an engine for another GPU architecture
     # (release.buildMissingEngines): the sha256 of the ONNX the engines were built from (kept as a
     # release blob, so promotion copies it) and the build options exactly as the engine key uses them
@@ -187,7 +187,7 @@ class ReleaseManifest(_Model):
     models: list[ModelEntry] = Field(min_length=1)
     # Only when a promotion rebuilt engines: which, from which ONNX, and the digest of the release
     # they were added to (the upstream's). The digest of this manifest then differs from it.
-    rebuilt_engines: list[RebuiltEngine] = Field(default_factory=list)
+    rebuilt_engines: list[RebuiltEngine] = Field(default=[])
     rebuilt_from: str | None = Field(default=None, pattern=DIGEST_PATTERN)
 
     @field_validator("models")

@@ -153,10 +153,10 @@ class BuilderRef(BaseModel):
     namespace: str = Field(default="triton", examples=["triton"])
     service_account: str = Field(default="triton-engine-builder", examples=["triton-engine-builder"])
     node_selector: dict[str, str] = Field(default_factory=dict)
-    tolerations: list[dict[str, Any]] = Field(default_factory=list)
+    tolerations: list[dict[str, Any]] = Field(default=[])
     timeout_seconds: int = Field(default=3600, ge=60, le=86_400, examples=[3600])
     poll_seconds: float = Field(default=10.0, gt=0, le=600)
-    image_pull_secrets: list[str] = Field(default_factory=list)
+    image_pull_secrets: list[str] = Field(default=[])
     # Name of a Secret (never its values) the Job reads bucket keys from: MinIO / static keys.
     credentials_secret: str | None = None
     # The bucket endpoint a pod uses, when neither the store's cluster_endpoint_url nor endpoint_url is it.
