@@ -17,7 +17,7 @@ import pulumi
 from triton_platform.process import prepare_for_one_evaluation
 
 # First, before the imports below build the config models: this process evaluates the program
-# once and exits (no garbage collection, no pydantic plugin search; triton_platform/process.py).
+# once and exits (no garbage collection, no pydantic plugin search; triton_platform/process/evaluation.py).
 prepare_for_one_evaluation()
 
 from stacks import build_stack  # noqa: E402

@@ -7,7 +7,7 @@ Each program runs in a fresh interpreter the way Pulumi's Python language host r
 timed from before the interpreter starts until it exits:
 
   dev     ``__main__.py`` for Pulumi.dev.yaml, as ``pulumi up`` runs it: its process setup
-          (triton_platform/process.py), load the config, check the cluster version and the
+          (triton_platform/process/evaluation.py), load the config, check the cluster version and the
           pinned release, compose the stack, every registration awaited
   floor   a program that imports pulumi, pulumi_kubernetes (its helm module), pulumi_command,
           pulumi_random and pydantic and registers one resource (a helm Release, what the stack
@@ -94,6 +94,9 @@ FORBIDDEN = (
     "triton_platform.publisher.pbtxt",
     "triton_platform.publisher.builders.kubernetes_job",
     "triton_platform.publisher.builders.local_tensorrt",
+    "triton_platform.publisher.stores.base",
+    "triton_platform.publisher.stores.transfer",
+    "triton_platform.publisher.progress",
     "triton_platform.release.materialize",
     "triton_platform.release.promotion",
     "triton_platform.release.rebuild",

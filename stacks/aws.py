@@ -32,7 +32,7 @@ from stacks.common import (
 from triton_platform.catalog import gpu
 from triton_platform.config import PlatformConfig, SystemNodePool
 from triton_platform.publisher.stores import StoreRef
-from triton_platform.publisher.stores.base import join_key, release_locations_root
+from triton_platform.publisher.stores.ref import join_key, release_locations_root
 from triton_platform.values.autoscaling import gpu_node_template
 from triton_platform.values.triton import gpu_placement
 

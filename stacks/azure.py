@@ -42,7 +42,7 @@ from triton_platform.catalog.versions import triton_image
 from triton_platform.clouds import azure as az
 from triton_platform.config import PlatformConfig
 from triton_platform.publisher.stores import CredentialsRef, StoreRef
-from triton_platform.publisher.stores.base import release_locations_root
+from triton_platform.publisher.stores.ref import release_locations_root
 from triton_platform.sidecars import azure_model_sync
 from triton_platform.values.autoscaling import gpu_node_template
 from triton_platform.values.triton import gpu_placement

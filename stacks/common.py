@@ -30,7 +30,7 @@ from triton_platform.catalog.versions import NGC_RELEASES
 from triton_platform.config import PlatformConfig
 from triton_platform.publisher.builders import BuilderRef
 from triton_platform.publisher.stores import StoreRef
-from triton_platform.publisher.stores.base import release_location
+from triton_platform.publisher.stores.ref import release_location
 from triton_platform.release.manifest import digest_hex
 from triton_platform.values.triton import engine_build_selectors, gpu_placement, location_uri, triton_values
 

@@ -34,7 +34,7 @@ from triton_platform.catalog import gpu
 from triton_platform.clouds.gcp import is_zone, region_of
 from triton_platform.config import PlatformConfig
 from triton_platform.publisher.stores import CredentialsRef, StoreRef
-from triton_platform.publisher.stores.base import release_locations_root
+from triton_platform.publisher.stores.ref import release_locations_root
 
 # GCS's XML API speaks S3: with static (HMAC) keys Triton reads the bucket through it.
 GCS_S3_ENDPOINT = "https://storage.googleapis.com:443"

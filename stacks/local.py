@@ -30,7 +30,7 @@ from triton_platform.catalog.versions import triton_image
 from triton_platform.clouds.kind import PortMapping, node_image
 from triton_platform.config import NodePorts, PlatformConfig
 from triton_platform.publisher.stores import CredentialsRef, StoreRef
-from triton_platform.publisher.stores.base import release_locations_root
+from triton_platform.publisher.stores.ref import release_locations_root
 
 DEFAULT_BUCKET = "triton-models"
 S3_NODE_PORT = 30900

@@ -81,7 +81,7 @@ class LanguageHost:
         except Exception:  # what the language host prints for any other exception
             return traceback.format_exc(), True
         finally:
-            # The program turns the garbage collector off for its process (triton_platform/process.py),
+            # The program turns the garbage collector off for its process (triton_platform/process/evaluation.py),
             # which here is pytest's: the tests after this one collect again.
             gc.enable()
         return None, False

@@ -20,7 +20,7 @@ Structs turn every int into a float.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 import pulumi
 import pulumi.dynamic
@@ -41,10 +41,12 @@ from components.providers.props import (
 from triton_platform.catalog.versions import DEFAULT_NGC_RELEASE, NGC_RELEASES
 from triton_platform.publisher.builders import BuilderRef
 from triton_platform.publisher.errors import PublisherError
-from triton_platform.publisher.progress import Progress
 from triton_platform.publisher.spec import ModelSpec
 from triton_platform.publisher.stores import StoreRef
 from triton_platform.publisher.wire import restore_ints
+
+if TYPE_CHECKING:
+    from triton_platform.publisher.progress import Progress
 
 # The publishing work (triton_platform.publisher.pipeline: publish, stores, builders, config.pbtxt,
 # the ONNX checks) is imported in the provider's methods: they run in the provider host, and the
@@ -184,6 +186,8 @@ class ModelVersionProvider(pulumi.dynamic.ResourceProvider):
 
 def _run(model: str, operation: str, work: Callable[[Progress], _T]) -> _T:
     """Run ``work(progress)`` with progress on stderr; turn surprises into one clear error."""
+    from triton_platform.publisher.progress import Progress
+
     progress = Progress()
     try:
         return work(progress)

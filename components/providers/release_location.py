@@ -35,7 +35,7 @@ from triton_platform.publisher import stores
 from triton_platform.publisher.errors import PublisherError
 from triton_platform.publisher.progress import Progress
 from triton_platform.publisher.stores import StoreRef
-from triton_platform.publisher.stores.base import release_locations_root
+from triton_platform.publisher.stores.ref import release_locations_root
 from triton_platform.publisher.wire import restore_ints
 from triton_platform.release.manifest import ReleaseError, digest_hex
 

@@ -44,8 +44,7 @@ from components.providers.props import (
 from triton_platform.publisher import stores
 from triton_platform.publisher.builders import BuilderRef
 from triton_platform.publisher.errors import PublisherError
-from triton_platform.publisher.progress import Progress
-from triton_platform.publisher.stores import ObjectStore, StoreRef
+from triton_platform.publisher.stores import StoreRef
 from triton_platform.publisher.wire import restore_ints
 from triton_platform.release.manifest import RebuiltEngine, Release, ReleaseError
 
@@ -54,6 +53,8 @@ from triton_platform.release.manifest import RebuiltEngine, Release, ReleaseErro
 # resource needs only the resource and its args (bench/program_eval.py).
 if TYPE_CHECKING:
     from triton_platform.publisher.builders import EngineBuilder
+    from triton_platform.publisher.progress import Progress
+    from triton_platform.publisher.stores import ObjectStore
     from triton_platform.release.promotion import PromotionResult
     from triton_platform.release.rebuild import RebuildResult
 
@@ -140,6 +141,8 @@ class ReleasePromotionProvider(pulumi.dynamic.ResourceProvider):
         return pulumi.dynamic.DiffResult(changes=changed, replaces=replaces, stables=[], delete_before_replace=False)
 
     def _run(self, props: Mapping[str, Any]) -> dict[str, Any]:
+        from triton_platform.publisher.progress import Progress
+
         release = _release(props)
         progress = Progress()
         try:

@@ -28,7 +28,14 @@ from tests.architecture.program import ENTRY_POINT, PROGRAM_PACKAGES, REPO, pars
 NOT_PROGRAM = ("tests", "bench", "samples")
 # What __main__.py may import of ours: the compositions, the config loader, the pinned release, and
 # the publisher's errors (reported as pulumi.RunError, like the config's and the release's).
-MAIN_MAY_IMPORT = ("stacks", "triton_platform.config", "triton_platform.release", "triton_platform.publisher.errors")
+# triton_platform.process: the process setup, run first (triton_platform/process/evaluation.py).
+MAIN_MAY_IMPORT = (
+    "stacks",
+    "triton_platform.config",
+    "triton_platform.release",
+    "triton_platform.publisher.errors",
+    "triton_platform.process",
+)
 
 
 def import_graph(*packages: str) -> grimp.ImportGraph:

@@ -33,7 +33,17 @@ TRITON_PLATFORM = REPO / "triton_platform"
 DOC = REPO / "docs" / "architecture.md"
 
 # One subpackage per concern (docs/architecture.md says what each holds).
-TRITON_PLATFORM_PACKAGES = {"catalog", "clouds", "config", "preview", "publisher", "release", "sidecars", "values"}
+TRITON_PLATFORM_PACKAGES = {
+    "catalog",
+    "clouds",
+    "config",
+    "preview",
+    "process",
+    "publisher",
+    "release",
+    "sidecars",
+    "values",
+}
 # Loose modules: the package docstring and the old entry points kept working (README):
 # `python -m triton_platform.promote` and `python -m triton_platform.preview_comment`.
 TRITON_PLATFORM_MODULES = {"__init__.py", "promote.py", "preview_comment.py"}

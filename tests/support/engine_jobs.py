@@ -15,7 +15,7 @@ from triton_platform.catalog import versions
 from triton_platform.publisher import fingerprint as fp
 from triton_platform.publisher.builders import EngineJob
 from triton_platform.publisher.spec import ModelSpec
-from triton_platform.publisher.stores.base import StoreRef
+from triton_platform.publisher.stores.ref import StoreRef
 
 ONNX_SHA = "0" * 63 + "1"
 CAL_SHA = "c" * 64

@@ -20,7 +20,8 @@ from onnx import TensorProto, helper, numpy_helper
 from components.providers.model_version import ModelVersionArgs
 from triton_platform.publisher import pipeline
 from triton_platform.publisher.spec import ModelSpec
-from triton_platform.publisher.stores.base import ByteCallback, ObjectInfo, ObjectStore, StoreRef, b64, digest
+from triton_platform.publisher.stores.base import ByteCallback, ObjectInfo, ObjectStore, b64, digest
+from triton_platform.publisher.stores.ref import StoreRef
 
 OPSET = 17
 

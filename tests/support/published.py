@@ -28,7 +28,7 @@ from tests.support.helm import render_triton
 from tests.support.served import cpu_props, python_onnx_source, python_spec
 from tests.support.triton import TritonServer, TritonUnavailable, run_triton
 from triton_platform.config import PlatformConfig, parse_config
-from triton_platform.publisher.stores.base import StoreRef
+from triton_platform.publisher.stores.ref import StoreRef
 from triton_platform.values.triton import triton_values
 
 MODEL = "sample"

@@ -17,7 +17,8 @@ from tests.support.fakes import mlp_model, wire_floats
 from triton_platform.catalog.versions import NGC_RELEASES
 from triton_platform.publisher import pipeline
 from triton_platform.publisher.spec import ModelSpec
-from triton_platform.publisher.stores.base import ObjectStore, StoreRef
+from triton_platform.publisher.stores.base import ObjectStore
+from triton_platform.publisher.stores.ref import StoreRef
 from triton_platform.release.manifest import Release, engine_file, manifest_from_published
 from triton_platform.release.promotion import snapshot_release
 

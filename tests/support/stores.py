@@ -17,8 +17,9 @@ import pytest
 
 from tests.support import servers
 from triton_platform.publisher.stores.azure_blob import AzureBlobStore
-from triton_platform.publisher.stores.base import ObjectStore, StoreRef
+from triton_platform.publisher.stores.base import ObjectStore
 from triton_platform.publisher.stores.gcs import GcsStore
+from triton_platform.publisher.stores.ref import StoreRef
 from triton_platform.publisher.stores.s3 import S3Store, S3TransferSettings
 
 KINDS = ["s3", "gcs", "azure"]

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 from triton_platform.publisher.progress import Progress, ensure_progress
 from triton_platform.publisher.stores import ObjectStore
-from triton_platform.publisher.stores.base import join_key, release_location, release_locations_root
+from triton_platform.publisher.stores.ref import join_key, release_location, release_locations_root
 from triton_platform.publisher.stores.transfer import DigestMismatch
 from triton_platform.release.manifest import ReleaseError, ReleaseManifest, digest_hex
 from triton_platform.release.promotion import blob_key, read_release

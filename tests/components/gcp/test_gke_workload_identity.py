@@ -14,7 +14,7 @@ import pytest
 
 from components.gcp.gke_workload_identity import iam_condition, prefix_condition
 from tests.support.gcs_iam import ObjectRequest, condition_allows, object_name
-from triton_platform.publisher.stores.base import release_location, release_locations_root
+from triton_platform.publisher.stores.ref import release_location, release_locations_root
 
 BUCKET = "acme-models"
 ROOT = release_locations_root("_cache")

@@ -37,7 +37,7 @@ from triton_platform.clouds import aws_iam
 from triton_platform.publisher.builders import BuilderRef, EngineJob
 from triton_platform.publisher.builders.kubernetes_job import job_manifest
 from triton_platform.publisher.spec import ModelSpec
-from triton_platform.publisher.stores.base import StoreRef, release_location, release_locations_root
+from triton_platform.publisher.stores.ref import StoreRef, release_location, release_locations_root
 
 BUCKET = "acme-models"
 BUCKET_ARN = f"arn:aws:s3:::{BUCKET}"

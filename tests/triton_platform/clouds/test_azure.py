@@ -18,7 +18,7 @@ import pytest
 
 from tests.support.azure_abac import BLOB, BLOB_PATH, LIST_PREFIX, BlobRequest, condition_allows, list_blobs, read_blob
 from triton_platform.clouds import azure as az
-from triton_platform.publisher.stores.base import release_location, release_locations_root
+from triton_platform.publisher.stores.ref import release_location, release_locations_root
 from triton_platform.sidecars import azure_model_sync as sync
 
 CONTAINER = "triton-models"

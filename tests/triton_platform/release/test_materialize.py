@@ -23,7 +23,7 @@ from tests.triton_platform.release.test_promotion import MODEL, DevStack, _bucke
 from triton_platform.publisher.errors import StoreError
 from triton_platform.publisher.progress import Progress
 from triton_platform.publisher.stores import ObjectStore, open_store
-from triton_platform.publisher.stores.base import release_location
+from triton_platform.publisher.stores.ref import release_location
 from triton_platform.release.manifest import Release, ReleaseError
 from triton_platform.release.materialize import (
     location_key,

@@ -22,7 +22,7 @@ from tests.support.release import MODEL, TENSORRT, UPSTREAM, promote_props, publ
 from triton_platform.publisher import fingerprint
 from triton_platform.publisher.errors import StoreError
 from triton_platform.publisher.spec import ModelSpec
-from triton_platform.publisher.stores.base import StoreRef
+from triton_platform.publisher.stores.ref import StoreRef
 from triton_platform.release.manifest import Release
 from triton_platform.release.promotion import blob_key, read_history, snapshot_release
 

@@ -33,7 +33,8 @@ from triton_platform.publisher.stores.base import SHA256_METADATA
 
 if TYPE_CHECKING:
     from triton_platform.publisher.progress import Progress
-    from triton_platform.publisher.stores.base import ObjectStore, StoreRef
+    from triton_platform.publisher.stores.base import ObjectStore
+    from triton_platform.publisher.stores.ref import StoreRef
 
 WORK_DIR = "/work"
 # The pod's own emptyDir at /tmp (the root filesystem is read-only), not a shared host directory.

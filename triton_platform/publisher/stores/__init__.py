@@ -1,6 +1,6 @@
 """Object stores holding the model repository: S3 (and MinIO), GCS and Azure Blob behind one interface.
 
-``StoreRef`` (in ``base``) says where a store is; ``open_store`` here turns it into the backend's
+``StoreRef`` (in ``ref``) says where a store is; ``open_store`` here turns it into the backend's
 ``ObjectStore``. The package owns the factory so that ``base`` imports no backend: each backend
 module (``s3``, ``gcs``, ``azure_blob``) is imported only when a store of its kind is opened, so
 a stack on one cloud never loads the other clouds' SDK modules.
@@ -9,16 +9,22 @@ a stack on one cloud never loads the other clouds' SDK modules.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from triton_platform.publisher.stores.base import (
-    CredentialsRef,
-    ObjectInfo,
-    ObjectStore,
-    StoreKind,
-    StoreRef,
-    join_key,
-)
+from triton_platform.publisher.stores.ref import CredentialsRef, StoreKind, StoreRef, join_key
+
+if TYPE_CHECKING:
+    from triton_platform.publisher.stores.base import ObjectInfo, ObjectStore
+
+
+def __getattr__(name: str) -> Any:
+    # ``base`` (the store protocol and the transfers) loads on first use: the Pulumi program
+    # needs ``StoreRef`` only, the provider host opens stores (PEP 562).
+    if name in ("ObjectInfo", "ObjectStore"):
+        from triton_platform.publisher.stores import base
+
+        return getattr(base, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def open_store(ref: StoreRef | Mapping[str, Any]) -> ObjectStore:

@@ -20,16 +20,9 @@ from pathlib import Path
 from typing import Any
 
 from triton_platform.publisher.errors import StoreError
-from triton_platform.publisher.stores.base import (
-    SHA256_METADATA,
-    ByteCallback,
-    ObjectInfo,
-    ObjectStore,
-    StoreRef,
-    b64,
-    digest,
-)
+from triton_platform.publisher.stores.base import SHA256_METADATA, ByteCallback, ObjectInfo, ObjectStore, b64, digest
 from triton_platform.publisher.stores.credentials import azure_service_client
+from triton_platform.publisher.stores.ref import StoreRef
 from triton_platform.publisher.stores.transfer import Readable, Sent, StreamPut
 
 MiB = 1024 * 1024

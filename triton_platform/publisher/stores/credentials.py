@@ -27,7 +27,7 @@ import yaml
 from pydantic import SecretStr
 
 from triton_platform.publisher.errors import StoreError
-from triton_platform.publisher.stores.base import CredentialsRef, StoreRef
+from triton_platform.publisher.stores.ref import CredentialsRef, StoreRef
 
 if TYPE_CHECKING:
     import boto3

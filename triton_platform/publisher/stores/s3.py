@@ -30,12 +30,12 @@ from triton_platform.publisher.stores.base import (
     ByteCallback,
     ObjectInfo,
     ObjectStore,
-    StoreRef,
     b64,
     composite_digest,
     part_digests,
 )
 from triton_platform.publisher.stores.credentials import s3_session
+from triton_platform.publisher.stores.ref import StoreRef
 from triton_platform.publisher.stores.transfer import HashingReader, Readable, Sent, StreamPut, mismatch, read_exact
 
 MiB = 1024 * 1024

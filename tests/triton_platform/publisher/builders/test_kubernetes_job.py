@@ -65,7 +65,7 @@ from triton_platform.publisher.builders.kubernetes_job import (
 from triton_platform.publisher.errors import BuildError, StoreError
 from triton_platform.publisher.onnx_graph import effective_shapes, read_signature
 from triton_platform.publisher.progress import NullProgress
-from triton_platform.publisher.stores.base import CredentialsRef, StoreRef
+from triton_platform.publisher.stores.ref import CredentialsRef, StoreRef
 
 
 @pytest.fixture(autouse=True)

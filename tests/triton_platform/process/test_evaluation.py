@@ -1,4 +1,4 @@
-"""triton_platform/process.py against CPython's and pydantic's own behaviour, each in a fresh interpreter.
+"""triton_platform/process/evaluation.py against CPython's and pydantic's own behaviour, each in a fresh interpreter.
 
 The program's process setup relies on three facts of the real components: the interpreter's final
 collection at exit skips frozen objects (``Py_FinalizeEx``, ``gc.freeze``), pydantic reads
