@@ -53,16 +53,32 @@ REPO = Path(__file__).resolve().parents[1]
 # What pulumi-language-python-exec does with a program (see the module docstring), the engine
 # replaced by the mock runtime; prints the modules the program left imported.
 _HOST = """
-import asyncio, json, logging, runpy, sys
+import asyncio, json, logging, os, runpy, sys
 import pulumi
 from pulumi.runtime import settings
 from tests.support.pulumi_mocks import RecordingMocks
 RecordingMocks().install("dev")
 settings.ROOT.set(None)  # run_in_stack makes the program's own Stack, as under `pulumi up`
+graph, record = [], os.environ.get("PROGRAM_EVAL_RECORD")
+if record:  # the untimed warm-up of dev: each registration as the engine received it, for --replay
+    from google.protobuf import json_format
+    monitor = settings.get_monitor()
+    register = monitor.RegisterResource
+    def recorded(request):
+        response = register(request)
+        graph.append({"type": request.type, "name": request.name, "parent": request.parent,
+                      "custom": request.custom, "dependencies": list(request.dependencies),
+                      "provider": request.provider, "urn": response.urn,
+                      "inputs": json_format.MessageToDict(request.object)})
+        return response
+    monitor.RegisterResource = recorded
 loop = asyncio.get_event_loop()
 logging.getLogger("asyncio").setLevel(logging.CRITICAL)
 loop.run_until_complete(pulumi.runtime.run_in_stack(lambda: runpy.run_path(sys.argv[1], run_name="__main__")))
 loop.close()
+if record:
+    with open(record, "w") as out:
+        json.dump(graph, out)
 print(json.dumps(sorted(sys.modules)))
 sys.exit(0)
 """
@@ -74,6 +90,47 @@ pulumi.export("name", Release("floor", ReleaseArgs(chart="triton", namespace="fl
 _PREPARED = """
 from triton_platform.process import prepare_for_one_evaluation
 prepare_for_one_evaluation()
+"""
+# --replay: the dev program's registrations (recorded in the warm-up) registered again with no code
+# of ours: the dev program's process setup, the floor's imports, pydantic's BaseModel (what
+# validating a config with pydantic imports), then every resource as a plain pulumi
+# Custom/Component/ProviderResource with the same type, name, parent, provider, dependencies and
+# inputs. What any program that registers this stack's resources and validates its config with
+# pydantic pays in the same process: dev minus replay is what the program's own code costs.
+_REPLAY = """
+import json
+import pulumi, pulumi_command, pulumi_random, pydantic
+from pulumi_kubernetes.helm.v3 import Release
+from pydantic import BaseModel
+from pulumi.runtime.rpc import _special_sig_key as SECRET
+
+def plain(value):
+    if isinstance(value, dict):
+        if SECRET in value:
+            return pulumi.Output.secret(plain(value["value"]))
+        return {key: plain(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [plain(item) for item in value]
+    return value
+
+registered = {}
+with open(GRAPH) as graph:
+    for r in json.load(graph):
+        if r["type"] == "pulumi:pulumi:Stack":
+            continue
+        opts = pulumi.ResourceOptions(
+            parent=registered.get(r["parent"]),
+            depends_on=[registered[urn] for urn in r["dependencies"] if urn in registered],
+            provider=registered.get((r["provider"] or "").rsplit("::", 1)[0]),
+        )
+        if r["type"].startswith("pulumi:providers:"):
+            res = pulumi.ProviderResource(r["type"].rsplit(":", 1)[1], r["name"], plain(r["inputs"]), opts)
+        elif r["custom"]:
+            res = pulumi.CustomResource(r["type"], r["name"], plain(r["inputs"]), opts)
+        else:
+            res = pulumi.ComponentResource(r["type"], r["name"], None, opts)
+            res.register_outputs({})
+        registered[r["urn"]] = res
 """
 # Modules the dev program (local cloud) must not import: model-reading libraries, the Kubernetes
 # SDK's core/v1 package (components.kubernetes_objects registers those kinds), the other clouds'
@@ -128,10 +185,14 @@ def program_env(pycache: str | None) -> dict[str, str]:
 ENV: dict[str, str] = {}
 
 
-def run(program: Path, tree: Path = REPO, extra: list[str] | None = None) -> tuple[float, str, str]:
+def run(
+    program: Path, tree: Path = REPO, extra: list[str] | None = None, record: Path | None = None
+) -> tuple[float, str, str]:
     """Run ``program`` as the language host does, in a fresh interpreter in ``tree`` (this repository, or
     ``--baseline``'s copy): (seconds, the modules it left imported as JSON, stderr)."""
     env = {**(ENV or program_env(None)), "PYTHONPATH": str(tree)}
+    if record is not None:
+        env["PROGRAM_EVAL_RECORD"] = str(record)
     t0 = time.perf_counter()
     proc = subprocess.run(
         [sys.executable, *(extra or []), "-c", _HOST, str(program)],
@@ -189,6 +250,12 @@ def main() -> None:
         help="another checkout (e.g. `git archive` of an older commit, samples built): its dev program "
         "runs in the same alternating rounds",
     )
+    parser.add_argument(
+        "--replay",
+        action="store_true",
+        help="also time the dev program's registrations replayed with no code of ours (what any program "
+        "registering them pays)",
+    )
     args = parser.parse_args()
     if args.repeat < 1:
         parser.error(f"--repeat {args.repeat}: at least 1 round (e.g. --repeat 5)")
@@ -204,6 +271,10 @@ def main() -> None:
     dev, floor, prepared = medians["dev"], medians["floor"], medians["floor_prepared"]
     print(f"\nmedian of {args.repeat}: dev {dev:.3f} s, floor {floor:.3f} s: {dev / floor:.2f}x the floor")
     print(f"floor with the dev program's process setup {prepared:.3f} s: dev is {dev / prepared:.2f}x that")
+    if args.replay:
+        replay = medians["replay"]
+        print(f"replay (the same registrations and process setup, no code of ours) {replay:.3f} s")
+        print(f"  the program's own code: {1000 * (dev - replay):.0f} ms")
     if args.baseline:
         base = report["median_seconds"]["baseline"]
         print(f"baseline ({args.baseline}) dev {base:.3f} s: {base / floor:.2f}x the floor")
@@ -222,12 +293,19 @@ def program_files(args: argparse.Namespace, folder: Path) -> dict[str, tuple[Pat
     if args.baseline:
         tree = args.baseline.resolve()
         out["baseline"] = (tree / "__main__.py", tree)
+    if args.replay:
+        replay = folder / "replay.py"
+        replay.write_text(f"{_PREPARED}GRAPH = {str(folder / 'graph.json')!r}\n{_REPLAY}")
+        out["replay"] = (replay, REPO)
     return out
 
 
 def measure(args: argparse.Namespace, programs: dict[str, tuple[Path, Path]]) -> dict[str, Any]:
     """The alternating rounds (after an untimed warm-up of each program), as the JSON report."""
-    _, modules, _ = run(*programs["dev"])  # warm the file system cache and the bytecode caches, untimed
+    # Warm the file system cache and the bytecode caches, untimed; the dev run records its
+    # registrations for --replay (graph.json beside the replay program).
+    record = programs["replay"][0].parent / "graph.json" if "replay" in programs else None
+    _, modules, _ = run(*programs["dev"], record=record)
     for name, (program, tree) in programs.items():
         if name != "dev":
             run(program, tree=tree)
