@@ -300,6 +300,21 @@ def program_files(args: argparse.Namespace, folder: Path) -> dict[str, tuple[Pat
     return out
 
 
+def _registrations(path: Path) -> dict[str, dict[str, Any]]:
+    """A recorded graph by URN, dependencies as a sorted list (their order is the SDK's set order)."""
+    return {r["urn"]: {**r, "dependencies": sorted(r["dependencies"])} for r in json.loads(path.read_text())}
+
+
+def check_replay(replay: Path, recorded: Path) -> None:
+    """Fail unless the replay registers what the dev program registered: same URNs, parents, inputs."""
+    again = recorded.with_name("graph-replayed.json")
+    run(replay, record=again)
+    want, got = _registrations(recorded), _registrations(again)
+    differ = sorted(urn for urn in want.keys() | got.keys() if want.get(urn) != got.get(urn))
+    if differ:
+        raise SystemExit(f"the replay registers other resources than the dev program: {differ}")
+
+
 def measure(args: argparse.Namespace, programs: dict[str, tuple[Path, Path]]) -> dict[str, Any]:
     """The alternating rounds (after an untimed warm-up of each program), as the JSON report."""
     # Warm the file system cache and the bytecode caches, untimed; the dev run records its
@@ -309,6 +324,8 @@ def measure(args: argparse.Namespace, programs: dict[str, tuple[Path, Path]]) ->
     for name, (program, tree) in programs.items():
         if name != "dev":
             run(program, tree=tree)
+    if record is not None:
+        check_replay(programs["replay"][0], record)
     bad = forbidden_imports(json.loads(modules))
     if bad:
         raise SystemExit(f"the dev program imports {bad}: none of {list(FORBIDDEN)} belongs in it")

@@ -1,7 +1,8 @@
-"""bench/program_eval.py on bad arguments: argparse's usage message and exit 2, never a traceback."""
+"""bench/program_eval.py: bad arguments are a message before anything runs; one round runs every program."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -31,3 +32,24 @@ def test_bad_arguments_are_a_message_before_anything_runs(args: list[str], messa
     assert message in result.stderr
     assert "Traceback" not in result.stderr
     assert list(tmp_path.iterdir()) == []  # nothing measured, no report written
+
+
+def test_one_round_times_every_program_and_the_replay_registers_what_dev_registered(
+    tmp_path: Path, samples_built: Path
+) -> None:
+    # The benchmark itself, one round: no timing is asserted (bench/ measures, tests do not), only
+    # that every program ran as the language host runs it, the dev program imported none of
+    # FORBIDDEN, and the replay's registrations equal the dev program's (the script checks them).
+    result = subprocess.run(
+        [sys.executable, str(REPO / "bench" / "program_eval.py"), "--repeat", "1", "--replay", "--out", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    (report_file,) = tmp_path.iterdir()
+    report = json.loads(report_file.read_text())
+    assert set(report["seconds"]) == {"dev", "floor", "floor_prepared", "replay"}
+    assert all(len(rounds) == 1 and rounds[0] > 0 for rounds in report["seconds"].values())
