@@ -19,7 +19,11 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import json
+import os
 import runpy
+import subprocess
+import sys
 import traceback
 from pathlib import Path
 from typing import Any
@@ -165,3 +169,41 @@ def test_a_publisher_error_in_an_apply_is_a_run_error(
     error, traceback_printed = LanguageHost(mocks).run()
     assert not traceback_printed, error
     assert error == "model 'sample-mlp': models[].source: 's3://triton-models/incoming/model.onnx' does not exist"
+
+
+# The language host's run of __main__.py in a fresh interpreter (as in bench/program_eval.py), then
+# what the program left of its process: the garbage collector's state and whether pydantic ever
+# searched the installed distributions for plugins.
+_FRESH_HOST = """
+import asyncio, gc, json, runpy, sys
+import pulumi
+from pulumi.runtime import settings
+from pydantic.plugin import _loader
+from tests.support.pulumi_mocks import RecordingMocks
+RecordingMocks().install("dev")
+settings.ROOT.set(None)
+loop = asyncio.get_event_loop()
+loop.run_until_complete(pulumi.runtime.run_in_stack(lambda: runpy.run_path(sys.argv[1], run_name="__main__")))
+print(json.dumps({"gc": gc.isenabled(), "plugins_searched": _loader._plugins is not None}))
+"""
+
+
+def test_the_program_sets_up_its_process_before_it_builds_a_model(samples_built: Path) -> None:
+    # triton_platform/process/evaluation.py must run before the first pydantic model is built (the
+    # config's, at import): a model built earlier would have searched for plugins already.
+    config = {
+        f"triton-platform:{k}": v if isinstance(v, str) else json.dumps(v) for k, v in stack_config("dev").items()
+    }
+    env = {k: v for k, v in os.environ.items() if k != "PYDANTIC_DISABLE_PLUGINS"}
+    env.update(PYTHONPATH=str(REPO), PULUMI_CONFIG=json.dumps(config))
+    proc = subprocess.run(
+        [sys.executable, "-c", _FRESH_HOST, str(PROGRAM)],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert json.loads(proc.stdout.strip().splitlines()[-1]) == {"gc": False, "plugins_searched": False}
