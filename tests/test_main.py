@@ -37,6 +37,7 @@ from tests.support.pulumi_mocks import RecordingMocks
 from tests.support.stacks import REPO, set_pulumi_config, stack_config
 
 PROGRAM = REPO / "__main__.py"
+PLUGINS_SETTING = "PYDANTIC_DISABLE_PLUGINS"
 
 
 @pytest.fixture
@@ -77,6 +78,7 @@ class LanguageHost:
         """(the error the host would log, whether it would print a traceback)."""
         # The mocks made a root Stack already; run_in_stack makes the program's own, as under `pulumi up`.
         settings.ROOT.set(None)
+        plugins_setting = os.environ.get(PLUGINS_SETTING)
         try:
             # The loop the mocks registered their Stack on (as pulumi.runtime.sync_await finds it).
             _event_loop().run_until_complete(pulumi.runtime.run_in_stack(_run_program))
@@ -85,9 +87,11 @@ class LanguageHost:
         except Exception:  # what the language host prints for any other exception
             return traceback.format_exc(), True
         finally:
-            # The program turns the garbage collector off for its process (triton_platform/process/evaluation.py),
-            # which here is pytest's: the tests after this one collect again.
+            # The program sets up its process (triton_platform/process/evaluation.py), which here is
+            # pytest's: the tests after this one collect garbage and see the environment as it was.
             gc.enable()
+            if plugins_setting is None:
+                os.environ.pop(PLUGINS_SETTING, None)
         return None, False
 
 
@@ -194,7 +198,7 @@ def test_the_program_sets_up_its_process_before_it_builds_a_model(samples_built:
     config = {
         f"triton-platform:{k}": v if isinstance(v, str) else json.dumps(v) for k, v in stack_config("dev").items()
     }
-    env = {k: v for k, v in os.environ.items() if k != "PYDANTIC_DISABLE_PLUGINS"}
+    env = {k: v for k, v in os.environ.items() if k != PLUGINS_SETTING}
     env.update(PYTHONPATH=str(REPO), PULUMI_CONFIG=json.dumps(config))
     proc = subprocess.run(
         [sys.executable, "-c", _FRESH_HOST, str(PROGRAM)],
