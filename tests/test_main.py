@@ -19,11 +19,8 @@ from __future__ import annotations
 
 import asyncio
 import gc
-import json
 import os
 import runpy
-import subprocess
-import sys
 import traceback
 from pathlib import Path
 from typing import Any
@@ -34,7 +31,7 @@ from google.protobuf import json_format
 from pulumi.runtime import settings
 
 from tests.support.pulumi_mocks import RecordingMocks
-from tests.support.stacks import REPO, set_pulumi_config, stack_config
+from tests.support.stacks import REPO, fresh_interpreter, set_pulumi_config, stack_config
 
 PROGRAM = REPO / "__main__.py"
 PLUGINS_SETTING = "PYDANTIC_DISABLE_PLUGINS"
@@ -195,19 +192,5 @@ print(json.dumps({"gc": gc.isenabled(), "plugins_searched": _loader._plugins is 
 def test_the_program_sets_up_its_process_before_it_builds_a_model(samples_built: Path) -> None:
     # triton_platform/process/evaluation.py must run before the first pydantic model is built (the
     # config's, at import): a model built earlier would have searched for plugins already.
-    config = {
-        f"triton-platform:{k}": v if isinstance(v, str) else json.dumps(v) for k, v in stack_config("dev").items()
-    }
-    env = {k: v for k, v in os.environ.items() if k != PLUGINS_SETTING}
-    env.update(PYTHONPATH=str(REPO), PULUMI_CONFIG=json.dumps(config))
-    proc = subprocess.run(
-        [sys.executable, "-c", _FRESH_HOST, str(PROGRAM)],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    assert json.loads(proc.stdout.strip().splitlines()[-1]) == {"gc": False, "plugins_searched": False}
+    seen = fresh_interpreter(_FRESH_HOST, str(PROGRAM), unset=(PLUGINS_SETTING,))
+    assert seen == {"gc": False, "plugins_searched": False}

@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import json
-import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +21,7 @@ from tests.support.stacks import (
     REPO,
     Edit,
     drop_key,
+    fresh_interpreter,
     parse_stack,
     set_key,
     set_pulumi_config,
@@ -382,20 +379,6 @@ print(json.dumps(sorted(sys.modules)))
 
 def test_dev_program_imports_no_provider_host_work(samples_built: Path) -> None:
     """A fresh interpreter evaluating the dev stack (as `pulumi up` starts one) loads none of PROVIDER_HOST_ONLY."""
-    config = {
-        f"triton-platform:{k}": v if isinstance(v, str) else json.dumps(v) for k, v in stack_config("dev").items()
-    }
-    env = {**os.environ, "PYTHONPATH": str(REPO), "PULUMI_CONFIG": json.dumps(config)}
-    proc = subprocess.run(
-        [sys.executable, "-c", _DEV_PROGRAM],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=120,
-    )
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    loaded = set(json.loads(proc.stdout.strip().splitlines()[-1]))
+    loaded = set(fresh_interpreter(_DEV_PROGRAM))
     assert "stacks.local" in loaded  # the program ran
     assert sorted(loaded.intersection(PROVIDER_HOST_ONLY)) == []

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -79,6 +82,20 @@ def config_error(stack: str, *edits: Edit, **overrides: Any) -> ConfigError:
     with pytest.raises(ConfigError) as info:
         parse_stack(stack, *edits, **overrides)
     return info.value
+
+
+def fresh_interpreter(code: str, *args: str, stack: str = "dev", unset: tuple[str, ...] = ()) -> Any:
+    """Run ``code`` in a fresh interpreter (as `pulumi up` starts one) with ``stack``'s config as the
+    engine hands it over (PULUMI_CONFIG) and ``unset`` removed from the environment; the last line
+    it prints, parsed as JSON. Fails the test with its stderr when it fails."""
+    config = {f"{NAMESPACE}:{k}": v if isinstance(v, str) else json.dumps(v) for k, v in stack_config(stack).items()}
+    env = {k: v for k, v in os.environ.items() if k not in unset}
+    env.update(PYTHONPATH=str(REPO), PULUMI_CONFIG=json.dumps(config))
+    proc = subprocess.run(
+        [sys.executable, "-c", code, *args], cwd=REPO, env=env, capture_output=True, text=True, timeout=120, check=False
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
 def set_pulumi_config(raw: dict[str, Any]) -> None:
