@@ -62,7 +62,41 @@ def seaweedfs_s3(workdir: Path, timeout: float = servers.READY_TIMEOUT_S) -> Ite
     # The S3 gateway answers (403 to an anonymous GET) once the filer behind it is up.
     with servers._serve(argv, f"{url}/", timeout=timeout) as pid:
         endpoint = servers.S3Endpoint(url, pid=pid, access_key=access_key, secret_key=secret_key)
+        _wait_writable(endpoint, timeout)
         yield endpoint
+
+
+def _wait_writable(endpoint: servers.S3Endpoint, timeout: float) -> None:
+    """Until an object can be written, then leave no trace of the probe.
+
+    The gateway answers before the master has a writable volume: a PutObject then fails with
+    InternalError ("We encountered an internal error"), so a test's first write would race it.
+    """
+    import boto3
+    from botocore.config import Config
+    from botocore.exceptions import ClientError
+
+    s3 = boto3.client(
+        "s3",
+        endpoint_url=endpoint.url,
+        aws_access_key_id=endpoint.access_key,
+        aws_secret_access_key=endpoint.secret_key,
+        region_name=endpoint.region,
+        config=Config(retries={"max_attempts": 1}),
+    )
+    bucket = "ready-probe"
+    create_bucket(endpoint, bucket, timeout)
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            s3.put_object(Bucket=bucket, Key="probe", Body=b"ok")
+            break
+        except ClientError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.5)
+    s3.delete_object(Bucket=bucket, Key="probe")
+    s3.delete_bucket(Bucket=bucket)
 
 
 def create_bucket(endpoint: servers.S3Endpoint, name: str, timeout: float = 30.0) -> None:
