@@ -36,7 +36,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO), str(REPO / "bench")]
 
 from engine import ProviderHost, model_version_props, urn  # noqa: E402
-from publish_throughput import BUCKET, make_models, s3_client  # noqa: E402
+from publish_throughput import BUCKET, make_models  # noqa: E402
 
 from tests.support.servers import create_bucket, moto_server  # noqa: E402
 from triton_platform.publisher import fingerprint  # noqa: E402
@@ -142,7 +142,7 @@ def noop_up(args: argparse.Namespace, tmp: Path, env: dict[str, str]) -> dict[st
     with moto_server() as endpoint:
         os.environ.update(endpoint.env())
         create_bucket(endpoint, BUCKET)
-        client = s3_client(endpoint)
+        client = endpoint.client()
         store = {"kind": "s3", "bucket": BUCKET, "endpoint_url": endpoint.url}
         specs = [
             ModelSpec(name=p.stem, source=p.name, format="onnx", max_batch_size=8, instance_kind="cpu") for p in paths

@@ -27,7 +27,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO), str(REPO / "bench")]
 
 from engine import ProviderHost, model_version_props, urn  # noqa: E402
-from publish_throughput import BUCKET, clear_prefix, make_models, s3_client  # noqa: E402
+from publish_throughput import BUCKET, clear_prefix, make_models  # noqa: E402
 
 from tests.support.servers import create_bucket, moto_server  # noqa: E402
 from triton_platform.publisher import fingerprint  # noqa: E402
@@ -55,7 +55,7 @@ def main() -> None:
         os.environ["TRITON_PLATFORM_CACHE_DIR"] = str(Path(tmp) / "hash-cache")
         os.environ.update(endpoint.env())
         create_bucket(endpoint, BUCKET)
-        client = s3_client(endpoint)
+        client = endpoint.client()
         print(f"writing {args.size_mb} MiB ONNX ...", flush=True)
         (small,) = make_models(Path(tmp) / "small", 1, 16)
         (large,) = make_models(Path(tmp) / "large", 1, args.size_mb)

@@ -75,18 +75,6 @@ def tool_path(name: str) -> str:
     return found
 
 
-def s3_client(endpoint: S3Endpoint) -> Any:
-    import boto3
-
-    return boto3.client(
-        "s3",
-        endpoint_url=endpoint.url,
-        aws_access_key_id=endpoint.access_key,
-        aws_secret_access_key=endpoint.secret_key,
-        region_name=endpoint.region,
-    )
-
-
 class Ours:
     """Creates through the provider host; ``run(prefix)`` publishes every file as one model each."""
 
@@ -178,7 +166,7 @@ def clear_prefix(client: Any, prefix: str) -> int:
 def run_scenario(
     name: str, files: list[Path], endpoint: S3Endpoint, host: ProviderHost, args: argparse.Namespace
 ) -> dict[str, Any]:
-    client = s3_client(endpoint)
+    client = endpoint.client()
     tools = [t for t in args.tools.split(",") if t]
     ours = Ours(host, endpoint, files)
     runners: dict[str, Callable[[str], None]] = {

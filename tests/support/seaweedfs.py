@@ -72,18 +72,9 @@ def _wait_writable(endpoint: servers.S3Endpoint, timeout: float) -> None:
     The gateway answers before the master has a writable volume: a PutObject then fails with
     InternalError ("We encountered an internal error"), so a test's first write would race it.
     """
-    import boto3
-    from botocore.config import Config
     from botocore.exceptions import ClientError
 
-    s3 = boto3.client(
-        "s3",
-        endpoint_url=endpoint.url,
-        aws_access_key_id=endpoint.access_key,
-        aws_secret_access_key=endpoint.secret_key,
-        region_name=endpoint.region,
-        config=Config(retries={"max_attempts": 1}),
-    )
+    s3 = endpoint.client(retries={"max_attempts": 1})
     bucket = "ready-probe"
     create_bucket(endpoint, bucket, timeout)
     deadline = time.monotonic() + timeout

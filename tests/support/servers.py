@@ -20,6 +20,7 @@ import urllib.request
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from tests.support import integration, tools
 
@@ -61,6 +62,20 @@ class S3Endpoint:
             "AWS_CONFIG_FILE": os.devnull,
             "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
         }
+
+    def client(self, **config: Any) -> Any:
+        """A boto3 S3 client of this server with its keys; ``config``: botocore Config options."""
+        import boto3
+        from botocore.config import Config
+
+        return boto3.client(
+            "s3",
+            endpoint_url=self.url,
+            aws_access_key_id=self.access_key,
+            aws_secret_access_key=self.secret_key,
+            region_name=self.region,
+            config=Config(**config),
+        )
 
 
 @dataclass(frozen=True)
@@ -211,15 +226,7 @@ def azurite(timeout: float = READY_TIMEOUT_S) -> Iterator[AzuriteEndpoint]:
 def create_bucket(endpoint: S3Endpoint | GcsEndpoint | AzuriteEndpoint, name: str) -> None:
     """Create a bucket (or Azure container) on an emulator, with the SDKs directly."""
     if isinstance(endpoint, S3Endpoint):
-        import boto3
-
-        boto3.client(
-            "s3",
-            endpoint_url=endpoint.url,
-            aws_access_key_id=endpoint.access_key,
-            aws_secret_access_key=endpoint.secret_key,
-            region_name=endpoint.region,
-        ).create_bucket(Bucket=name)
+        endpoint.client().create_bucket(Bucket=name)
     elif isinstance(endpoint, GcsEndpoint):
         from google.auth.credentials import AnonymousCredentials
         from google.cloud import storage

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import boto3
 import pytest
 
 from tests.support import servers
@@ -76,13 +75,7 @@ def test_an_s3_repository_treats_the_hidden_folder_as_a_model(
     tmp_path: Path, moto_endpoint: servers.S3Endpoint
 ) -> None:
     servers.create_bucket(moto_endpoint, "hidden")
-    s3 = boto3.client(
-        "s3",
-        endpoint_url=moto_endpoint.url,
-        aws_access_key_id=moto_endpoint.access_key,
-        aws_secret_access_key=moto_endpoint.secret_key,
-        region_name=moto_endpoint.region,
-    )
+    s3 = moto_endpoint.client()
     for rel, text in _repository().items():
         s3.put_object(Bucket="hidden", Key=f"models/{rel}", Body=text.encode())
     logs = _run(f"s3://{moto_endpoint.url}/hidden/models", tmp_path / "w", env=moto_endpoint.env())
