@@ -28,7 +28,7 @@ Without it the installed SDKs read their .pyc files while every module of ours i
 source in every round. ``--no-bytecode-cache`` measures that case (the environment as it is).
 
 The dev program must not import what only the provider host or another cloud needs
-(``FORBIDDEN``): the script fails if it does.
+(``tests.support.stacks.NOT_IN_THE_DEV_PROGRAM``): the script fails if it does.
 ``--baseline DIR`` runs another checkout's ``__main__.py`` (an older commit's ``git archive``, with
 ``samples`` built) in the same rounds, for a before/after on the same minute's machine.
 Run: ``.venv/bin/python bench/program_eval.py [--repeat 5 --imports --baseline DIR]``.
@@ -49,6 +49,9 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(REPO)]
+
+from tests.support.stacks import NOT_IN_THE_DEV_PROGRAM, not_in_the_dev_program  # noqa: E402
 
 # What pulumi-language-python-exec does with a program (see the module docstring), the engine
 # replaced by the mock runtime; prints the modules the program left imported.
@@ -132,37 +135,6 @@ with open(GRAPH) as graph:
             res.register_outputs({})
         registered[r["urn"]] = res
 """
-# Modules the dev program (local cloud) must not import: model-reading libraries, the Kubernetes
-# SDK's core/v1 package (components.kubernetes_objects registers those kinds), the other clouds'
-# SDKs, and the publisher's work that only the provider host runs.
-FORBIDDEN = (
-    "onnx",
-    "numpy",
-    "pulumi_kubernetes.core.v1",
-    "pulumi_aws",
-    "pulumi_gcp",
-    "pulumi_azure_native",
-    "stacks.aws",
-    "stacks.gcp",
-    "stacks.azure",
-    # The provider host's work (tests/stacks/test_local.py checks the same list in the tests).
-    "triton_platform.publisher.pipeline",
-    "triton_platform.publisher.publish",
-    "triton_platform.publisher.pbtxt",
-    "triton_platform.publisher.builders.kubernetes_job",
-    "triton_platform.publisher.builders.local_tensorrt",
-    "triton_platform.publisher.stores.base",
-    "triton_platform.publisher.stores.transfer",
-    "triton_platform.publisher.progress",
-    "triton_platform.release.materialize",
-    "triton_platform.release.promotion",
-    "triton_platform.release.rebuild",
-)
-
-
-def forbidden_imports(modules: list[str]) -> list[str]:
-    """The FORBIDDEN modules (or their submodules) among ``modules``."""
-    return sorted(m for m in modules if any(m == f or m.startswith(f + ".") for f in FORBIDDEN))
 
 
 def engine_config() -> str:
@@ -278,7 +250,7 @@ def main() -> None:
     if args.baseline:
         base = report["median_seconds"]["baseline"]
         print(f"baseline ({args.baseline}) dev {base:.3f} s: {base / floor:.2f}x the floor")
-    print(f"load average {report['load_average']}; dev imports no {', '.join(FORBIDDEN)}")
+    print(f"load average {report['load_average']}; dev imports no {', '.join(NOT_IN_THE_DEV_PROGRAM)}")
     for module, ms in report.get("dev_extra_imports_ms", {}).items():
         print(f"  {module:45s} {ms:8.1f} ms")
     print(f"wrote {out}")
@@ -326,9 +298,9 @@ def measure(args: argparse.Namespace, programs: dict[str, tuple[Path, Path]]) ->
             run(program, tree=tree)
     if record is not None:
         check_replay(programs["replay"][0], record)
-    bad = forbidden_imports(json.loads(modules))
+    bad = not_in_the_dev_program(json.loads(modules))
     if bad:
-        raise SystemExit(f"the dev program imports {bad}: none of {list(FORBIDDEN)} belongs in it")
+        raise SystemExit(f"the dev program imports {bad}: none of {list(NOT_IN_THE_DEV_PROGRAM)} belongs in it")
     times: dict[str, list[float]] = {name: [] for name in programs}
     for round_no in range(args.repeat):
         order = list(programs) if round_no % 2 == 0 else list(reversed(programs))
@@ -346,7 +318,7 @@ def measure(args: argparse.Namespace, programs: dict[str, tuple[Path, Path]]) ->
         "median_seconds": {name: round(statistics.median(t), 3) for name, t in times.items()},
         "ratio_dev_to_floor": round(dev / floor, 3),
         "ratio_dev_to_floor_prepared": round(dev / statistics.median(times["floor_prepared"]), 3),
-        "dev_imports_none_of": list(FORBIDDEN),
+        "dev_imports_none_of": list(NOT_IN_THE_DEV_PROGRAM),
         "load_average": [round(x, 2) for x in os.getloadavg()],
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
     }

@@ -39,7 +39,7 @@ def test_one_round_times_every_program_and_the_replay_registers_what_dev_registe
 ) -> None:
     # The benchmark itself, one round: no timing is asserted (bench/ measures, tests do not), only
     # that every program ran as the language host runs it, the dev program imported none of
-    # FORBIDDEN, and the replay's registrations equal the dev program's (the script checks them).
+    # NOT_IN_THE_DEV_PROGRAM, and the replay's registrations equal the dev program's (the script checks them).
     result = subprocess.run(
         [sys.executable, str(REPO / "bench" / "program_eval.py"), "--repeat", "1", "--replay", "--out", str(tmp_path)],
         capture_output=True,

@@ -22,6 +22,7 @@ from tests.support.stacks import (
     Edit,
     drop_key,
     fresh_interpreter,
+    not_in_the_dev_program,
     parse_stack,
     set_key,
     set_pulumi_config,
@@ -345,26 +346,6 @@ def test_instant_storage_has_no_release_locations(mocks: RecordingMocks) -> None
     assert (got["root"], got["values"]) == (None, None)
 
 
-# What only the provider host runs (the publishing, release and engine-building work) and what
-# only a feature the dev stack leaves off creates: the dev program must not import them
-# (bench/program_eval.py measures what they cost a `pulumi up`).
-PROVIDER_HOST_ONLY = (
-    "triton_platform.publisher.pipeline",
-    "triton_platform.publisher.publish",
-    "triton_platform.publisher.pbtxt",
-    "triton_platform.publisher.builders.kubernetes_job",
-    "triton_platform.publisher.builders.local_tensorrt",
-    "triton_platform.publisher.stores.base",
-    "triton_platform.publisher.stores.transfer",
-    "triton_platform.publisher.progress",
-    "triton_platform.release.materialize",
-    "triton_platform.release.promotion",
-    "triton_platform.release.rebuild",
-    "components.monitoring.metrics_adapter",
-    "components.providers.release_location",
-    "components.serving.gateway",
-    "components.serving.rollouts",
-)
 _DEV_PROGRAM = """
 import json, sys
 from pathlib import Path
@@ -378,7 +359,7 @@ print(json.dumps(sorted(sys.modules)))
 
 
 def test_dev_program_imports_no_provider_host_work(samples_built: Path) -> None:
-    """A fresh interpreter evaluating the dev stack (as `pulumi up` starts one) loads none of PROVIDER_HOST_ONLY."""
+    """A fresh interpreter evaluating the dev stack (as `pulumi up` starts one) loads none of NOT_IN_THE_DEV_PROGRAM."""
     loaded = set(fresh_interpreter(_DEV_PROGRAM))
     assert "stacks.local" in loaded  # the program ran
-    assert sorted(loaded.intersection(PROVIDER_HOST_ONLY)) == []
+    assert not_in_the_dev_program(loaded) == []

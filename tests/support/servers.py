@@ -17,6 +17,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
+import uuid
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -221,6 +222,17 @@ def azurite(timeout: float = READY_TIMEOUT_S) -> Iterator[AzuriteEndpoint]:
     ]
     with _serve(argv, f"{url}/{AZURITE_ACCOUNT}?comp=list", timeout=timeout):
         yield AzuriteEndpoint(url)
+
+
+def new_bucket(endpoint: S3Endpoint | GcsEndpoint | AzuriteEndpoint, prefix: str = "rel") -> dict[str, Any]:
+    """A fresh bucket (or Azure container) ``<prefix>-<random>`` on ``endpoint``, as a StoreRef's dict."""
+    name = f"{prefix}-{uuid.uuid4().hex[:12]}"
+    create_bucket(endpoint, name)
+    if isinstance(endpoint, S3Endpoint):
+        return {"kind": "s3", "bucket": name, "endpoint_url": endpoint.url, "region": endpoint.region}
+    if isinstance(endpoint, GcsEndpoint):
+        return {"kind": "gcs", "bucket": name}
+    return {"kind": "azure", "bucket": name, "account_url": endpoint.account_url}
 
 
 def create_bucket(endpoint: S3Endpoint | GcsEndpoint | AzuriteEndpoint, name: str) -> None:

@@ -6,7 +6,7 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +20,44 @@ from triton_platform.config import NAMESPACE, ConfigError, PlatformConfig, parse
 Edit = Callable[[dict[str, Any]], None]
 
 REPO = Path(__file__).resolve().parents[2]
+
+
+# What the dev program (cloud local) must not import: model-reading libraries, the Kubernetes SDK's
+# core/v1 package (components.kubernetes_objects registers those kinds), the other clouds' SDKs and
+# compositions, the work only the provider host runs (publishing, stores' transfers, release
+# copies, engine builders), and the components of features the dev stack leaves off.
+# tests/stacks/test_local.py and bench/program_eval.py (which measures what they would cost) check it.
+NOT_IN_THE_DEV_PROGRAM = (
+    "onnx",
+    "numpy",
+    "pulumi_kubernetes.core.v1",
+    "pulumi_aws",
+    "pulumi_gcp",
+    "pulumi_azure_native",
+    "stacks.aws",
+    "stacks.gcp",
+    "stacks.azure",
+    "triton_platform.publisher.pipeline",
+    "triton_platform.publisher.publish",
+    "triton_platform.publisher.pbtxt",
+    "triton_platform.publisher.builders.kubernetes_job",
+    "triton_platform.publisher.builders.local_tensorrt",
+    "triton_platform.publisher.stores.base",
+    "triton_platform.publisher.stores.transfer",
+    "triton_platform.publisher.progress",
+    "triton_platform.release.materialize",
+    "triton_platform.release.promotion",
+    "triton_platform.release.rebuild",
+    "components.monitoring.metrics_adapter",
+    "components.providers.release_location",
+    "components.serving.gateway",
+    "components.serving.rollouts",
+)
+
+
+def not_in_the_dev_program(modules: Iterable[str]) -> list[str]:
+    """The modules of NOT_IN_THE_DEV_PROGRAM (or their submodules) among ``modules``."""
+    return sorted(m for m in modules if any(m == f or m.startswith(f + ".") for f in NOT_IN_THE_DEV_PROGRAM))
 
 
 def stack_file(stack: str) -> Path:

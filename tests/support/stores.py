@@ -1,8 +1,9 @@
 """Fixtures starting real object-store servers on 127.0.0.1 (once per session) and stores on them.
 
 ``moto_endpoint`` / ``gcs_endpoint`` / ``azurite_endpoint`` start a server the first time a test
-asks for it; ``make_store`` gives a store on a fresh bucket with the environment its credential
-chain reads (moto keys, ``STORAGE_EMULATOR_HOST``, ``AZURE_STORAGE_CONNECTION_STRING``).
+asks for it (``moto_env`` also puts moto's keys in the environment); ``make_store`` gives a store
+on a fresh bucket with the environment its credential chain reads (moto keys,
+``STORAGE_EMULATOR_HOST``, ``AZURE_STORAGE_CONNECTION_STRING``).
 """
 
 from __future__ import annotations
@@ -38,6 +39,14 @@ def _start(cm: Callable[[], Any]) -> Iterator[Any]:
 @pytest.fixture(scope="session")
 def moto_endpoint() -> Iterator[servers.S3Endpoint]:
     yield from _start(servers.moto_server)
+
+
+@pytest.fixture
+def moto_env(moto_endpoint: servers.S3Endpoint, monkeypatch: pytest.MonkeyPatch) -> servers.S3Endpoint:
+    """moto, with its keys in the environment the S3 credential chain reads (as a CI runner's)."""
+    for key, value in moto_endpoint.env().items():
+        monkeypatch.setenv(key, value)
+    return moto_endpoint
 
 
 @pytest.fixture(scope="session")

@@ -22,9 +22,9 @@ from pulumi.dynamic.dynamic import serialize_provider
 
 from components.providers.release_location import ReleaseLocation, ReleaseLocationArgs, ReleaseLocationProvider
 from tests.support import servers
+from tests.support.dev_stack import DevStack
 from tests.support.fakes import wire_floats
 from tests.support.providers import unpickled_class
-from tests.triton_platform.release.test_promotion import DevStack, _bucket
 from triton_platform.publisher.stores import open_store
 from triton_platform.release.materialize import location_key, locations
 from triton_platform.release.promotion import kept_digests, mark_served, read_history, read_release
@@ -38,11 +38,9 @@ def _props(store: dict[str, object], digest: str, keep: int = 5) -> dict[str, An
 
 @pytest.mark.timeout(240)
 def test_create_update_prune_keeps_the_serving_release_diff_delete(
-    moto_endpoint: servers.S3Endpoint, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    moto_env: servers.S3Endpoint, tmp_path: Path
 ) -> None:
-    for key, value in moto_endpoint.env().items():
-        monkeypatch.setenv(key, value)
-    dev = DevStack(_bucket(moto_endpoint, "s3"), tmp_path / "dev")
+    dev = DevStack(servers.new_bucket(moto_env), tmp_path / "dev")
     r1 = dev.publish(seed=101)
     store = open_store(dev.store_ref)
     provider = ReleaseLocationProvider()
@@ -95,7 +93,7 @@ def test_create_update_prune_keeps_the_serving_release_diff_delete(
     assert provider.diff("id", outs, moved).replaces == []
 
     # No credential in the props or the outputs.
-    assert moto_endpoint.secret_key not in json.dumps([back, outs])
+    assert moto_env.secret_key not in json.dumps([back, outs])
 
     # Back to instant: every location goes.
     provider.delete("id", outs)

@@ -13,7 +13,6 @@ bucket on a 9.0 GPU builds nothing either and keeps prod's digest.
 from __future__ import annotations
 
 import hashlib
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -40,20 +39,12 @@ class BucketOnlyBuilder(RecordingEngineBuilder):
         super().build(job.model_copy(update={"onnx_path": None}), store, progress)
 
 
-def _bucket(endpoint: servers.S3Endpoint) -> dict[str, Any]:
-    name = f"rebuild-{uuid.uuid4().hex[:12]}"
-    servers.create_bucket(endpoint, name)
-    return {"kind": "s3", "bucket": name, "endpoint_url": endpoint.url, "region": endpoint.region}
-
-
 @pytest.mark.timeout(120)
 def test_a_promotion_to_another_gpu_builds_the_missing_engine_and_serves_both_from_moto(
-    moto_endpoint: servers.S3Endpoint, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    moto_env: servers.S3Endpoint, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    for key, value in moto_endpoint.env().items():
-        monkeypatch.setenv(key, value)
     monkeypatch.setenv(fingerprint.CACHE_ENV, str(tmp_path / "hash-cache"))
-    dev_ref, prod_ref = _bucket(moto_endpoint), _bucket(moto_endpoint)
+    dev_ref, prod_ref = servers.new_bucket(moto_env, "rebuild"), servers.new_bucket(moto_env, "rebuild")
     dev, prod = open_store(dev_ref), open_store(prod_ref)
     release, onnx_sha = publish_upstream(dev, dev_ref, tmp_path / "dev", RecordingEngineBuilder())
     assert dev.read_bytes(blob_key(dev, onnx_sha)) == (tmp_path / "dev" / "mlp.onnx").read_bytes()
@@ -107,7 +98,7 @@ def test_a_promotion_to_another_gpu_builds_the_missing_engine_and_serves_both_fr
     assert (again["release_digest"], again["objects_copied"]) == (served.digest, 0)
 
     # prod's release promoted on to another 9.0 stack: it has the engine, nothing is rebuilt, same digest.
-    edge_ref = _bucket(moto_endpoint)
+    edge_ref = servers.new_bucket(moto_env, "rebuild")
     onward = Release.of(served.manifest, prod_ref)
     edge_builder = BucketOnlyBuilder()
     edge = ReleasePromotionProvider(builder=edge_builder).create(

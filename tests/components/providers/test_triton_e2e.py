@@ -61,14 +61,8 @@ def triton_s3(
         yield lazy
 
 
-@pytest.fixture
-def s3_env(moto_endpoint: servers.S3Endpoint, monkeypatch: pytest.MonkeyPatch) -> None:
-    for key, value in moto_endpoint.env().items():
-        monkeypatch.setenv(key, value)
-
-
 @pytest.mark.timeout(120)
-@pytest.mark.usefixtures("s3_env")
+@pytest.mark.usefixtures("moto_env")
 def test_published_python_model_serves_from_s3(
     triton_s3: LazyTriton, s3_repository: dict[str, Any], tmp_path: Path
 ) -> None:
@@ -84,7 +78,7 @@ def test_published_python_model_serves_from_s3(
 
 
 @pytest.mark.timeout(150)
-@pytest.mark.usefixtures("s3_env")
+@pytest.mark.usefixtures("moto_env")
 def test_interrupted_update_keeps_v1_serving_then_v2_takes_over(
     triton_s3: LazyTriton, s3_repository: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -18,8 +18,8 @@ import numpy as np
 import pytest
 
 from tests.support import servers
+from tests.support.dev_stack import MODEL, DevStack
 from tests.support.served import infer, lazy_triton, sample_batch
-from tests.triton_platform.release.test_promotion import MODEL, DevStack, _bucket
 from triton_platform.publisher.errors import StoreError
 from triton_platform.publisher.progress import Progress
 from triton_platform.publisher.stores import ObjectStore, open_store
@@ -96,7 +96,7 @@ def test_materialized_locations_on_moto_serve_each_release_and_prune(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     _env(monkeypatch, moto_endpoint)
-    dev = DevStack(_bucket(moto_endpoint, "s3"), tmp_path / "dev")
+    dev = DevStack(servers.new_bucket(moto_endpoint), tmp_path / "dev")
     r1 = dev.publish(seed=101)
     store = open_store(dev.store_ref)
     first = _immutable_idempotent(store, r1)
@@ -140,7 +140,7 @@ def test_materialized_locations_on_gcs_and_azure_are_immutable_and_idempotent(
 ) -> None:
     endpoint: Any = gcs_endpoint if kind == "gcs" else azurite_endpoint
     _env(monkeypatch, endpoint)
-    dev = DevStack(_bucket(endpoint, kind), tmp_path / "dev")
+    dev = DevStack(servers.new_bucket(endpoint), tmp_path / "dev")
     r1 = dev.publish(seed=101)
     store = open_store(dev.store_ref)
     _immutable_idempotent(store, r1)
@@ -153,7 +153,7 @@ def test_a_release_not_kept_cannot_be_materialized(
     moto_endpoint: servers.S3Endpoint, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     _env(monkeypatch, moto_endpoint)
-    store = open_store(_bucket(moto_endpoint, "s3"))
+    store = open_store(servers.new_bucket(moto_endpoint))
     with pytest.raises(ReleaseError, match="is not kept"):
         materialize_release(store, "sha256:" + "0" * 64)
     with pytest.raises(ReleaseError, match="sha256"):

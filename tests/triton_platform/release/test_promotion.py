@@ -14,7 +14,6 @@ import base64
 import hashlib
 import json
 import time
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -22,17 +21,17 @@ import numpy as np
 import pytest
 from pulumi.dynamic.dynamic import serialize_provider
 
-from components.providers.model_version import ModelVersionProvider
 from components.providers.release_promotion import ReleasePromotionArgs, ReleasePromotionProvider
 from samples import make_samples
 from tests.support import servers
+from tests.support.dev_stack import MODEL, DevStack
 from tests.support.fakes import wire_floats
 from tests.support.providers import unpickled_class
-from tests.support.served import cpu_props, infer, lazy_triton, python_onnx_source, python_spec, sample_batch
+from tests.support.served import infer, lazy_triton, sample_batch
 from tests.support.triton import TritonServer
 from triton_platform.publisher.stores import ObjectStore, StoreRef, open_store
 from triton_platform.publisher.stores.gcs import GcsStore
-from triton_platform.release.manifest import Release, ReleaseError, manifest_from_published
+from triton_platform.release.manifest import Release, ReleaseError
 from triton_platform.release.promotion import (
     HistoryEntry,
     blob_key,
@@ -46,7 +45,6 @@ from triton_platform.release.promotion import (
 pytestmark = pytest.mark.integration
 
 DEV = "acme/triton-platform/dev"
-MODEL = "pyonnx"
 
 
 @pytest.fixture
@@ -60,55 +58,6 @@ def emulator_env(
     for endpoint in (moto_endpoint, gcs_endpoint, azurite_endpoint):
         for key, value in endpoint.env().items():
             monkeypatch.setenv(key, value)
-
-
-def _bucket(endpoint: Any, kind: str) -> dict[str, Any]:
-    name = f"rel-{uuid.uuid4().hex[:12]}"
-    servers.create_bucket(endpoint, name)
-    if kind == "s3":
-        return {"kind": "s3", "bucket": name, "endpoint_url": endpoint.url, "region": endpoint.region}
-    if kind == "gcs":
-        return {"kind": "gcs", "bucket": name}
-    return {"kind": "azure", "bucket": name, "account_url": endpoint.account_url}
-
-
-class DevStack:
-    """The publishing stack: the real ModelVersion provider into moto, then its release kept."""
-
-    def __init__(self, store: dict[str, Any], base: Path) -> None:
-        self.store_ref, self.base = store, base
-        self.provider = ModelVersionProvider()
-        self.keeper = ReleasePromotionProvider()
-        self.outs: dict[str, Any] | None = None
-        self.kept: dict[str, Any] | None = None
-
-    def publish(self, seed: int) -> Release:
-        python_onnx_source(self.base, MODEL, seed)
-        props = cpu_props(python_spec(MODEL), self.store_ref, self.base)
-        if self.outs is None:
-            result = self.provider.create(props).outs
-        else:
-            result = self.provider.update("id", self.outs, props).outs
-        assert result is not None
-        self.outs = dict(result)
-        manifest = manifest_from_published(str(result["ngc_release"]), [result])
-        release = Release.of(manifest, self.store_ref)
-        # What the stack's ReleasePromotion (mode publish) does, its props as they cross the wire.
-        props = wire_floats(
-            ReleasePromotionArgs(
-                mode="publish",
-                digest=release.digest,
-                manifest=manifest.to_json(),
-                source_store=self.store_ref,
-                target_store=self.store_ref,
-            ).props()
-        )
-        kept = self.keeper.create(props).outs if self.kept is None else self.keeper.update("id", self.kept, props).outs
-        assert kept is not None
-        assert kept["digest"] == release.digest
-        assert kept["history"][0]["digest"] == release.digest
-        self.kept = dict(kept)
-        return release
 
 
 def _objects_match(release: Release, source: ObjectStore, target: ObjectStore) -> int:
@@ -153,7 +102,7 @@ def test_release_promoted_from_s3_to_gcs_serves_the_same_answers_survives_a_faul
     tmp_path_factory: pytest.TempPathFactory,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    dev = DevStack(_bucket(moto_endpoint, "s3"), tmp_path / "dev")
+    dev = DevStack(servers.new_bucket(moto_endpoint), tmp_path / "dev")
     r1 = dev.publish(seed=101)
     source = open_store(dev.store_ref)
     x = sample_batch()
@@ -163,7 +112,7 @@ def test_release_promoted_from_s3_to_gcs_serves_the_same_answers_survives_a_faul
         server.wait_model(MODEL, 1)
         answer_r1 = infer(server, MODEL, x)
 
-    staging_ref = _bucket(gcs_endpoint, "gcs")
+    staging_ref = servers.new_bucket(gcs_endpoint)
     target = open_store(staging_ref)
     result = promote_release(source, target, r1, from_stack=DEV)
     assert result.digest == r1.digest
@@ -240,10 +189,10 @@ def test_release_promoted_from_s3_to_gcs_serves_the_same_answers_survives_a_faul
 def test_release_promoted_from_s3_to_azurite_byte_identical_and_a_tampered_upstream_is_refused(
     moto_endpoint: servers.S3Endpoint, azurite_endpoint: servers.AzuriteEndpoint, tmp_path: Path
 ) -> None:
-    dev = DevStack(_bucket(moto_endpoint, "s3"), tmp_path / "dev")
+    dev = DevStack(servers.new_bucket(moto_endpoint), tmp_path / "dev")
     release = dev.publish(seed=make_samples.PYTHON_ONNX_SEED)
     source = open_store(dev.store_ref)
-    target_ref = _bucket(azurite_endpoint, "azure")
+    target_ref = servers.new_bucket(azurite_endpoint)
     target = open_store(target_ref)
     # The prod stack's ReleasePromotion (mode promote), its props as they cross the wire.
     props = wire_floats(
@@ -280,7 +229,7 @@ def test_release_promoted_from_s3_to_azurite_byte_identical_and_a_tampered_upstr
     # Someone rewrites an artifact upstream: the next target refuses it, naming the object.
     sha = release.manifest.model(MODEL).files["model.onnx"]
     source.upload_bytes(blob_key(source, sha), b"not the model")
-    other = open_store(_bucket(azurite_endpoint, "azure"))
+    other = open_store(servers.new_bucket(azurite_endpoint))
     with pytest.raises(Exception, match=r"sha256|checksum|bytes") as info:
         promote_release(source, other, release, from_stack=DEV)
     assert blob_key(source, sha) in str(info.value)

@@ -19,9 +19,9 @@ from pathlib import Path
 import pytest
 
 from tests.support import servers
+from tests.support.dev_stack import DevStack
 from tests.support.stacks import REPO
 from tests.triton_platform.release.test_promote import FakePulumi
-from tests.triton_platform.release.test_promotion import DevStack, _bucket
 from triton_platform.publisher.stores import open_store
 from triton_platform.release.manifest import Release
 from triton_platform.release.promotion import history_key, read_history, serving_digest
@@ -50,18 +50,14 @@ def _refused(result: subprocess.CompletedProcess[str], message: str) -> None:
 
 
 @pytest.mark.timeout(240)
-def test_served_marks_the_release_and_refuses_bad_input(
-    moto_endpoint: servers.S3Endpoint, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    for key, value in moto_endpoint.env().items():
-        monkeypatch.setenv(key, value)
-    dev = DevStack(_bucket(moto_endpoint, "s3"), tmp_path / "dev")
+def test_served_marks_the_release_and_refuses_bad_input(moto_env: servers.S3Endpoint, tmp_path: Path) -> None:
+    dev = DevStack(servers.new_bucket(moto_env), tmp_path / "dev")
     r1 = dev.publish(seed=101)
     r2 = dev.publish(seed=202)
     store = open_store(dev.store_ref)
     fake = FakePulumi(tmp_path / "fake")
     fake.stack_outputs(STACK, {"release": Release.of(r2.manifest, dev.store_ref).to_output()})
-    env = {**fake.env(), **moto_endpoint.env()}
+    env = {**fake.env(), **moto_env.env()}
 
     done = _served(env, tmp_path, "--stack", STACK)
     assert done.returncode == 0, done.stderr
