@@ -1,4 +1,4 @@
-"""Kubernetes core/v1 objects (Namespace, Secret, ConfigMap, ServiceAccount), registered as the SDK does.
+"""Kubernetes objects (core/v1 Namespace, Secret, ConfigMap, ServiceAccount; CRD objects), registered as the SDK does.
 
 Importing ``pulumi_kubernetes.core.v1`` costs a program about 180 ms: its ``__init__`` imports every
 core/v1 class and the whole ``_inputs`` module. The stack registers four core/v1 kinds, and what
@@ -14,7 +14,15 @@ read from pulumi-kubernetes 4.34's generated classes
 - Secret: ``data`` and ``stringData`` wrapped in ``pulumi.Output.secret`` and listed in
   ``additional_secret_outputs`` (merged after the caller's options, as the SDK does).
 
-``metadata`` reads back as pulumi-kubernetes' own ``ObjectMeta`` output type (``ns.metadata.name``).
+``CustomObject`` is ``pulumi_kubernetes.apiextensions.CustomResource`` (``apiextensions/CustomResource.py``):
+type token ``kubernetes:<apiVersion>:<kind>``, inputs ``apiVersion``, ``kind``, ``metadata`` and
+``spec``, and the package's ``version`` merged over the caller's options. Registering the SDK's class
+makes the SDK resolve its ``'_meta.v1.ObjectMetaArgs'`` annotations, which imports
+``pulumi_kubernetes.meta.v1`` (every meta/v1 class, about 10 ms); so does reading ``metadata`` back
+as the SDK's ``ObjectMeta``. Here ``metadata`` goes in as the dict ``object_meta`` builds (what
+``ObjectMetaArgs`` sends: the provider's field names, unset fields absent) and reads back as the
+engine returns it, a dict: ``ns.metadata["name"]``.
+
 tests/components/test_kubernetes_objects.py registers every object both ways under the mock runtime
 and compares the engine's RegisterResource requests field by field. Reads (``Service.get``) stay
 with the SDK.
@@ -22,11 +30,30 @@ with the SDK.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 import pulumi
 from pulumi_kubernetes import _utilities
-from pulumi_kubernetes.meta.v1 import outputs as meta_outputs
+
+# ObjectMeta as the engine returns it (io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta, camelCase).
+ObjectMeta = dict[str, Any]
+
+
+def object_meta(
+    name: pulumi.Input[str] | None = None,
+    *,
+    namespace: pulumi.Input[str] | None = None,
+    labels: pulumi.Input[Mapping[str, pulumi.Input[str]]] | None = None,
+    annotations: pulumi.Input[Mapping[str, pulumi.Input[str]]] | None = None,
+) -> dict[str, Any]:
+    """An object's metadata as ``pulumi_kubernetes.meta.v1.ObjectMetaArgs`` sends it.
+
+    ObjectMetaArgs sets only the fields it is given (``meta/v1/_inputs.py``, ``if name is not None:
+    pulumi.set(...)``), under the provider's names, which for these four are their Python names.
+    """
+    fields = {"annotations": annotations, "labels": labels, "name": name, "namespace": namespace}
+    return {key: value for key, value in fields.items() if value is not None}
 
 
 class _CoreV1Object(pulumi.CustomResource):
@@ -60,8 +87,8 @@ class _CoreV1Object(pulumi.CustomResource):
 
     @property
     @pulumi.getter
-    def metadata(self) -> pulumi.Output[meta_outputs.ObjectMeta]:
-        """The object's metadata, as pulumi-kubernetes types it."""
+    def metadata(self) -> pulumi.Output[ObjectMeta]:
+        """The object's metadata as the engine returns it (a dict: ``metadata["name"]``)."""
         return pulumi.get(self, "metadata")
 
 
@@ -104,3 +131,21 @@ class ServiceAccount(_CoreV1Object):
         ("metadata", "metadata"),
         ("secrets", "secrets"),
     )
+
+
+class CustomObject(pulumi.CustomResource):
+    """kubernetes:<apiVersion>:<kind> (pulumi_kubernetes.apiextensions.CustomResource): an object of a CRD."""
+
+    def __init__(
+        self,
+        resource_name: str,
+        api_version: str,
+        kind: str,
+        spec: pulumi.Input[Any] | None = None,
+        metadata: pulumi.Input[Mapping[str, Any]] | None = None,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        # As the SDK's __init__: the package's version merged after the caller's options.
+        opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(version=_utilities.get_version()))
+        props = {"apiVersion": api_version, "kind": kind, "metadata": metadata, "spec": spec}
+        super().__init__(f"kubernetes:{api_version}:{kind}", resource_name, props, opts)

@@ -165,7 +165,7 @@ class GpuOperator(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self, provider=args.k8s_provider)
         ns = kubernetes_objects.Namespace(
             f"{name}-ns",
-            metadata=k8s.meta.v1.ObjectMetaArgs(
+            metadata=kubernetes_objects.object_meta(
                 name=args.namespace,
                 labels={
                     "app.kubernetes.io/part-of": "triton-platform",
@@ -177,14 +177,14 @@ class GpuOperator(pulumi.ComponentResource):
             ),
             opts=child,
         )
-        self.namespace = ns.metadata.name
+        self.namespace = ns.metadata["name"]
 
         self.time_slicing = None
         deps: list[pulumi.Resource] = [ns]
         if args.time_slicing_replicas is not None:
             self.time_slicing = kubernetes_objects.ConfigMap(
                 f"{name}-time-slicing",
-                metadata=k8s.meta.v1.ObjectMetaArgs(name=TIME_SLICING_CONFIG_MAP, namespace=self.namespace),
+                metadata=kubernetes_objects.object_meta(name=TIME_SLICING_CONFIG_MAP, namespace=self.namespace),
                 data={TIME_SLICING_CONFIG_KEY: time_slicing_config(args.time_slicing_replicas)},
                 opts=child,
             )

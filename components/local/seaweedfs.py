@@ -116,7 +116,7 @@ class SeaweedFs(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self, provider=args.k8s_provider)
         ns = kubernetes_objects.Namespace(
             f"{name}-ns",
-            metadata=k8s.meta.v1.ObjectMetaArgs(
+            metadata=kubernetes_objects.object_meta(
                 name=args.namespace, labels={"app.kubernetes.io/part-of": "triton-platform"}
             ),
             opts=child,
@@ -131,7 +131,7 @@ class SeaweedFs(pulumi.ComponentResource):
         self.secret_key = pulumi.Output.secret(secret.result)
         keys = kubernetes_objects.Secret(
             f"{name}-s3-keys",
-            metadata=k8s.meta.v1.ObjectMetaArgs(name=CREDENTIALS_SECRET, namespace=ns.metadata.name),
+            metadata=kubernetes_objects.object_meta(name=CREDENTIALS_SECRET, namespace=ns.metadata["name"]),
             string_data={
                 ACCESS_KEY_FIELD: self.access_key,
                 SECRET_KEY_FIELD: self.secret_key,
@@ -148,7 +148,7 @@ class SeaweedFs(pulumi.ComponentResource):
             pinned_chart_release(
                 args.chart,
                 name="seaweedfs",
-                namespace=ns.metadata.name,
+                namespace=ns.metadata["name"],
                 values=chart_values(args),
                 # The bucket hook (a post-install Job) runs before the release counts as done.
                 wait_for_jobs=True,
@@ -156,10 +156,10 @@ class SeaweedFs(pulumi.ComponentResource):
             ),
             opts=pulumi.ResourceOptions(parent=self, provider=args.k8s_provider, depends_on=[keys]),
         )
-        self.namespace = ns.metadata.name
+        self.namespace = ns.metadata["name"]
         # The bucket exists once the release (and its bucket hook) is done.
         self.bucket = self.release.name.apply(lambda _: args.bucket)
-        self.cluster_endpoint = ns.metadata.name.apply(lambda n: f"http://{SERVICE}.{n}.svc.cluster.local:{S3_PORT}")
+        self.cluster_endpoint = ns.metadata["name"].apply(lambda n: f"http://{SERVICE}.{n}.svc.cluster.local:{S3_PORT}")
         self.host_endpoint = pulumi.Output.from_input(f"http://127.0.0.1:{args.host_port}")
         self.register_outputs(
             {

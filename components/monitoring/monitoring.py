@@ -207,14 +207,14 @@ class Monitoring(pulumi.ComponentResource):
 
         self.namespace_resource = kubernetes_objects.Namespace(
             f"{name}-namespace",
-            metadata=k8s.meta.v1.ObjectMetaArgs(
+            metadata=kubernetes_objects.object_meta(
                 name=args.namespace,
                 # node-exporter needs host network/PID/paths: the namespace must allow privileged pods.
                 labels={**PART_OF, "pod-security.kubernetes.io/enforce": "privileged"},
             ),
             opts=child,
         )
-        self.namespace = self.namespace_resource.metadata.apply(lambda m: m.name or args.namespace)
+        self.namespace = self.namespace_resource.metadata.apply(lambda m: m.get("name") or args.namespace)
 
         self.admin_password: random.RandomPassword | None = None
         self.admin_secret: kubernetes_objects.Secret | None = None
@@ -227,7 +227,7 @@ class Monitoring(pulumi.ComponentResource):
             self.grafana_admin_password = pulumi.Output.secret(self.admin_password.result)
             self.admin_secret = kubernetes_objects.Secret(
                 f"{name}-grafana-admin",
-                metadata=k8s.meta.v1.ObjectMetaArgs(
+                metadata=kubernetes_objects.object_meta(
                     name=GRAFANA_ADMIN_SECRET, namespace=self.namespace, labels=PART_OF
                 ),
                 type="Opaque",
@@ -261,7 +261,7 @@ class Monitoring(pulumi.ComponentResource):
         if args.grafana_enabled:
             self.dashboard = kubernetes_objects.ConfigMap(
                 f"{name}-dashboard",
-                metadata=k8s.meta.v1.ObjectMetaArgs(
+                metadata=kubernetes_objects.object_meta(
                     name=DASHBOARD_CONFIGMAP,
                     namespace=self.namespace,
                     labels={**PART_OF, DASHBOARD_LABEL: DASHBOARD_LABEL_VALUE},
@@ -275,11 +275,11 @@ class Monitoring(pulumi.ComponentResource):
             failure_ratio=args.failure_ratio,
             gateway_error_ratio=args.gateway_error_ratio,
         )
-        self.rules = k8s.apiextensions.CustomResource(
+        self.rules = kubernetes_objects.CustomObject(
             f"{name}-rules",
             api_version="monitoring.coreos.com/v1",
             kind="PrometheusRule",
-            metadata=k8s.meta.v1.ObjectMetaArgs(
+            metadata=kubernetes_objects.object_meta(
                 name=RULE_NAME, namespace=self.namespace, labels={**PART_OF, "release": RELEASE_NAME}
             ),
             spec=prometheus_rule_spec(args.triton_namespace, thresholds, gateway=args.gateway_enabled),

@@ -48,7 +48,7 @@ class ServingGateway(pulumi.ComponentResource):
     """Envoy Gateway's controller and one Gateway routing HTTP and gRPC requests to Triton."""
 
     release: k8s.helm.v3.Release
-    objects: list[k8s.apiextensions.CustomResource]
+    objects: list[kubernetes_objects.CustomObject]
     gateway_name: pulumi.Output[str]
 
     def __init__(self, name: str, args: ServingGatewayArgs, opts: pulumi.ResourceOptions | None = None) -> None:
@@ -56,7 +56,7 @@ class ServingGateway(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self, provider=args.k8s_provider)
         namespace = kubernetes_objects.Namespace(
             f"{name}-namespace",
-            metadata=k8s.meta.v1.ObjectMetaArgs(
+            metadata=kubernetes_objects.object_meta(
                 name=CONTROLLER_NAMESPACE,
                 # The controller is restricted-ready; the proxies it creates are checked at baseline.
                 labels={
@@ -71,7 +71,7 @@ class ServingGateway(pulumi.ComponentResource):
             pinned_chart_release(
                 ENVOY_GATEWAY,
                 name=RELEASE_NAME,
-                namespace=namespace.metadata.name,
+                namespace=namespace.metadata["name"],
                 values=chart_values(),
                 atomic=True,
                 timeout=600,
@@ -97,9 +97,9 @@ class ServingGateway(pulumi.ComponentResource):
         self.register_outputs({"gatewayName": self.gateway_name, "releaseStatus": self.release.status})
 
 
-def _custom_resource(name: str, obj: dict[str, Any], opts: pulumi.ResourceOptions) -> k8s.apiextensions.CustomResource:
+def _custom_resource(name: str, obj: dict[str, Any], opts: pulumi.ResourceOptions) -> kubernetes_objects.CustomObject:
     """One object of triton_platform.values.gateway, named ``<name>-<kind>``."""
-    return k8s.apiextensions.CustomResource(
+    return kubernetes_objects.CustomObject(
         f"{name}-{obj['kind'].lower()}",
         api_version=obj["apiVersion"],
         kind=obj["kind"],

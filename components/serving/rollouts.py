@@ -90,7 +90,7 @@ class ArgoRollouts(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self, provider=args.k8s_provider)
         namespace = kubernetes_objects.Namespace(
             f"{name}-namespace",
-            metadata=k8s.meta.v1.ObjectMetaArgs(
+            metadata=kubernetes_objects.object_meta(
                 name=NAMESPACE,
                 labels={"pod-security.kubernetes.io/enforce": "restricted"},
             ),
@@ -101,7 +101,7 @@ class ArgoRollouts(pulumi.ComponentResource):
             pinned_chart_release(
                 ARGO_ROLLOUTS,
                 name=RELEASE_NAME,
-                namespace=namespace.metadata.name,
+                namespace=namespace.metadata["name"],
                 values=chart_values(args.arch),
                 atomic=True,
                 timeout=600,

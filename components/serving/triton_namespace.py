@@ -12,7 +12,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 import pulumi
-import pulumi_kubernetes as k8s
 from pydantic import Field
 
 from components import kubernetes_objects
@@ -54,7 +53,7 @@ class TritonNamespace(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self, provider=args.k8s_provider, aliases=moved)
         ns = kubernetes_objects.Namespace(
             f"{name}-namespace",
-            metadata=k8s.meta.v1.ObjectMetaArgs(
+            metadata=kubernetes_objects.object_meta(
                 name=args.namespace,
                 labels={
                     "app.kubernetes.io/part-of": "triton-platform",
@@ -64,7 +63,7 @@ class TritonNamespace(pulumi.ComponentResource):
             ),
             opts=child,
         )
-        self.namespace = ns.metadata.name
+        self.namespace = ns.metadata["name"]
         self.ready = [ns]
         in_ns = pulumi.ResourceOptions(parent=self, provider=args.k8s_provider, depends_on=[ns], aliases=moved)
 
@@ -76,14 +75,14 @@ class TritonNamespace(pulumi.ComponentResource):
             }
             secret = kubernetes_objects.Secret(
                 f"{name}-model-repository-credentials",
-                metadata=k8s.meta.v1.ObjectMetaArgs(name=CREDENTIALS_SECRET, namespace=self.namespace),
+                metadata=kubernetes_objects.object_meta(name=CREDENTIALS_SECRET, namespace=self.namespace),
                 string_data=credentials,
                 type="Opaque",
                 opts=pulumi.ResourceOptions.merge(
                     in_ns, pulumi.ResourceOptions(additional_secret_outputs=["data", "stringData"])
                 ),
             )
-            self.credentials_secret = secret.metadata.name
+            self.credentials_secret = secret.metadata["name"]
             self.ready.append(secret)
 
         self.builder_service_account = None
@@ -91,7 +90,7 @@ class TritonNamespace(pulumi.ComponentResource):
         if sa_spec is not None:
             sa = kubernetes_objects.ServiceAccount(
                 f"{name}-engine-builder-sa",
-                metadata=k8s.meta.v1.ObjectMetaArgs(
+                metadata=kubernetes_objects.object_meta(
                     name=sa_spec.name,
                     namespace=self.namespace,
                     annotations=dict(sa_spec.annotations),
@@ -100,7 +99,7 @@ class TritonNamespace(pulumi.ComponentResource):
                 automount_service_account_token=False,
                 opts=in_ns,
             )
-            self.builder_service_account = sa.metadata.name
+            self.builder_service_account = sa.metadata["name"]
             self.ready.append(sa)
 
         self.register_outputs({"namespace": self.namespace})

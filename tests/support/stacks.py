@@ -23,7 +23,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 # What the dev program (cloud local) must not import: model-reading libraries, the Kubernetes SDK's
-# core/v1 package (components.kubernetes_objects registers those kinds), the other clouds' SDKs and
+# core/v1 and meta/v1 packages (components.kubernetes_objects registers those kinds and CRD objects), the other clouds' SDKs and
 # compositions, the work only the provider host runs (publishing, stores' transfers, release
 # copies, engine builders), and the components of features the dev stack leaves off.
 # tests/stacks/test_local.py and bench/program_eval.py (which measures what they would cost) check it.
@@ -31,6 +31,7 @@ NOT_IN_THE_DEV_PROGRAM = (
     "onnx",
     "numpy",
     "pulumi_kubernetes.core.v1",
+    "pulumi_kubernetes.meta.v1",
     "pulumi_aws",
     "pulumi_gcp",
     "pulumi_azure_native",
