@@ -14,7 +14,7 @@ import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -109,8 +109,7 @@ class ClusterComponent(Protocol):
     kubeconfig: pulumi.Output[str]
 
 
-@dataclass(frozen=True)
-class ClusterBinding:
+class ClusterBinding(NamedTuple):
     """A cluster the stack deploys into, with the provider every Kubernetes resource uses."""
 
     @classmethod

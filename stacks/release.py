@@ -25,7 +25,7 @@ import functools
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import pulumi
 from pydantic import ValidationError
@@ -63,8 +63,7 @@ _MANIFEST_PROPS = (
 )
 
 
-@dataclass(frozen=True)
-class UpstreamRelease:
+class UpstreamRelease(NamedTuple):
     """The upstream's release, read through ``reference`` and checked against this stack.
 
     ``store``: where the upstream keeps the release's artifacts (its ``release`` output's ``store``).

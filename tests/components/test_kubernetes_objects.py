@@ -1,7 +1,8 @@
 """components.kubernetes_objects registers exactly what pulumi_kubernetes.core.v1 and apiextensions register.
 
 Each case registers one object with pulumi-kubernetes' generated class (metadata as its
-``ObjectMetaArgs``) and the same object with ours (metadata from ``object_meta``), under the mock runtime, and compares the RegisterResource requests the engine receives: the
+``ObjectMetaArgs``) and the same object with ours (metadata from ``object_meta``), under the mock
+runtime, and compares the RegisterResource requests the engine receives: the
 whole protobuf (type, inputs with secrets in Pulumi's envelope, parent, provider, dependencies and
 property dependencies, version, plugin download URL, aliases, additional secret outputs, ...), the
 name and URN aside. The reference is the real SDK, not this module.
@@ -180,8 +181,9 @@ def test_custom_object_registers_what_the_sdk_registers(mocks: RecordingMocks, c
 
     run_program(program)
     sdk, mine = seen["sdk-custom"], seen["ours-custom"]
-    assert sdk["type"].startswith("kubernetes:") and sdk.get("version")
-    sdk.pop("name"), mine.pop("name")
+    assert sdk["type"].startswith("kubernetes:")
+    assert sdk.get("version"), "the SDK pins its provider version"
+    assert (sdk.pop("name"), mine.pop("name")) == ("sdk-custom", "ours-custom")
     assert mine == sdk
     assert mocks.named("ours-custom").inputs == mocks.named("sdk-custom").inputs
 

@@ -23,9 +23,10 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 # What the dev program (cloud local) must not import: model-reading libraries, the Kubernetes SDK's
-# core/v1 and meta/v1 packages (components.kubernetes_objects registers those kinds and CRD objects), the other clouds' SDKs and
-# compositions, the work only the provider host runs (publishing, stores' transfers, release
-# copies, engine builders), and the components of features the dev stack leaves off.
+# core/v1 and meta/v1 packages (components.kubernetes_objects registers those kinds and CRD
+# objects), the other clouds' SDKs and compositions, the work only the provider host runs
+# (publishing, stores' transfers, release copies, engine builders), and the components of
+# features the dev stack leaves off.
 # tests/stacks/test_local.py and bench/program_eval.py (which measures what they would cost) check it.
 NOT_IN_THE_DEV_PROGRAM = (
     "onnx",

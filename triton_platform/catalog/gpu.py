@@ -12,8 +12,7 @@ partition labels select the pool. The GPU or MIG resource request does the rest.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, NamedTuple
 
 MigStrategy = Literal["none", "single", "mixed"]
 
@@ -43,8 +42,7 @@ GKE_PARTITION_LABEL = "cloud.google.com/gke-gpu-partition-size"
 MEDIA_EXTENSION_SUFFIX = "+me"
 
 
-@dataclass(frozen=True)
-class GpuProduct:
+class GpuProduct(NamedTuple):
     """One GPU model as GPU feature discovery labels it (``nvidia.com/gpu.product``)."""
 
     product: str
@@ -54,7 +52,7 @@ class GpuProduct:
     # GKE's accelerator type and the MIG partition sizes GKE accepts (a subset of mig_profiles).
     gke_accelerator: str | None = None
     gke_partition_sizes: tuple[str, ...] = ()
-    aliases: tuple[str, ...] = field(default=())
+    aliases: tuple[str, ...] = ()
 
     @property
     def supports_mig(self) -> bool:
@@ -137,8 +135,7 @@ def known_products() -> list[str]:
     return [p.product for p in GPU_PRODUCTS]
 
 
-@dataclass(frozen=True)
-class MachineType:
+class MachineType(NamedTuple):
     """A cloud instance type and the GPUs one node of it carries."""
 
     cloud: Literal["aws", "gcp", "azure"]
@@ -251,8 +248,7 @@ def compute_capability_selector(compute_capability: str) -> dict[str, str]:
     return {GFD_COMPUTE_MAJOR: str(int(major)), GFD_COMPUTE_MINOR: str(int(minor))}
 
 
-@dataclass(frozen=True)
-class GpuPlacement:
+class GpuPlacement(NamedTuple):
     """What a Triton pod requests and where it is scheduled, for one GPU setup."""
 
     resources: dict[str, int]

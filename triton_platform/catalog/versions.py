@@ -5,11 +5,10 @@ Bump a version here and `pulumi preview` shows the change on every stack.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 
-@dataclass(frozen=True)
-class ChartPin:
+class ChartPin(NamedTuple):
     """A Helm chart from a remote repository, pinned to one version."""
 
     chart: str
@@ -132,8 +131,7 @@ GCLOUD_IMAGE = "gcr.io/google.com/cloudsdktool/google-cloud-cli:587.0.0-slim"
 AZURE_CLI_IMAGE = "mcr.microsoft.com/azure-cli:2.93.0"
 
 
-@dataclass(frozen=True)
-class NgcRelease:
+class NgcRelease(NamedTuple):
     """What one NGC container release ships: the Triton server and TensorRT versions.
 
     An engine built with one TensorRT version does not load in another, so the

@@ -22,8 +22,7 @@ roles here (a test derives them from this module):
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, NamedTuple
 
 Level = Literal["admins", "viewers"]
 LEVELS: tuple[Level, ...] = ("admins", "viewers")
@@ -93,8 +92,7 @@ def creator_tag(caller_arn: str) -> dict[str, str]:
     return {EKS_CREATOR_TAG: principal} if _EKS_TAG_VALUE.match(principal) else {}
 
 
-@dataclass(frozen=True)
-class EksCreator:
+class EksCreator(NamedTuple):
     """Who holds the bootstrap admin entry of one cluster, and why that is the answer."""
 
     principal: str | None  # an IAM ARN (or STS session ARN) to compare with same_iam_principal
@@ -150,8 +148,7 @@ AKS_EXAMPLE = "servicePrincipal:00000000-0000-0000-0000-000000000000"
 AZURE_CLI_CLIENT_ID = "04b07795-8ddb-461a-bbee-02f9e1bf7b46"
 
 
-@dataclass(frozen=True)
-class AksPrincipal:
+class AksPrincipal(NamedTuple):
     object_id: str
     principal_type: str  # User | Group | ServicePrincipal
 

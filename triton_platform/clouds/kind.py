@@ -14,8 +14,7 @@ import copy
 import re
 import shlex
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import yaml
 
@@ -33,8 +32,7 @@ LOCAL_DEFAULTS: dict[str, Any] = {
 _NODE_TAG = re.compile(r"^(?:.*/)?node:v(\d+\.\d+)\.\d+")
 
 
-@dataclass(frozen=True)
-class PortMapping:
+class PortMapping(NamedTuple):
     """A NodePort of the kind node published on the host, loopback only."""
 
     name: str

@@ -11,8 +11,8 @@ Plain Python: no Pulumi.
 from __future__ import annotations
 
 import tempfile
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from triton_platform.publisher.errors import ModelSourceError, ModelSpecError
 from triton_platform.publisher.onnx_wire import WireError, WireGraph, WireTensor, read_graph, skeleton
@@ -59,8 +59,7 @@ _WEIGHTS_PLACEHOLDER = "weights.skipped"
 _SHAPES_EXAMPLE = "shapes: {input: {min: [1, 3, 224, 224], opt: [8, 3, 224, 224], max: [32, 3, 224, 224]}}"
 
 
-@dataclass(frozen=True)
-class TensorSpec:
+class TensorSpec(NamedTuple):
     """One graph input or output as Triton sees it."""
 
     name: str
@@ -72,8 +71,7 @@ class TensorSpec:
         return tuple(i for i, d in enumerate(self.dims) if d == -1)
 
 
-@dataclass(frozen=True)
-class GraphSignature:
+class GraphSignature(NamedTuple):
     """The inputs and outputs of an ONNX graph and its default-domain opset."""
 
     inputs: tuple[TensorSpec, ...]

@@ -18,7 +18,7 @@ import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, NamedTuple
 
 # Field numbers of onnx/onnx.proto (ir_version 10); only those read or rewritten here.
 MODEL_GRAPH = 7
@@ -47,8 +47,7 @@ class WireError(ValueError):
     """The bytes are not a well-formed protobuf message (or not an ONNX model)."""
 
 
-@dataclass(frozen=True)
-class WireTensor:
+class WireTensor(NamedTuple):
     """A graph input or output as the file declares it, before any Triton mapping."""
 
     name: str
@@ -73,8 +72,7 @@ class WireGraph:
     bytes_read: int = 0
 
 
-@dataclass(frozen=True)
-class _Field:
+class _Field(NamedTuple):
     number: int
     wire_type: int
     # A varint's value; for a length-delimited field, the offset of its payload.

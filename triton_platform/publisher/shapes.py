@@ -7,8 +7,8 @@ every model has them (``triton_platform.config.rules.autoscaling``). Plain Pytho
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from triton_platform.publisher.spec import ModelSpec
 
@@ -21,8 +21,7 @@ class LoadTestShapeError(ValueError):
         super().__init__(f"triton-platform:{key}: {reason} (example: {example})")
 
 
-@dataclass(frozen=True)
-class ModelShapes:
+class ModelShapes(NamedTuple):
     """One published model and the ``--shape`` of each input (without the batch dimension)."""
 
     name: str

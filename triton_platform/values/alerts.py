@@ -16,7 +16,7 @@ import math
 import re
 import string
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 # Triton's Service (and so its ServiceMonitor's job label) carries "triton" in its name.
 TRITON_JOB_REGEX = ".*triton.*"
@@ -89,8 +89,7 @@ class _Text(string.Template):
     delimiter = "@"
 
 
-@dataclass(frozen=True)
-class Alert:
+class Alert(NamedTuple):
     """One alert rule of the PrometheusRule, as templates over the namespace and the thresholds.
 
     ``expr``, ``for_``, ``summary``, ``description`` and ``runbook`` may hold ``@name``
