@@ -13,7 +13,6 @@ error becomes an ``Issue`` with the key path in camelCase and:
 
 from __future__ import annotations
 
-import difflib
 import json
 import re
 from collections.abc import Sequence
@@ -173,6 +172,9 @@ def unknown_key_reason(bad: str, valid: Sequence[str]) -> str:
 
     def norm(k: str) -> str:
         return k.replace("_", "").replace("-", "").lower()
+
+    # Imported here: only a wrong key needs it, and every program evaluation would pay its import.
+    import difflib
 
     by_norm = {norm(k): k for k in valid}
     close = difflib.get_close_matches(norm(bad), list(by_norm), n=1, cutoff=0.6)
