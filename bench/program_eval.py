@@ -31,7 +31,12 @@ The dev program must not import what only the provider host or another cloud nee
 (``tests.support.stacks.NOT_IN_THE_DEV_PROGRAM``): the script fails if it does.
 ``--baseline DIR`` runs another checkout's ``__main__.py`` (an older commit's ``git archive``, with
 ``samples`` built) in the same rounds, for a before/after on the same minute's machine.
-Run: ``.venv/bin/python bench/program_eval.py [--repeat 5 --imports --baseline DIR]``.
+``--instructions`` also counts, once per program, the instructions it executes from interpreter start
+to exit (valgrind's cachegrind, ``I refs``, cache simulation off; Debian's ``valgrind`` package): a
+count that does not move with the machine's load, for comparing two trees where wall-clock rounds on
+a shared machine move by more than the change. Wall time stays the yardstick; the count says which
+way a change went and by how much of the program's own work.
+Run: ``.venv/bin/python bench/program_eval.py [--repeat 5 --imports --baseline DIR --instructions]``.
 """
 
 from __future__ import annotations
@@ -40,6 +45,8 @@ import argparse
 import json
 import os
 import platform
+import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -181,6 +188,24 @@ def run(
     return seconds, lines[-1] if lines else "[]", proc.stderr
 
 
+def instructions(program: Path, tree: Path = REPO) -> int:
+    """Instructions the program executes, interpreter start to exit (cachegrind's ``I refs``)."""
+    with tempfile.TemporaryDirectory(prefix="cachegrind-") as tmp:
+        cachegrind = ["valgrind", "--tool=cachegrind", "--cache-sim=no", f"--cachegrind-out-file={tmp}/out"]
+        proc = subprocess.run(
+            [*cachegrind, sys.executable, "-c", _HOST, str(program)],
+            capture_output=True,
+            text=True,
+            cwd=tree,
+            env={**ENV, "PYTHONPATH": str(tree)},
+            check=False,
+        )
+    found = re.search(r"I\s+refs:\s+([\d,]+)", proc.stderr)
+    if proc.returncode != 0 or found is None:
+        raise SystemExit(f"valgrind could not count {program}:\n{proc.stderr[-3000:]}")
+    return int(found.group(1).replace(",", ""))
+
+
 def import_tree(program: Path) -> list[tuple[int, str, int]]:
     """Each module a program imports, in ``-X importtime`` order: (nesting depth, name, self time in us)."""
     _, _, stderr = run(program, extra=["-X", "importtime"])
@@ -228,7 +253,14 @@ def main() -> None:
         help="also time the dev program's registrations replayed with no code of ours (what any program "
         "registering them pays)",
     )
+    parser.add_argument(
+        "--instructions",
+        action="store_true",
+        help="also count each program's instructions once under valgrind (cachegrind), a load-independent measure",
+    )
     args = parser.parse_args()
+    if args.instructions and shutil.which("valgrind") is None:
+        parser.error("--instructions needs valgrind on PATH (Debian: apt-get install valgrind)")
     if args.repeat < 1:
         parser.error(f"--repeat {args.repeat}: at least 1 round (e.g. --repeat 5)")
     if args.baseline and not (args.baseline / "stacks" / "__init__.py").is_file():
@@ -250,6 +282,9 @@ def main() -> None:
     if args.baseline:
         base = report["median_seconds"]["baseline"]
         print(f"baseline ({args.baseline}) dev {base:.3f} s: {base / floor:.2f}x the floor")
+    counted = report.get("instructions", {})
+    for name, count in counted.items():
+        print(f"instructions {name:14s} {count / 1e9:6.3f} G: {count / counted['floor']:.3f}x the floor's")
     print(f"load average {report['load_average']}; dev imports no {', '.join(NOT_IN_THE_DEV_PROGRAM)}")
     for module, ms in report.get("dev_extra_imports_ms", {}).items():
         print(f"  {module:45s} {ms:8.1f} ms")
@@ -322,6 +357,8 @@ def measure(args: argparse.Namespace, programs: dict[str, tuple[Path, Path]]) ->
         "load_average": [round(x, 2) for x in os.getloadavg()],
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
     }
+    if args.instructions:
+        report["instructions"] = {name: instructions(*programs[name]) for name in programs}
     if args.imports:
         floor_modules = {name for _, name, _ in import_tree(programs["floor"][0])}
         extra = extra_imports(import_tree(programs["dev"][0]), floor_modules)

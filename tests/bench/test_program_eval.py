@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -53,3 +54,35 @@ def test_one_round_times_every_program_and_the_replay_registers_what_dev_registe
     report = json.loads(report_file.read_text())
     assert set(report["seconds"]) == {"dev", "floor", "floor_prepared", "replay"}
     assert all(len(rounds) == 1 and rounds[0] > 0 for rounds in report["seconds"].values())
+
+
+def test_counting_instructions_without_valgrind_is_a_message(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, str(REPO / "bench" / "program_eval.py"), "--instructions", "--out", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        env={"PATH": str(tmp_path)},  # no valgrind there
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 2, result.stderr
+    assert "--instructions needs valgrind on PATH (Debian: apt-get install valgrind)" in result.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.skipif(
+    shutil.which("valgrind") is None, reason="valgrind is not installed (the instruction count is an optional measure)"
+)
+def test_instructions_are_counted_from_start_to_exit(tmp_path: Path) -> None:
+    from bench import program_eval
+
+    floor = tmp_path / "floor.py"
+    floor.write_text(program_eval._FLOOR)
+    program_eval.ENV.update(program_eval.program_env(str(tmp_path / "pycache")))
+    program_eval.run(floor)  # fills the bytecode cache, as the benchmark's warm-up does
+    empty = tmp_path / "empty.py"
+    empty.write_text("")
+    # The host alone (pulumi and the mocks) against the host running the floor: both positive, and
+    # the floor's imports and registration add to it.
+    assert 0 < program_eval.instructions(empty) < program_eval.instructions(floor)
