@@ -1,4 +1,5 @@
-"""bench/program_eval.py: bad arguments are a message before anything runs; one round runs every program."""
+"""bench/program_eval.py: bad arguments are a message before anything runs; one round runs every
+program; the instruction count (valgrind) counts a whole program."""
 
 from __future__ import annotations
 
@@ -13,6 +14,23 @@ import pytest
 
 from tests.support.stacks import REPO
 
+SCRIPT = REPO / "bench" / "program_eval.py"
+
+
+def _bench(
+    *args: str, out: Path, timeout: int = 60, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """The benchmark script run with ``args``, its report written under ``out``."""
+    return subprocess.run(
+        [sys.executable, str(SCRIPT), *args, "--out", str(out)],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        env=env,
+        timeout=timeout,
+        check=False,
+    )
+
 
 @pytest.mark.parametrize(
     ("args", "message"),
@@ -22,14 +40,7 @@ from tests.support.stacks import REPO
     ],
 )
 def test_bad_arguments_are_a_message_before_anything_runs(args: list[str], message: str, tmp_path: Path) -> None:
-    result = subprocess.run(
-        [sys.executable, str(REPO / "bench" / "program_eval.py"), *args, "--out", str(tmp_path)],
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        timeout=60,
-        check=False,
-    )
+    result = _bench(*args, out=tmp_path)
     assert result.returncode == 2, result.stderr
     assert message in result.stderr
     assert "Traceback" not in result.stderr
@@ -42,14 +53,7 @@ def test_one_round_times_every_program_and_the_replay_registers_what_dev_registe
     # The benchmark itself, one round: no timing is asserted (bench/ measures, tests do not), only
     # that every program ran as the language host runs it, the dev program imported none of
     # NOT_IN_THE_DEV_PROGRAM, and the replay's registrations equal the dev program's (the script checks them).
-    result = subprocess.run(
-        [sys.executable, str(REPO / "bench" / "program_eval.py"), "--repeat", "1", "--replay", "--out", str(tmp_path)],
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        timeout=300,
-        check=False,
-    )
+    result = _bench("--repeat", "1", "--replay", out=tmp_path, timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
     (report_file,) = tmp_path.iterdir()
     report = json.loads(report_file.read_text())
@@ -58,15 +62,7 @@ def test_one_round_times_every_program_and_the_replay_registers_what_dev_registe
 
 
 def test_counting_instructions_without_valgrind_is_a_message(tmp_path: Path) -> None:
-    result = subprocess.run(
-        [sys.executable, str(REPO / "bench" / "program_eval.py"), "--instructions", "--out", str(tmp_path)],
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        env={"PATH": str(tmp_path)},  # no valgrind there
-        timeout=60,
-        check=False,
-    )
+    result = _bench("--instructions", out=tmp_path, env={"PATH": str(tmp_path)})  # no valgrind there
     assert result.returncode == 2, result.stderr
     assert "--instructions needs valgrind on PATH (Debian: apt-get install valgrind)" in result.stderr
     assert list(tmp_path.iterdir()) == []
@@ -77,7 +73,7 @@ def test_counting_instructions_without_valgrind_is_a_message(tmp_path: Path) -> 
 )
 def test_instructions_are_counted_from_start_to_exit(tmp_path: Path) -> None:
     # Loaded from its file: bench/ holds scripts, not a package.
-    spec = importlib.util.spec_from_file_location("program_eval", REPO / "bench" / "program_eval.py")
+    spec = importlib.util.spec_from_file_location("program_eval", SCRIPT)
     assert spec is not None
     assert spec.loader is not None
     program_eval = importlib.util.module_from_spec(spec)
